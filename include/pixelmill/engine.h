@@ -1,0 +1,70 @@
+// The inference engine: ONNX file -> validated graph -> passes -> oneDNN primitives
+// (or the plain C++ reference kernels). Depends on no MPI, HBase or HDF5.
+//
+// A Model is immutable after load and shared between threads; each thread that runs
+// it owns a Session (execution context with its own buffers and compiled plans).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pixelmill/tensor.h"
+
+namespace pm::engine {
+
+enum class Precision : std::uint8_t { kF32, kBF16 };
+
+struct EngineOptions {
+  Precision precision = Precision::kF32;  // bf16 only where the CPU has AVX512_BF16/AMX
+  bool reference = false;  // run every op on the plain C++ reference kernels (slow, exact oracle)
+  int threads = 0;         // OpenMP threads for the kernels; 0 = leave the runtime default
+  bool verbose = false;    // log each pass and each kernel choice (and why) to stderr
+};
+
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::kF32;
+  Dims shape;  // -1 for a dynamic dimension
+};
+
+struct ModelSummary {
+  std::map<std::string, int> op_counts;  // after loading, before fusion
+  std::int64_t parameters = 0;           // elements in initializers
+  std::int64_t macs = -1;                // for the given input shapes; -1 if unknown
+  int opset = 0;
+};
+
+class Model {
+ public:
+  // Throws pm::Error with a clear message for a missing/malformed file, an unsupported
+  // op (naming op and node) or an opset outside 11..18.
+  static std::shared_ptr<const Model> load(const std::string& path, EngineOptions opts = {});
+  virtual ~Model() = default;
+
+  virtual const std::vector<ValueInfo>& inputs() const = 0;
+  virtual const std::vector<ValueInfo>& outputs() const = 0;
+  // MACs are computed for `input_shapes` (name -> concrete dims) when given.
+  virtual ModelSummary summary(const std::map<std::string, Dims>& input_shapes = {}) const = 0;
+  virtual const EngineOptions& options() const = 0;
+};
+
+class Session {
+ public:
+  explicit Session(std::shared_ptr<const Model> model);
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // Inputs in graph-input order; returns the graph outputs in order. Plans are compiled
+  // per distinct set of input shapes and cached. Throws pm::Error on a shape/dtype mismatch.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pm::engine

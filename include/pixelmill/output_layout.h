@@ -1,0 +1,48 @@
+// The HDF5 output layout, shared by the writer (sink/hdf5), dedup and report.
+// One file per run, written collectively. Row i of every /images dataset is the same
+// record; rows are in split order, and within a split in key order, so the global row
+// index of a record does not depend on the number of ranks.
+//
+//   /images/key            uint8  [N, K]  key bytes, zero padded (K = longest key, >= 1)
+//   /images/key_length     uint32 [N]     true key length (keys may contain 0x00)
+//   /images/status         uint8  [N]     pm::StatusCode
+//   /images/error          string [N]     fixed-length (kErrorLength) NUL-padded message
+//   /images/embedding      float  [N, D]  L2-normalised when the card says so; 0 when failed
+//   /images/content_hash   uint8  [N, 32] SHA-256 of the raw bytes
+//   /images/phash          uint64 [N]     perceptual hash
+//   /images/width, height  int32  [N]
+//   /images/timestamp      int64  [N]
+//   /dedup/exact_group     int64  [N]     smallest row index with the same content hash
+//   /dedup/group           int64  [N]     smallest row index of the near-duplicate component
+//   /dedup/pairs           int64  [M, 2]  row pairs (i < j) with cosine >= threshold
+//   /dedup/score           float  [M]     their cosine similarity
+// Root attributes (strings unless noted): pixelmill_version, command_line, model_card
+// (the card JSON), model_card_sha256, model_sha256, parameters (JSON), counts (JSON),
+// created_utc; embedding_dim (int64), rows (int64).
+// /dedup attributes: threshold (float), pairs (int64), groups (int64), against (JSON list).
+#pragma once
+
+#include <cstddef>
+
+namespace pm::layout {
+
+inline constexpr const char* kImages = "/images";
+inline constexpr const char* kKey = "/images/key";
+inline constexpr const char* kKeyLength = "/images/key_length";
+inline constexpr const char* kStatus = "/images/status";
+inline constexpr const char* kError = "/images/error";
+inline constexpr const char* kEmbedding = "/images/embedding";
+inline constexpr const char* kContentHash = "/images/content_hash";
+inline constexpr const char* kPhash = "/images/phash";
+inline constexpr const char* kWidth = "/images/width";
+inline constexpr const char* kHeight = "/images/height";
+inline constexpr const char* kTimestamp = "/images/timestamp";
+inline constexpr const char* kDedup = "/dedup";
+inline constexpr const char* kExactGroup = "/dedup/exact_group";
+inline constexpr const char* kGroup = "/dedup/group";
+inline constexpr const char* kPairs = "/dedup/pairs";
+inline constexpr const char* kScore = "/dedup/score";
+
+inline constexpr std::size_t kErrorLength = 160;  // bytes per error message, NUL padded
+
+}  // namespace pm::layout
