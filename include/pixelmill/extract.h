@@ -1,0 +1,42 @@
+// The main job, callable in-process (used by `pixelmill extract` and `eval-dedup`).
+// Collective over `comm`.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "pixelmill/comm.h"
+
+namespace pm {
+
+struct ExtractOptions {
+  std::string input;           // dir:PATH | list:FILE | hbase://HOST:PORT/TABLE
+  std::string output;          // HDF5 file path ("" = none)
+  std::string hbase_output;    // hbase://HOST:PORT/TABLE for write-back ("" = none)
+  std::string model;           // ONNX file; its card is the .json beside it
+  int batch = 16;              // images per inference batch
+  int threads = 0;             // compute threads per rank (0 = cores / ranks on this node)
+  int decode_threads = 0;      // decode threads per rank (0 = chosen from threads)
+  std::int64_t max_pixels = 178956970;  // decoded pixels allowed per image (header check)
+  std::int64_t max_bytes = 64 << 20;    // encoded bytes allowed per image
+  bool reference = false;      // run the engine's reference kernels
+  bool bf16 = false;           // bf16 inference where the CPU supports it
+  bool dedup = false;          // run dedup on the output when done
+  double threshold = -1;       // dedup threshold (< 0: the model card's)
+  std::string metrics_json;    // write the final summary here ("" = none)
+  double progress_seconds = 5; // progress report interval on rank 0
+  bool quiet = false;
+  std::string command_line;    // recorded in the output
+};
+
+struct ExtractSummary {
+  std::int64_t records = 0;
+  std::int64_t ok = 0;
+  std::map<std::string, std::int64_t> by_status;  // status name -> count
+  double seconds = 0;
+};
+
+ExtractSummary run_extract(const Comm& comm, const ExtractOptions& options);
+
+}  // namespace pm
