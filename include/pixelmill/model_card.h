@@ -1,0 +1,95 @@
+// Model cards: models/<name>.json beside <name>.onnx, the one source of preprocessing
+// truth (input size, layout, dtype, colour order, resize policy, normalisation) and of
+// what the network's output means (embedding output, dimension, normalisation).
+//
+// Schema (every field checked by load_model_card; unknown keys are ignored so that
+// detector cards can add their own sections):
+//   name, description, file (string), sha256 (64 hex digits), source (optional object),
+//   license (optional string), pretrained (bool),
+//   input {name, dtype "uint8"|"float32", layout "NHWC"|"NCHW", color "RGB"|"BGR",
+//          height, width},
+//   resize "squash" | "short_side_crop" | "letterbox", interpolation "area"|"linear"|"cubic",
+//   pad_value (optional, 0..255, letterbox fill in pixel units, default 0),
+//   scale, mean[3], std[3]: value = (pixel * scale - mean[c]) / std[c], c in the model's
+//          channel order (card "color"); uint8 inputs take raw pixels, so they require
+//          scale 1, mean 0, std 1,
+//   embedding {output, dim, normalize "l2"|"none"}, dedup {threshold}.
+#pragma once
+
+#include <array>
+#include <map>
+#include <string>
+
+#include "pixelmill/tensor.h"
+
+namespace pm {
+
+enum class TensorLayout : std::uint8_t { kNHWC, kNCHW };
+enum class ColorOrder : std::uint8_t { kRGB, kBGR };
+
+// How a decoded image becomes input.height x input.width.
+enum class ResizePolicy : std::uint8_t {
+  kSquash,         // stretch to HxW, aspect ratio not kept
+  kShortSideCrop,  // scale so the image covers HxW, then centre crop
+  kLetterbox,      // scale so the image fits inside HxW, centre it, pad with pad_value
+};
+
+enum class Interpolation : std::uint8_t { kArea, kLinear, kCubic };
+enum class EmbeddingNorm : std::uint8_t { kL2, kNone };
+
+struct ModelInput {
+  std::string name;
+  DType dtype = DType::kU8;  // kU8 or kF32 only
+  TensorLayout layout = TensorLayout::kNHWC;
+  ColorOrder color = ColorOrder::kRGB;
+  int height = 0;
+  int width = 0;
+};
+
+struct EmbeddingSpec {
+  std::string output;  // graph output name
+  int dim = 0;
+  EmbeddingNorm normalize = EmbeddingNorm::kL2;  // what the network already does
+};
+
+struct ModelCard {
+  std::string name;
+  std::string description;
+  std::string file;    // the .onnx file name, relative to the card
+  std::string sha256;  // of that file, lower-case hex
+  std::map<std::string, std::string> source;  // where the weights come from; empty if absent
+                                              // (non-string values kept as JSON text)
+  std::string license;                         // empty if absent
+  bool pretrained = false;
+  ModelInput input;
+  ResizePolicy resize = ResizePolicy::kSquash;
+  Interpolation interpolation = Interpolation::kArea;
+  int pad_value = 0;
+  float scale = 1.0f;
+  std::array<float, 3> mean{0.f, 0.f, 0.f};
+  std::array<float, 3> stddev{1.f, 1.f, 1.f};  // JSON key "std"
+  EmbeddingSpec embedding;
+  float dedup_threshold = 0.f;  // cosine similarity for near-duplicate pairs
+
+  std::string path;      // where the card was loaded from
+  std::string raw_json;  // the file's exact text (stored in output files, hashed)
+};
+
+// Parses and validates a card; throws pm::Error naming the file and the field on any
+// problem (missing, wrong type, out of range, unknown enum value).
+ModelCard load_model_card(const std::string& json_path);
+
+// The same from JSON text already in memory (`origin` names it in error messages).
+ModelCard parse_model_card(const std::string& json_text, const std::string& origin);
+
+// "models/x.onnx" -> "models/x.json" (same directory and stem).
+std::string card_path_for_model(const std::string& onnx_path);
+
+// Throws pm::Error when the file's sha256 differs from card.sha256 (or it cannot be read).
+void verify_model_file(const ModelCard& card, const std::string& onnx_path);
+
+std::string_view layout_name(TensorLayout l);
+std::string_view resize_policy_name(ResizePolicy r);
+std::string_view interpolation_name(Interpolation i);
+
+}  // namespace pm

@@ -1,0 +1,249 @@
+// Model card loading. Every field is checked with a message that names the file and the
+// field, because a wrong card silently produces wrong embeddings (the network still runs
+// on badly normalised input), which is far worse than refusing to start.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "pixelmill/error.h"
+#include "pixelmill/hashes.h"
+#include "pixelmill/model_card.h"
+
+namespace pm {
+namespace {
+
+using nlohmann::json;
+
+class CardReader {
+ public:
+  explicit CardReader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+    throw Error("model card " + origin_ + ": field '" + field + "': " + what);
+  }
+
+  const json& get(const json& obj, const std::string& prefix, const char* key) const {
+    auto it = obj.find(key);
+    if (it == obj.end()) fail(prefix + key, "missing");
+    return *it;
+  }
+
+  std::string str(const json& obj, const std::string& prefix, const char* key,
+                  bool allow_empty = false) const {
+    const json& v = get(obj, prefix, key);
+    if (!v.is_string()) fail(prefix + key, "must be a string, not " + std::string(v.type_name()));
+    std::string s = v.get<std::string>();
+    if (s.empty() && !allow_empty) fail(prefix + key, "must not be empty");
+    return s;
+  }
+
+  double number(const json& obj, const std::string& prefix, const char* key) const {
+    const json& v = get(obj, prefix, key);
+    if (!v.is_number()) fail(prefix + key, "must be a number, not " + std::string(v.type_name()));
+    double d = v.get<double>();
+    if (!std::isfinite(d)) fail(prefix + key, "must be finite");
+    return d;
+  }
+
+  int integer(const json& obj, const std::string& prefix, const char* key, int lo,
+              int hi) const {
+    const json& v = get(obj, prefix, key);
+    if (!v.is_number_integer())
+      fail(prefix + key, "must be an integer, not " + std::string(v.type_name()));
+    auto i = v.get<std::int64_t>();
+    if (i < lo || i > hi)
+      fail(prefix + key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                             "], got " + std::to_string(i));
+    return static_cast<int>(i);
+  }
+
+  const json& object(const json& obj, const std::string& prefix, const char* key) const {
+    const json& v = get(obj, prefix, key);
+    if (!v.is_object()) fail(prefix + key, "must be an object, not " + std::string(v.type_name()));
+    return v;
+  }
+
+  template <class E, std::size_t N>
+  E choice(const json& obj, const std::string& prefix, const char* key,
+           const std::pair<const char*, E> (&options)[N]) const {
+    std::string s = str(obj, prefix, key);
+    std::string allowed;
+    for (const auto& [name, value] : options) {
+      if (s == name) return value;
+      allowed += (allowed.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+    }
+    fail(prefix + key, "\"" + s + "\" is not one of " + allowed);
+  }
+
+  std::array<float, 3> triple(const json& obj, const char* key) const {
+    const json& v = get(obj, "", key);
+    if (!v.is_array() || v.size() != 3) fail(key, "must be an array of 3 numbers");
+    std::array<float, 3> out{};
+    for (int i = 0; i < 3; ++i) {
+      if (!v[i].is_number()) fail(key, "element " + std::to_string(i) + " is not a number");
+      double d = v[i].get<double>();
+      if (!std::isfinite(d)) fail(key, "element " + std::to_string(i) + " is not finite");
+      out[i] = static_cast<float>(d);
+    }
+    return out;
+  }
+
+ private:
+  std::string origin_;
+};
+
+constexpr std::pair<const char*, DType> kDTypes[] = {{"uint8", DType::kU8},
+                                                     {"float32", DType::kF32}};
+constexpr std::pair<const char*, TensorLayout> kLayouts[] = {{"NHWC", TensorLayout::kNHWC},
+                                                             {"NCHW", TensorLayout::kNCHW}};
+constexpr std::pair<const char*, ColorOrder> kColors[] = {{"RGB", ColorOrder::kRGB},
+                                                          {"BGR", ColorOrder::kBGR}};
+constexpr std::pair<const char*, ResizePolicy> kResizes[] = {
+    {"squash", ResizePolicy::kSquash},
+    {"short_side_crop", ResizePolicy::kShortSideCrop},
+    {"letterbox", ResizePolicy::kLetterbox}};
+constexpr std::pair<const char*, Interpolation> kInterps[] = {
+    {"area", Interpolation::kArea},
+    {"linear", Interpolation::kLinear},
+    {"cubic", Interpolation::kCubic}};
+constexpr std::pair<const char*, EmbeddingNorm> kNorms[] = {{"l2", EmbeddingNorm::kL2},
+                                                            {"none", EmbeddingNorm::kNone}};
+
+bool is_hex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+}  // namespace
+
+ModelCard parse_model_card(const std::string& json_text, const std::string& origin) {
+  CardReader r(origin);
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw Error("model card " + origin + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error("model card " + origin + ": top level must be an object");
+
+  ModelCard c;
+  c.path = origin;
+  c.raw_json = json_text;
+  c.name = r.str(j, "", "name");
+  c.description = r.str(j, "", "description", /*allow_empty=*/true);
+  c.file = r.str(j, "", "file");
+  c.sha256 = lower(r.str(j, "", "sha256"));
+  if (!is_hex64(c.sha256)) r.fail("sha256", "must be 64 hexadecimal digits");
+  if (j.contains("source")) {
+    const json& s = r.object(j, "", "source");
+    for (const auto& [k, v] : s.items())
+      c.source[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  if (j.contains("license")) c.license = r.str(j, "", "license", true);
+  {
+    const json& v = r.get(j, "", "pretrained");
+    if (!v.is_boolean()) r.fail("pretrained", "must be true or false");
+    c.pretrained = v.get<bool>();
+  }
+
+  const json& in = r.object(j, "", "input");
+  c.input.name = r.str(in, "input.", "name");
+  c.input.dtype = r.choice(in, "input.", "dtype", kDTypes);
+  c.input.layout = r.choice(in, "input.", "layout", kLayouts);
+  c.input.color = r.choice(in, "input.", "color", kColors);
+  c.input.height = r.integer(in, "input.", "height", 1, 16384);
+  c.input.width = r.integer(in, "input.", "width", 1, 16384);
+
+  c.resize = r.choice(j, "", "resize", kResizes);
+  c.interpolation = r.choice(j, "", "interpolation", kInterps);
+  if (j.contains("pad_value")) c.pad_value = r.integer(j, "", "pad_value", 0, 255);
+
+  const double scale = r.number(j, "", "scale");
+  if (!(scale > 0)) r.fail("scale", "must be > 0");
+  c.scale = static_cast<float>(scale);
+  c.mean = r.triple(j, "mean");
+  c.stddev = r.triple(j, "std");
+  for (int i = 0; i < 3; ++i)
+    if (!(c.stddev[i] > 0)) r.fail("std", "element " + std::to_string(i) + " must be > 0");
+  if (c.input.dtype == DType::kU8 &&
+      (c.scale != 1.f || c.mean != std::array<float, 3>{0, 0, 0} ||
+       c.stddev != std::array<float, 3>{1, 1, 1}))
+    r.fail("scale/mean/std",
+           "a uint8 input takes raw pixels: scale must be 1, mean 0 and std 1 "
+           "(normalisation then happens inside the network)");
+
+  const json& emb = r.object(j, "", "embedding");
+  c.embedding.output = r.str(emb, "embedding.", "output");
+  c.embedding.dim = r.integer(emb, "embedding.", "dim", 1, 1 << 20);
+  c.embedding.normalize = r.choice(emb, "embedding.", "normalize", kNorms);
+
+  const json& dd = r.object(j, "", "dedup");
+  const double t = r.number(dd, "dedup.", "threshold");
+  if (!(t > -1.0 && t <= 1.0)) r.fail("dedup.threshold", "must be a cosine in (-1, 1]");
+  c.dedup_threshold = static_cast<float>(t);
+  return c;
+}
+
+ModelCard load_model_card(const std::string& json_path) {
+  std::ifstream in(json_path, std::ios::binary);
+  if (!in) throw Error("model card " + json_path + ": cannot open the file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error("model card " + json_path + ": read error");
+  return parse_model_card(ss.str(), json_path);
+}
+
+std::string card_path_for_model(const std::string& onnx_path) {
+  std::filesystem::path p(onnx_path);
+  p.replace_extension(".json");
+  return p.string();
+}
+
+void verify_model_file(const ModelCard& card, const std::string& onnx_path) {
+  std::string actual;
+  try {
+    actual = sha256_file(onnx_path);
+  } catch (const Error& e) {
+    throw Error("model " + onnx_path + " (card " + card.path + "): " + e.what());
+  }
+  if (actual != lower(card.sha256))
+    throw Error("model " + onnx_path + " has sha256 " + actual + " but its card " + card.path +
+                " pins " + card.sha256 +
+                ": the file is not the one the card describes (re-run scripts/fetch-models.sh "
+                "or regenerate the card)");
+}
+
+std::string_view layout_name(TensorLayout l) {
+  return l == TensorLayout::kNHWC ? "NHWC" : "NCHW";
+}
+
+std::string_view resize_policy_name(ResizePolicy p) {
+  switch (p) {
+    case ResizePolicy::kSquash: return "squash";
+    case ResizePolicy::kShortSideCrop: return "short_side_crop";
+    case ResizePolicy::kLetterbox: return "letterbox";
+  }
+  return "unknown";
+}
+
+std::string_view interpolation_name(Interpolation i) {
+  switch (i) {
+    case Interpolation::kArea: return "area";
+    case Interpolation::kLinear: return "linear";
+    case Interpolation::kCubic: return "cubic";
+  }
+  return "unknown";
+}
+
+}  // namespace pm
