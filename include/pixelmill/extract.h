@@ -15,6 +15,13 @@ struct ExtractOptions {
   std::string output;          // HDF5 file path ("" = none)
   std::string hbase_output;    // hbase://HOST:PORT/TABLE for write-back ("" = none)
   std::string model;           // ONNX file; its card is the .json beside it
+  // HBase input/output (ignored for file inputs):
+  std::string column;          // family:qualifier holding the image bytes
+  std::string start_row, stop_row;       // row range [start, stop)
+  std::int64_t since = -1, until = -1;   // cell timestamp range in ms; -1 = open
+  int scanners = 0;            // concurrent split readers per rank (0 = 1 for files, 4 for HBase)
+  double max_read_mbps = 0;    // per-rank read limit (0 = none)
+  std::string output_column;   // family:qualifier for embeddings written back to HBase
   int batch = 16;              // images per inference batch
   int threads = 0;             // compute threads per rank (0 = cores / ranks on this node)
   int decode_threads = 0;      // decode threads per rank (0 = chosen from threads)

@@ -1,0 +1,26 @@
+// Opening a source from its command-line spec: `dir:PATH` (recursive), `list:FILE`
+// (one path a line), `hbase://HOST:PORT/TABLE`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "pixelmill/source.h"
+
+namespace pm {
+
+struct SourceOptions {
+  std::int64_t split_records = 0;  // records per split for file sources (0 = automatic)
+  int ranks = 1;                   // used to size automatic splits
+  // HBase only:
+  std::string column;              // family:qualifier holding the image bytes
+  std::string start_row, stop_row; // row range [start, stop)
+  std::int64_t since = -1, until = -1;  // cell timestamp range [since, until) in ms; -1 = open
+  double max_read_mbps = 0;        // per-rank read limit; 0 = none
+};
+
+// Throws pm::Error for an unknown scheme or a spec that cannot be opened.
+std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& options);
+
+}  // namespace pm

@@ -1,0 +1,76 @@
+// `pixelmill extract`: flags -> pm::ExtractOptions -> pm::run_extract.
+#include <cstdio>
+#include <sstream>
+
+#include "cli.h"
+#include "commands.h"
+#include "pixelmill/error.h"
+#include "pixelmill/extract.h"
+
+namespace pm::app {
+
+int cmd_extract(const Args& args, const Comm& comm) {
+  ExtractOptions o;
+  po::options_description desc("extract options");
+  desc.add_options()
+      ("input,i", po::value(&o.input)->required(),
+       "dir:PATH (recursive), list:FILE (one path a line) or hbase://HOST:PORT/TABLE")
+      ("output,o", po::value(&o.output)->default_value(""), "HDF5 file to write (one per run)")
+      ("model,m", po::value(&o.model)->default_value("models/sscd_distilled.onnx"),
+       "ONNX model; its card is the .json beside it")
+      ("output-hbase", po::value(&o.hbase_output)->default_value(""),
+       "also write embeddings back to hbase://HOST:PORT/TABLE (see --output-column)")
+      ("output-column", po::value(&o.output_column)->default_value("f:embedding"),
+       "family:qualifier for embeddings written back to HBase")
+      ("column", po::value(&o.column)->default_value("f:img"),
+       "HBase input: family:qualifier holding the image bytes")
+      ("start-row", po::value(&o.start_row)->default_value(""), "HBase input: first row (inclusive)")
+      ("stop-row", po::value(&o.stop_row)->default_value(""), "HBase input: end row (exclusive)")
+      ("since", po::value(&o.since)->default_value(-1),
+       "HBase input: oldest cell timestamp, ms since epoch (inclusive; -1 = open)")
+      ("until", po::value(&o.until)->default_value(-1),
+       "HBase input: newest cell timestamp, ms since epoch (exclusive; -1 = open)")
+      ("scanners", po::value(&o.scanners)->default_value(0),
+       "split readers in flight per rank, independent of compute (0 = 1 for files, 4 for HBase)")
+      ("max-read-mbps", po::value(&o.max_read_mbps)->default_value(0),
+       "HBase input: read limit per rank in MB/s, to protect a production cluster (0 = none)")
+      ("batch,b", po::value(&o.batch)->default_value(16), "images per inference batch")
+      ("threads,t", po::value(&o.threads)->default_value(0),
+       "compute threads per rank (0 = the node's cores / ranks on the node)")
+      ("decode-threads", po::value(&o.decode_threads)->default_value(0),
+       "decode threads per rank (0 = half the compute threads, at least 1)")
+      ("max-pixels", po::value(&o.max_pixels)->default_value(o.max_pixels),
+       "largest image (width x height, from the header) decoded; larger -> too_large")
+      ("max-bytes", po::value(&o.max_bytes)->default_value(o.max_bytes),
+       "largest encoded image accepted, in bytes; larger -> too_large")
+      ("reference", po::bool_switch(&o.reference), "run the engine's plain C++ reference kernels")
+      ("bf16", po::bool_switch(&o.bf16), "bf16 inference (CPUs with AVX512_BF16 or AMX)")
+      ("dedup", po::bool_switch(&o.dedup), "find duplicate groups when extraction is done")
+      ("threshold", po::value(&o.threshold)->default_value(-1),
+       "dedup cosine threshold (negative = the model card's)")
+      ("metrics-json", po::value(&o.metrics_json)->default_value(""),
+       "write the final summary (counts, stage times, per-rank balance) as JSON")
+      ("progress-seconds", po::value(&o.progress_seconds)->default_value(5),
+       "seconds between progress reports on rank 0")
+      ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
+  auto vm = parse_command("extract", "--input SPEC --output RUN.h5 [options]", desc, args,
+                          comm.rank() == 0);
+  if (!vm) return 0;
+  if (o.progress_seconds <= 0) throw Error("--progress-seconds must be positive");
+  // `--output hbase://...` is accepted as a synonym of --output-hbase.
+  if (o.output.rfind("hbase://", 0) == 0) {
+    if (!o.hbase_output.empty()) throw Error("two HBase outputs given");
+    o.hbase_output = o.output;
+    o.output.clear();
+  }
+  std::ostringstream cl;
+  cl << "pixelmill extract";
+  for (const auto& a : args) cl << ' ' << a;
+  o.command_line = cl.str();
+  const auto summary = run_extract(comm, o);
+  if (comm.rank() == 0 && !o.quiet && !o.output.empty())
+    std::printf("  output: %s (%lld rows)\n", o.output.c_str(), static_cast<long long>(summary.records));
+  return 0;
+}
+
+}  // namespace pm::app

@@ -1,0 +1,192 @@
+// pm::run_extract: setup agreed by all ranks, plan on rank 0, claim-and-process on every
+// rank, one collective HDF5 write, summary. Configuration errors surface before any
+// work, on every rank, with one message.
+#include "pixelmill/extract.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "extract_job.h"
+#include "pixelmill/engine.h"
+#include "pixelmill/error.h"
+#include "pixelmill/hashes.h"
+#include "pixelmill/hdf5_io.h"
+#include "pixelmill/model_card.h"
+#include "pixelmill/sources.h"
+#include "run_summary.h"
+#include "thread_budget.h"
+
+#ifndef PM_VERSION
+#define PM_VERSION "0.0.0"
+#endif
+
+namespace pm {
+namespace {
+
+// Runs `f` on every rank; if it throws on any rank, every rank throws the first message.
+template <class F>
+void agreed(const Comm& comm, const char* what, F&& f) {
+  std::string err;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    err = e.what();
+    if (err.empty()) err = "unknown error";
+  }
+  const auto all = comm.allgatherv(err);
+  for (int r = 0; r < comm.size(); ++r)
+    if (!all[r].empty())
+      throw Error(std::string(what) + (comm.size() > 1 ? " (rank " + std::to_string(r) + ")" : "") +
+                  ": " + all[r]);
+}
+
+void check_options(const ExtractOptions& o) {
+  if (o.input.empty()) throw Error("--input is required (dir:PATH, list:FILE or hbase://HOST:PORT/TABLE)");
+  if (o.output.empty() && o.hbase_output.empty()) throw Error("--output is required");
+  if (o.model.empty()) throw Error("--model is required");
+  if (o.batch < 1 || o.batch > 4096) throw Error("--batch must be in 1..4096");
+  if (o.threads < 0 || o.decode_threads < 0) throw Error("thread counts cannot be negative");
+  if (o.max_pixels < 1) throw Error("--max-pixels must be positive");
+  if (o.max_bytes < 1) throw Error("--max-bytes must be positive");
+  if (o.scanners < 0 || o.scanners > 256) throw Error("--scanners must be in 0..256");
+  if (o.max_read_mbps < 0) throw Error("--max-read-mbps cannot be negative");
+  if (o.since >= 0 && o.until >= 0 && o.since >= o.until) throw Error("--since must be before --until");
+  if (o.dedup && o.output.empty()) throw Error("--dedup needs an HDF5 --output");
+  if (!o.output.empty()) {
+    auto dir = std::filesystem::absolute(o.output).parent_path();
+    if (!std::filesystem::is_directory(dir))
+      throw Error("--output directory " + dir.string() + " does not exist");
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  check_options(o);  // same arguments on every rank: same verdict, no communication
+
+  ModelCard card;
+  std::shared_ptr<const engine::Model> model;
+  std::unique_ptr<Source> source;
+  pipeline::JobConfig cfg;
+  const bool hbase_input = o.input.rfind("hbase://", 0) == 0;
+  const int scanners = o.scanners > 0 ? o.scanners : (hbase_input ? 4 : 1);
+  pipeline::ThreadBudget budget = pipeline::plan_threads(comm, o.threads, o.decode_threads, scanners);
+  SourceOptions so;
+  so.ranks = comm.size();
+  so.column = o.column;
+  so.start_row = o.start_row;
+  so.stop_row = o.stop_row;
+  so.since = o.since;
+  so.until = o.until;
+  so.max_read_mbps = o.max_read_mbps;
+
+  agreed(comm, "model", [&] {
+    card = load_model_card(card_path_for_model(o.model));
+    verify_model_file(card, o.model);
+    engine::EngineOptions eo;
+    eo.reference = o.reference;
+    eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
+    eo.threads = budget.compute;
+    model = engine::Model::load(o.model, eo);
+    const auto& outs = model->outputs();
+    cfg.embedding_output = -1;
+    for (std::size_t i = 0; i < outs.size(); ++i)
+      if (outs[i].name == card.embedding.output) cfg.embedding_output = static_cast<int>(i);
+    if (cfg.embedding_output < 0)
+      throw Error("the model has no output '" + card.embedding.output + "' named by its card");
+    if (model->inputs().size() != 1)
+      throw Error("extract needs a model with one image input; this one has " +
+                  std::to_string(model->inputs().size()));
+  });
+  agreed(comm, "input", [&] { source = open_source(o.input, so); });
+
+  // Rank 0 plans; everyone gets the same plan (or the same error).
+  std::vector<SplitSpec> splits;
+  std::string plan_msg;
+  if (comm.rank() == 0) {
+    try {
+      plan_msg = "P" + encode_splits(source->plan());
+    } catch (const std::exception& e) {
+      plan_msg = std::string("E") + e.what();
+    }
+  }
+  plan_msg = comm.broadcast(plan_msg, 0);
+  if (plan_msg.empty() || plan_msg[0] == 'E') throw Error("input " + o.input + ": " + plan_msg.substr(1));
+  splits = decode_splits(plan_msg.substr(1));
+  std::int64_t total = 0;
+  for (const auto& s : splits) total = (total >= 0 && s.estimated_records >= 0) ? total + s.estimated_records : -1;
+
+  cfg.batch = o.batch;
+  cfg.threads = budget;
+  cfg.decode.target_width = card.input.width;
+  cfg.decode.target_height = card.input.height;
+  cfg.decode.max_pixels = o.max_pixels;
+  cfg.decode.max_bytes = o.max_bytes;
+  cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kNone;  // store L2-normalised always
+  cfg.progress_seconds = o.progress_seconds;
+  cfg.quiet = o.quiet;
+  cfg.total_hint = total;
+
+  if (comm.rank() == 0 && !o.quiet)
+    std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s (%s), %d rank(s) x %d compute + %d decode threads\n",
+                 source->describe().c_str(), splits.size(), card.name.c_str(),
+                 o.reference ? "reference kernels" : (o.bf16 ? "oneDNN bf16" : "oneDNN fp32"),
+                 comm.size(), budget.compute, budget.decode);
+
+  pipeline::RankStats stats;
+  auto results = pipeline::run_rank(comm, *source, splits, model, card, cfg, stats);
+
+  // --- output ---
+  double write_seconds = 0;
+  if (!o.output.empty()) {
+    const auto t = std::chrono::steady_clock::now();
+    h5::RunAttributes attrs;
+    attrs.version = PM_VERSION;
+    attrs.command_line = o.command_line;
+    attrs.model_card_json = card.raw_json;
+    attrs.model_card_sha256 = sha256_hex(card.raw_json);
+    attrs.model_sha256 = card.sha256;
+    nlohmann::json params = {
+        {"input", o.input}, {"output", o.output}, {"model", o.model}, {"batch", o.batch},
+        {"ranks", comm.size()}, {"compute_threads", budget.compute},
+        {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
+        {"max_bytes", o.max_bytes}, {"reference", o.reference}, {"bf16", o.bf16}};
+    if (o.input.rfind("dir:", 0) == 0)
+      params["input"] = "dir:" + std::filesystem::absolute(o.input.substr(4)).lexically_normal().string();
+    attrs.parameters_json = params.dump();
+    std::vector<std::int64_t> counts(kStatusCodeCount);
+    for (const auto& split : results)
+      for (const auto& row : split.rows) counts[static_cast<int>(row.status.code)]++;
+    comm.allreduce_sum(counts);
+    nlohmann::json cj;
+    for (int c = 0; c < kStatusCodeCount; ++c) cj[std::string(status_name(static_cast<StatusCode>(c)))] = counts[c];
+    attrs.counts_json = cj.dump();
+    h5::write_images(comm, o.output, card.embedding.dim, results, splits.size(), attrs);
+    write_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
+  }
+
+  pipeline::SummaryInputs in;
+  in.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  in.write_seconds = write_seconds;
+  in.output = o.output;
+  in.input = o.input;
+  in.embedding_dim = card.embedding.dim;
+  in.compute_threads = budget.compute;
+  in.decode_threads = budget.decode;
+  in.readers = budget.readers;
+  return pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
+}
+
+}  // namespace pm

@@ -1,0 +1,303 @@
+#include "extract_job.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "batch_assembler.h"
+#include "bounded_queue.h"
+#include "pixelmill/error.h"
+#include "pixelmill/hashes.h"
+#include "pixelmill/preprocess.h"
+#include "progress_board.h"
+#include "progress_reporter.h"
+
+namespace pm::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Rows of one split, in arrival (= key) order. A deque keeps element addresses stable
+// while the reader appends and decode/inference threads fill rows in place.
+struct SplitState {
+  std::uint64_t index = 0;
+  std::deque<ImageResult> rows;
+};
+
+struct DecodeItem {
+  ImageResult* row = nullptr;
+  std::string bytes;
+};
+
+// Captures the first exception of any thread; the main thread rethrows it.
+class ErrorSlot {
+ public:
+  explicit ErrorSlot(std::function<void()> on_first_error) : on_error_(std::move(on_first_error)) {}
+  void capture() {
+    {
+      std::lock_guard lock(mu_);
+      if (error_) return;
+      error_ = std::current_exception();
+    }
+    on_error_();  // unblock every stage so that all threads can be joined
+  }
+  std::string message() const {
+    std::lock_guard lock(mu_);
+    if (!error_) return {};
+    try {
+      std::rethrow_exception(error_);
+    } catch (const std::exception& e) {
+      return e.what();
+    } catch (...) {
+      return "unknown error";
+    }
+  }
+  bool has() const {
+    std::lock_guard lock(mu_);
+    return error_ != nullptr;
+  }
+  void rethrow() const {
+    std::lock_guard lock(mu_);
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::function<void()> on_error_;
+  mutable std::mutex mu_;
+  std::exception_ptr error_;
+};
+
+void normalize(float* v, int d) {
+  double s = 0;
+  for (int i = 0; i < d; ++i) s += double(v[i]) * v[i];
+  if (s <= 0) return;
+  const float inv = static_cast<float>(1.0 / std::sqrt(s));
+  for (int i = 0; i < d; ++i) v[i] *= inv;
+}
+
+}  // namespace
+
+std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
+                                   const std::vector<SplitSpec>& splits,
+                                   std::shared_ptr<const engine::Model> model,
+                                   const ModelCard& card, const JobConfig& cfg,
+                                   RankStats& stats) {
+  const int readers = cfg.threads.readers;
+  BoundedQueue<const SplitSpec*> split_queue(static_cast<std::size_t>(readers));
+  BoundedQueue<DecodeItem> decode_queue(static_cast<std::size_t>(cfg.batch * 2 + 4));
+  const int pool = 3;  // batch tensors in flight: one filling, one computing, one spare
+  BoundedQueue<std::shared_ptr<Batch>> ready(pool);  // never blocks: holds at most `pool`
+  BatchAssembler assembler(cfg.batch, pool, [&] { return make_batch_tensor(card, cfg.batch); },
+                           ready);
+  ErrorSlot error([&] {
+    split_queue.close();
+    decode_queue.close();
+    ready.close();
+  });
+  // The last reader to finish closes the decode queue; the last decoder flushes the
+  // partial batch and closes the inference queue; inference then drains and ends.
+  std::atomic<int> readers_left{readers};
+  std::atomic<int> decoders_left{cfg.threads.decode};
+  std::atomic<bool> finished{false};
+
+  std::mutex states_mu;
+  std::vector<std::unique_ptr<SplitState>> states;
+
+  // --- readers: one split at a time, records in key order ---
+  auto reader = [&] {
+    try {
+      while (auto split = split_queue.pop()) {
+        auto state = std::make_unique<SplitState>();
+        state->index = (*split)->index;
+        SplitState* st = state.get();
+        {
+          std::lock_guard lock(states_mu);
+          states.push_back(std::move(state));
+        }
+        auto t = Clock::now();
+        source.read_split(**split, [&](Record&& rec) {
+          stats.add_stage(Stage::kRead, Clock::now() - t);
+          if (error.has()) return false;
+          ImageResult& row = st->rows.emplace_back();
+          row.key = std::move(rec.key);
+          row.timestamp = rec.timestamp;
+          stats.bytes.fetch_add(static_cast<std::int64_t>(rec.bytes.size()),
+                                std::memory_order_relaxed);
+          if (!rec.status.is_ok()) {
+            row.status = std::move(rec.status);
+            stats.count(row.status.code);
+          } else if (!decode_queue.push(DecodeItem{&row, std::move(rec.bytes)})) {
+            return false;
+          }
+          t = Clock::now();
+          return true;
+        });
+      }
+    } catch (...) {
+      error.capture();
+    }
+    if (--readers_left == 0) decode_queue.close();
+  };
+
+  // --- decoders: hash, decode, perceptual hash, preprocess into a batch slot ---
+  auto decoder = [&] {
+    try {
+      while (auto item = decode_queue.pop()) {
+        ImageResult& row = *item->row;
+        StageTimer timer(stats, Stage::kDecode);
+        row.content_hash = sha256(item->bytes);
+        DecodedImage img = decode_image(item->bytes, cfg.decode);
+        item->bytes.clear();
+        row.width = img.width;
+        row.height = img.height;
+        if (!img.status.is_ok()) {
+          row.status = std::move(img.status);
+          stats.count(row.status.code);
+          continue;
+        }
+        row.phash = perceptual_hash(img.rgb);
+        auto slot = assembler.acquire(&row);
+        bool ok = true;
+        try {
+          preprocess_into(img.rgb, card, slot.batch->tensor, slot.index);
+        } catch (const std::exception& e) {
+          ok = false;
+          row.status = Status::error(StatusCode::kCorrupt, std::string("preprocess: ") + e.what());
+          stats.count(row.status.code);
+        }
+        assembler.commit(slot, ok);
+      }
+    } catch (...) {
+      error.capture();
+    }
+    if (--decoders_left == 0) {
+      assembler.flush();
+      ready.close();
+    }
+  };
+
+  // --- inference: one session, the rank's compute threads inside the engine ---
+  auto infer = [&] {
+    try {
+      omp_set_num_threads(cfg.threads.compute);
+      engine::Session session(model);
+      const int dim = card.embedding.dim;
+      while (auto batch = ready.pop()) {
+        auto& b = **batch;
+        std::vector<Tensor> out;
+        std::string failure;
+        {
+          StageTimer timer(stats, Stage::kInfer);
+          try {
+            out = session.run({b.tensor});
+          } catch (const std::exception& e) {
+            failure = e.what();
+          }
+        }
+        if (failure.empty()) {
+          const Tensor& emb = out.at(cfg.embedding_output);
+          if (emb.dtype() != DType::kF32 || emb.shape().size() != 2 ||
+              emb.shape()[0] != cfg.batch || emb.shape()[1] != dim)
+            failure = "embedding output has shape " + dims_str(emb.shape()) + ", the card says [" +
+                      std::to_string(cfg.batch) + "," + std::to_string(dim) + "]";
+        }
+        for (int i = 0; i < b.reserved; ++i) {
+          ImageResult* row = b.rows[i];
+          if (!row) continue;
+          if (!failure.empty()) {
+            row->status = Status::error(StatusCode::kInferenceError, failure);
+            stats.count(row->status.code);
+            continue;
+          }
+          const float* src = out[cfg.embedding_output].ptr<float>() + std::size_t(i) * dim;
+          row->embedding.assign(src, src + dim);
+          if (cfg.normalize_l2) normalize(row->embedding.data(), dim);
+          stats.count(StatusCode::kOk);
+        }
+        assembler.release(std::move(*batch));
+      }
+    } catch (...) {
+      error.capture();
+    }
+    finished = true;
+  };
+
+  std::vector<std::thread> reader_threads, decode_threads;
+  std::thread infer_thread(infer);
+  for (int i = 0; i < cfg.threads.decode; ++i) decode_threads.emplace_back(decoder);
+  for (int i = 0; i < readers; ++i) reader_threads.emplace_back(reader);
+
+  // --- main thread: claim splits, publish progress; the only thread that calls MPI ---
+  SharedCounter counter(comm);
+  ProgressBoard board(comm);
+  std::unique_ptr<ProgressReporter> reporter;
+  if (comm.rank() == 0 && !cfg.quiet) reporter = std::make_unique<ProgressReporter>(stderr, cfg.total_hint);
+  auto last_publish = Clock::now();
+  auto last_report = Clock::now();
+  bool exhausted = false;
+  while (!exhausted) {
+    if (error.has()) break;
+    if (split_queue.size() < split_queue.capacity()) {
+      const std::int64_t next = counter.next();
+      if (next < 0 || static_cast<std::size_t>(next) >= splits.size()) {
+        exhausted = true;
+      } else {
+        split_queue.push(&splits[static_cast<std::size_t>(next)]);
+      }
+      continue;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (Clock::now() - last_publish > std::chrono::milliseconds(500)) {
+      board.publish(StatsSnapshot::of(stats));
+      last_publish = Clock::now();
+    }
+    if (reporter && Clock::now() - last_report > std::chrono::duration<double>(cfg.progress_seconds)) {
+      reporter->report(board.read_all(), false);
+      last_report = Clock::now();
+    }
+  }
+  split_queue.close();
+  // Keep publishing (and on rank 0 reporting) while this rank drains its last splits.
+  while (!finished) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (Clock::now() - last_publish > std::chrono::milliseconds(500)) {
+      board.publish(StatsSnapshot::of(stats));
+      last_publish = Clock::now();
+    }
+    if (reporter && Clock::now() - last_report > std::chrono::duration<double>(cfg.progress_seconds)) {
+      reporter->report(board.read_all(), false);
+      last_report = Clock::now();
+    }
+  }
+  for (auto& t : reader_threads) t.join();
+  for (auto& t : decode_threads) t.join();
+  infer_thread.join();
+  board.publish(StatsSnapshot::of(stats));
+
+  // Agree on success before anything collective follows: a rank that failed must not
+  // leave the others waiting in a collective call.
+  const std::string mine = error.message();
+  const auto all = comm.allgatherv(mine);
+  for (int r = 0; r < comm.size(); ++r)
+    if (!all[r].empty()) throw Error("rank " + std::to_string(r) + ": " + all[r]);
+  if (reporter) reporter->report(board.read_all(), true);
+
+  std::vector<SplitResults> results;
+  results.reserve(states.size());
+  for (auto& st : states) {
+    SplitResults r;
+    r.split_index = st->index;
+    r.rows.assign(std::make_move_iterator(st->rows.begin()), std::make_move_iterator(st->rows.end()));
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace pm::pipeline

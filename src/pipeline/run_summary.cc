@@ -1,0 +1,91 @@
+#include "run_summary.h"
+
+#include <algorithm>
+#include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "pixelmill/error.h"
+
+namespace pm::pipeline {
+
+ExtractSummary summarize(const Comm& comm, const RankStats& stats, const SummaryInputs& in,
+                         const std::string& metrics_json, bool quiet) {
+  const StatsSnapshot mine = StatsSnapshot::of(stats);
+  std::vector<double> flat(mine.v.begin(), mine.v.end());
+  // Per-rank balance needs every rank's numbers, not only the sum.
+  std::string bytes(reinterpret_cast<const char*>(flat.data()), flat.size() * sizeof(double));
+  const auto parts = comm.allgatherv(bytes);
+  std::vector<StatsSnapshot> ranks(parts.size());
+  StatsSnapshot total;
+  for (std::size_t r = 0; r < parts.size(); ++r) {
+    std::memcpy(ranks[r].v.data(), parts[r].data(), sizeof(double) * StatsSnapshot::kFields);
+    total += ranks[r];
+  }
+  const double wall = comm.allreduce_max(in.wall_seconds);
+
+  ExtractSummary out;
+  out.records = static_cast<std::int64_t>(total.records());
+  out.ok = static_cast<std::int64_t>(total.status(0));
+  out.seconds = wall;
+  for (int c = 0; c < kStatusCodeCount; ++c)
+    if (total.status(c) > 0)
+      out.by_status[std::string(status_name(static_cast<StatusCode>(c)))] =
+          static_cast<std::int64_t>(total.status(c));
+  if (comm.rank() != 0) return out;
+
+  nlohmann::json j;
+  j["input"] = in.input;
+  j["output"] = in.output;
+  j["ranks"] = comm.size();
+  j["threads_per_rank"] = {{"compute", in.compute_threads}, {"decode", in.decode_threads},
+                           {"readers", in.readers}};
+  j["records"] = out.records;
+  j["ok"] = out.ok;
+  j["errors"] = out.records - out.ok;
+  j["by_status"] = out.by_status;
+  j["wall_seconds"] = wall;
+  j["images_per_second"] = wall > 0 ? out.records / wall : 0.0;
+  j["megabytes_read"] = total.bytes() / 1e6;
+  j["write_seconds"] = in.write_seconds;
+  nlohmann::json stages;
+  for (int s = 0; s < kStageCount; ++s) stages[stage_name(static_cast<Stage>(s))] = total.stage_seconds(s);
+  j["stage_thread_seconds"] = stages;
+  nlohmann::json per_rank = nlohmann::json::array();
+  double max_records = 0, sum_records = 0;
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    per_rank.push_back({{"rank", r}, {"records", ranks[r].records()},
+                        {"infer_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kInfer))},
+                        {"decode_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kDecode))}});
+    max_records = std::max(max_records, ranks[r].records());
+    sum_records += ranks[r].records();
+  }
+  j["per_rank"] = per_rank;
+  // 1.0 = perfectly even; max/mean of records per rank.
+  j["imbalance"] = sum_records > 0 ? max_records / (sum_records / ranks.size()) : 1.0;
+
+  if (!quiet) {
+    std::printf("pixelmill extract: %lld records in %.1f s (%.1f img/s) on %d rank(s)\n",
+                static_cast<long long>(out.records), wall, wall > 0 ? out.records / wall : 0.0,
+                comm.size());
+    std::printf("  ok %lld", static_cast<long long>(out.ok));
+    for (const auto& [name, n] : out.by_status)
+      if (name != "ok") std::printf(", %s %lld", name.c_str(), static_cast<long long>(n));
+    std::printf("\n  stage time (thread-seconds, all ranks):");
+    for (int s = 0; s < kStageCount; ++s)
+      std::printf(" %s %.2f", stage_name(static_cast<Stage>(s)), total.stage_seconds(s));
+    std::printf("\n  per rank records:");
+    for (std::size_t r = 0; r < ranks.size(); ++r) std::printf(" %.0f", ranks[r].records());
+    std::printf(" (max/mean %.2f)\n", j["imbalance"].get<double>());
+    std::fflush(stdout);
+  }
+  if (!metrics_json.empty()) {
+    std::ofstream f(metrics_json);
+    if (!f) throw Error("cannot write --metrics-json file " + metrics_json);
+    f << j.dump(2) << "\n";
+  }
+  return out;
+}
+
+}  // namespace pm::pipeline

@@ -1,0 +1,27 @@
+#include "thread_budget.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace pm::pipeline {
+
+ThreadBudget plan_threads(const Comm& comm, int requested_compute, int requested_decode,
+                          int requested_readers) {
+  ThreadBudget b;
+  MPI_Comm node;
+  MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &b.node_ranks);
+  MPI_Comm_free(&node);
+  b.node_cores = std::max(1u, std::thread::hardware_concurrency());
+  const int share = std::max(1, b.node_cores / std::max(1, b.node_ranks));
+  b.compute = requested_compute > 0 ? requested_compute : share;
+  // Decoding is a small share of the work next to the network; one decode thread per
+  // two compute threads keeps inference fed, and at least one always runs.
+  b.decode = requested_decode > 0 ? requested_decode : std::max(1, (b.compute + 1) / 2);
+  b.readers = std::max(1, requested_readers);
+  return b;
+}
+
+}  // namespace pm::pipeline

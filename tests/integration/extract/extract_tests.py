@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""End-to-end checks of `pixelmill extract` (run by CTest; one check per invocation).
+
+Each check runs the real binary under real mpirun and reads the output with h5py.
+Exit status 0 = pass; any assertion prints what differed.
+"""
+import csv
+import os
+import resource
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+BIN = os.environ["PM_BIN"]
+MPIEXEC = os.environ.get("PM_MPIEXEC", "mpirun")
+WORK = os.environ["PM_WORK"]
+ROOT = os.environ["PM_ROOT"]
+MODEL_DIR = os.path.join(WORK, "model")
+TINY = os.path.join(MODEL_DIR, "tiny_embed.onnx")
+PHOTOS = os.path.join(WORK, "photos")
+STATUS = ["ok", "empty", "corrupt", "unsupported", "too_large", "read_error",
+          "inference_error", "missing"]
+
+
+def run(args, np_=1, check=True, env=None):
+    cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", str(np_), BIN] + args
+    e = dict(os.environ, OMP_NUM_THREADS="1")
+    if env:
+        e.update(env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e)
+    if check and p.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def read(path):
+    with h5py.File(path, "r") as f:
+        n = f["/images/status"].shape[0]
+        lens = f["/images/key_length"][:]
+        keys = [bytes(f["/images/key"][i][: lens[i]]) for i in range(n)]
+        return {
+            "keys": keys,
+            "status": f["/images/status"][:],
+            "error": [bytes(e).rstrip(b"\0").decode() for e in f["/images/error"][:]],
+            "embedding": f["/images/embedding"][:],
+            "hash": f["/images/content_hash"][:],
+            "attrs": dict(f.attrs),
+        }
+
+
+def setup():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(MODEL_DIR)
+    subprocess.run([BIN, "model", "make-test", "--out", MODEL_DIR], check=True,
+                   env=dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1"))
+    assert os.path.exists(TINY) and os.path.exists(TINY[:-5] + ".json")
+    # Real photos in nested folders, then the bad-image corpus beside them.
+    os.makedirs(os.path.join(PHOTOS, "darknet"))
+    darknet = "/usr/share/darknet/data"
+    for name in sorted(os.listdir(darknet)):
+        if name.endswith(".jpg"):
+            shutil.copy(os.path.join(darknet, name), os.path.join(PHOTOS, "darknet", name))
+    ex = "/usr/share/doc/opencv-doc/examples/data"
+    os.makedirs(os.path.join(PHOTOS, "opencv", "deep"))
+    for i, name in enumerate(["baboon.jpg", "fruits.jpg", "lena.jpg", "messi5.jpg", "home.jpg",
+                              "orange.jpg", "apple.jpg", "butterfly.jpg", "building.jpg"]):
+        src = os.path.join(ex, name)
+        if os.path.exists(src):
+            sub = "deep" if i % 2 else ""
+            shutil.copy(src, os.path.join(PHOTOS, "opencv", sub, name))
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tests/data/make_bad_images.py"),
+                    os.path.join(PHOTOS, "bad")], check=True)
+
+
+def expected_bad():
+    with open(os.path.join(PHOTOS, "bad", "EXPECTED.tsv")) as f:
+        rows = [r for r in csv.reader(f, delimiter="\t") if r and not r[0].startswith("#")]
+    return {("bad/" + r[0]).encode(): r[1] for r in rows}
+
+
+def all_files():
+    out = []
+    for d, _, files in os.walk(PHOTOS):
+        for name in files:
+            out.append(os.path.relpath(os.path.join(d, name), PHOTOS).encode())
+    return sorted(out)
+
+
+def ranks_agree():
+    outs = {}
+    for n in (1, 2, 3):
+        path = os.path.join(WORK, f"ranks{n}.h5")
+        run(["extract", "--input", f"dir:{PHOTOS}", "--model", TINY, "--output", path,
+             "--batch", "4", "--quiet"], np_=n)
+        outs[n] = read(path)
+    files = all_files()
+    base = outs[1]
+    assert base["keys"] == files, f"keys differ from the input files:\n{base['keys']}\n{files}"
+    assert len(set(base["keys"])) == len(base["keys"]), "a file appears twice"
+    ok = base["status"] == 0
+    assert ok.sum() >= 10, f"too few ok rows: {ok.sum()}"
+    norms = np.linalg.norm(base["embedding"][ok], axis=1)
+    assert np.allclose(norms, 1, atol=1e-4), f"embeddings not unit length: {norms}"
+    for n in (2, 3):
+        o = outs[n]
+        assert o["keys"] == base["keys"], f"np={n}: different keys or order"
+        assert (o["status"] == base["status"]).all(), f"np={n}: statuses differ"
+        diff = np.abs(o["embedding"] - base["embedding"]).max()
+        assert diff <= 1e-4, f"np={n}: embeddings differ by {diff}"
+        assert (o["hash"] == base["hash"]).all(), f"np={n}: content hashes differ"
+    # The file opens with h5dump too.
+    p = subprocess.run(["h5dump", "-H", os.path.join(WORK, "ranks3.h5")], capture_output=True, text=True)
+    assert p.returncode == 0 and "/images/embedding" in p.stdout.replace('DATASET "embedding"', "/images/embedding"), p.stderr
+    print(f"PASS: {len(files)} files, {ok.sum()} ok; np=1,2,3 agree (max diff within 1e-4)")
+
+
+def bad_images():
+    path = os.path.join(WORK, "bad.h5")
+    cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "2", BIN, "extract",
+           "--input", f"dir:{os.path.join(PHOTOS, 'bad')}", "--model", TINY, "--output", path,
+           "--metrics-json", os.path.join(WORK, "bad-metrics.json"), "--quiet"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    out = read(path)
+    want = expected_bad()
+    got = {k: STATUS[s] for k, s in zip(out["keys"], out["status"])}
+    keys = sorted(k for k in all_files() if k.startswith(b"bad/") and not k.endswith(b"EXPECTED.tsv"))
+    missing = [k for k in keys if k not in got]
+    assert not missing, f"files missing from the output: {missing}"
+    wrong = {k.decode(): (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    assert not wrong, f"wrong statuses (got, expected): {wrong}"
+    for k, s, e in zip(out["keys"], out["status"], out["error"]):
+        if s != 0:
+            assert e, f"{k}: status {STATUS[s]} without a message"
+    # A header claiming 60000x60000 must not be decoded: memory stays far below 10.8 GB.
+    assert peak_mb < 2048, f"peak RSS of a rank was {peak_mb:.0f} MB"
+    import json
+    m = json.load(open(os.path.join(WORK, "bad-metrics.json")))
+    assert m["records"] == len(out["keys"]), m
+    print(f"PASS: {len(want)} expected statuses right, peak rank RSS {peak_mb:.0f} MB")
+
+
+def cli_errors():
+    p = run(["extract", "--input", f"dir:{PHOTOS}", "--model", TINY, "--output",
+             os.path.join(WORK, "x.h5"), "--no-such-flag"], np_=2, check=False)
+    assert p.returncode != 0, "an unknown flag was accepted"
+    assert p.stderr.count("no-such-flag") == 1, f"expected one message:\n{p.stderr}"
+    p = run(["extract", "--input", f"dir:{PHOTOS}", "--model", TINY, "--output",
+             os.path.join(WORK, "x.h5"), "--batch", "zero"], np_=2, check=False)
+    assert p.returncode != 0 and "batch" in p.stderr, p.stderr
+    p = run(["extract", "--input", "dir:/no/such/dir", "--model", TINY, "--output",
+             os.path.join(WORK, "x.h5")], np_=2, check=False)
+    assert p.returncode != 0 and "/no/such/dir" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(WORK, "x.h5")), "output written despite the error"
+    p = run(["extract", "--input", f"dir:{PHOTOS}", "--model", "/no/model.onnx", "--output",
+             os.path.join(WORK, "x.h5")], np_=2, check=False)
+    assert p.returncode != 0 and "model" in p.stderr, p.stderr
+    p = run(["extract", "--help"], np_=1)
+    for flag in ["--input", "--output", "--model", "--batch", "--threads", "--metrics-json", "--config"]:
+        assert flag in p.stdout, f"--help does not document {flag}"
+    cfg = os.path.join(WORK, "extract.cfg")
+    with open(cfg, "w") as f:
+        f.write(f"input = dir:{PHOTOS}/darknet\nmodel = {TINY}\nbatch = 2\nquiet = true\n")
+    out = os.path.join(WORK, "cfg.h5")
+    run(["extract", "--config", cfg, "--output", out], np_=1)
+    assert len(read(out)["keys"]) == 7
+    print("PASS: bad flags rejected once, --help and --config work")
+
+
+def default_model():
+    model = os.path.join(ROOT, "models", "sscd_distilled.onnx")
+    path = os.path.join(WORK, "default.h5")
+    run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", model, "--output", path,
+         "--batch", "4", "--quiet"], np_=2)
+    out = read(path)
+    assert (out["status"] == 0).all(), out["error"]
+    e = out["embedding"]
+    assert e.shape == (7, 512)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
+    sims = e @ e.T
+    off = sims[~np.eye(7, dtype=bool)]
+    # Seven different photos: a copy-detection descriptor keeps them apart.
+    assert off.max() < 0.75, f"distinct photos look like copies: {off.max()}"
+    assert "sscd_distilled" in out["attrs"]["model_card"]
+    print(f"PASS: default model, max cosine between distinct photos {off.max():.3f}")
+
+
+def list_input():
+    lst = os.path.join(WORK, "list.txt")
+    files = [os.path.join(PHOTOS, "darknet", n) for n in sorted(os.listdir(os.path.join(PHOTOS, "darknet")))]
+    with open(lst, "w") as f:
+        f.write("\n".join(files + ["/no/such/file.jpg"]) + "\n")
+    path = os.path.join(WORK, "list.h5")
+    run(["extract", "--input", f"list:{lst}", "--model", TINY, "--output", path, "--quiet"], np_=2)
+    out = read(path)
+    assert len(out["keys"]) == len(files) + 1
+    st = dict(zip(out["keys"], out["status"]))
+    assert STATUS[st[b"/no/such/file.jpg"]] == "read_error", st
+    print("PASS: list input, a missing file is a read_error row")
+
+
+if __name__ == "__main__":
+    globals()[sys.argv[1]]()
