@@ -1,0 +1,198 @@
+// run_dedup: the file-level driver. Reads this rank's share of the input rows and of the
+// older files' rows, runs dedup_nodes, and writes /dedup collectively.
+#include "pixelmill/dedup.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dedup_core.h"
+#include "dedup_file.h"
+#include "pixelmill/error.h"
+#include "pixelmill/hdf5_io.h"
+#include "pixelmill/output_layout.h"
+#include "pixelmill/status.h"
+
+namespace pm {
+
+namespace {
+
+using dedup::NodeBlock;
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct OlderFile {
+  std::string path;
+  std::int64_t rows = 0;
+  std::int64_t offset = 0;  // node id of its row 0
+};
+
+// Appends rows [begin, end) of `path` to `block` (whose first_node is already set).
+void append_rows(NodeBlock& block, const std::string& path, std::int64_t begin,
+                 std::int64_t end) {
+  if (end <= begin) return;
+  h5::ImageRows rows = h5::read_images(path, begin, end, /*with_embeddings=*/true);
+  if (block.dim == 0) block.dim = rows.embedding_dim;
+  PM_CHECK(rows.embedding_dim == block.dim,
+           "'" + path + "' has embeddings of dimension " + std::to_string(rows.embedding_dim) +
+               ", not " + std::to_string(block.dim));
+  const std::int64_t n = end - begin;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const bool has_embedding = static_cast<std::int64_t>(rows.embedding.size()) >= (i + 1) * block.dim;
+    block.usable.push_back(rows.status[i] == static_cast<std::uint8_t>(StatusCode::kOk) &&
+                           has_embedding && block.dim > 0);
+  }
+  rows.embedding.resize(static_cast<std::size_t>(n * block.dim), 0.f);
+  block.embedding.insert(block.embedding.end(), rows.embedding.begin(), rows.embedding.end());
+  block.hash.insert(block.hash.end(), rows.content_hash.begin(), rows.content_hash.end());
+}
+
+// This rank's share of the older files' rows, with the groups those runs found.
+NodeBlock read_older(const Comm& comm, const std::vector<OlderFile>& files, std::int64_t total,
+                     int dim) {
+  NodeBlock block;
+  block.dim = dim;
+  const std::int64_t begin = total * comm.rank() / comm.size();
+  const std::int64_t end = total * (comm.rank() + 1) / comm.size();
+  block.first_node = begin;
+  for (const OlderFile& f : files) {
+    const std::int64_t b = std::max(begin, f.offset) - f.offset;
+    const std::int64_t e = std::min(end, f.offset + f.rows) - f.offset;
+    if (e <= b) continue;
+    append_rows(block, f.path, b, e);
+    // Keep what the older run found: each row joins its old group. Ids >= 0 are rows of
+    // that file; negative ones point into that run's own older files and are not
+    // followed (pass those files in --against too to compare against them).
+    if (dedup::has_dataset(f.path, layout::kGroup)) {
+      const auto group = dedup::read_int64_rows(f.path, layout::kGroup, b, e);
+      for (std::int64_t i = 0; i < e - b; ++i) {
+        const std::int64_t g = group[i];
+        if (g >= 0 && g < f.rows && g != b + i)
+          block.prior_edges.emplace_back(f.offset + b + i, f.offset + g);
+      }
+    }
+  }
+  return block;
+}
+
+// Node id -> file-level id: rows of the input are >= 0, older rows negative.
+std::int64_t encode(std::int64_t node, std::int64_t older_rows) {
+  return node < older_rows ? -(node + 1) : node - older_rows;
+}
+
+void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
+                      std::int64_t first_row, DedupSummary& s) {
+  // Members that are not their group's id, counted per group; merged on every rank.
+  std::map<std::int64_t, std::int64_t> members;
+  for (std::size_t i = 0; i < group.size(); ++i)
+    if (group[i] != first_row + static_cast<std::int64_t>(i)) ++members[group[i]];
+  std::string packed;
+  for (const auto& [g, n] : members) {
+    const std::int64_t rec[2] = {g, n};
+    packed.append(reinterpret_cast<const char*>(rec), sizeof rec);
+  }
+  std::map<std::int64_t, std::int64_t> all;
+  for (const std::string& part : comm.allgatherv(packed)) {
+    for (std::size_t off = 0; off + 16 <= part.size(); off += 16) {
+      std::int64_t rec[2];
+      std::memcpy(rec, part.data() + off, sizeof rec);
+      all[rec[0]] += rec[1];
+    }
+  }
+  s.groups = static_cast<std::int64_t>(all.size());
+  for (const auto& [g, n] : all) {
+    // A group id >= 0 is itself a row of the input, counted once more.
+    const std::int64_t size = n + (g >= 0 ? 1 : 0);
+    s.rows_in_groups += size;
+    if (size > s.largest_group) {
+      s.largest_group = size;
+      s.largest_group_id = g;
+    }
+  }
+}
+
+}  // namespace
+
+DedupSummary run_dedup(const Comm& comm, const DedupOptions& options) {
+  const double t0 = now();
+  PM_CHECK(!options.input.empty(), "dedup: no input file");
+  PM_CHECK(options.threshold >= -1.0 && options.threshold <= 1.0,
+           "dedup: the threshold is a cosine, in [-1, 1]");
+  PM_CHECK(options.block_rows > 0, "dedup: block_rows must be positive");
+  DedupSummary s;
+  s.rows = h5::row_count(options.input);
+
+  std::vector<OlderFile> older;
+  nlohmann::json against = nlohmann::json::array();
+  for (const std::string& path : options.against) {
+    PM_CHECK(path != options.input, "dedup: --against names the input file itself");
+    OlderFile f{path, h5::row_count(path), s.against_rows};
+    s.against_rows += f.rows;
+    against.push_back({{"path", f.path}, {"rows", f.rows}, {"offset", f.offset}});
+    older.push_back(f);
+  }
+
+  const std::int64_t begin = s.rows * comm.rank() / comm.size();
+  const std::int64_t end = s.rows * (comm.rank() + 1) / comm.size();
+  NodeBlock fresh;
+  fresh.first_node = s.against_rows + begin;
+  append_rows(fresh, options.input, begin, end);
+  // Every rank needs the dimension, including ranks without rows.
+  const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(fresh.dim)));
+  fresh.dim = dim;
+  const NodeBlock older_block = read_older(comm, older, s.against_rows, dim);
+
+  dedup::JoinConfig config;
+  config.threshold = static_cast<float>(options.threshold);
+  config.block_rows = options.block_rows;
+  config.tile = std::min<std::int64_t>(1024, options.block_rows);
+  const dedup::NodeResult res = dedup::dedup_nodes(comm, fresh, older_block, config);
+
+  h5::DedupOutput out;
+  out.first_row = begin;
+  out.threshold = static_cast<float>(options.threshold);
+  out.against_json = against.dump();
+  for (std::int64_t g : res.group) out.group.push_back(encode(g, s.against_rows));
+  for (std::int64_t g : res.exact_group) out.exact_group.push_back(encode(g, s.against_rows));
+  for (const auto& p : res.pairs) {
+    out.pairs.push_back(encode(p.a, s.against_rows));
+    out.pairs.push_back(encode(p.b, s.against_rows));
+    out.score.push_back(p.score);
+  }
+  h5::write_dedup(comm, options.input, out);
+
+  s.joined_rows = comm.allreduce_sum(res.joined_rows);
+  s.pairs = comm.allreduce_sum(static_cast<std::int64_t>(res.pairs.size()));
+  std::int64_t exact_dups = 0;
+  for (std::size_t i = 0; i < out.exact_group.size(); ++i)
+    if (out.exact_group[i] != begin + static_cast<std::int64_t>(i)) ++exact_dups;
+  s.exact_duplicates = comm.allreduce_sum(exact_dups);
+  group_statistics(comm, out.group, begin, s);
+  s.join_seconds = comm.allreduce_max(res.join.seconds);
+  s.join_gflop = comm.allreduce_sum(res.join.flops) * 1e-9;
+  s.seconds = comm.allreduce_max(now() - t0);
+  return s;
+}
+
+std::string format_summary(const DedupSummary& s) {
+  std::ostringstream o;
+  o << "rows             " << s.rows << " (" << s.joined_rows << " with embeddings joined)\n"
+    << "older rows       " << s.against_rows << "\n"
+    << "pairs            " << s.pairs << "\n"
+    << "exact duplicates " << s.exact_duplicates << "\n"
+    << "groups           " << s.groups << " (" << s.rows_in_groups << " rows)\n"
+    << "largest group    " << s.largest_group;
+  if (s.largest_group > 0) o << " (id " << s.largest_group_id << ")";
+  o << "\njoin             " << s.join_seconds << " s, " << s.join_gflop << " GFLOP";
+  if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
+  o << "\ntotal            " << s.seconds << " s\n";
+  return o.str();
+}
+
+}  // namespace pm

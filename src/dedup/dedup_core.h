@@ -1,0 +1,53 @@
+// Dedup on rows already in memory, independent of files: exact groups, the ring join and
+// the components. run_dedup (dedup.cc) reads the files, calls this and writes /dedup.
+//
+// Node ids: the rows of the older files are nodes 0..M-1, the rows of the input file are
+// nodes M..M+N-1, so an older row is always smaller than a new one and stays the id of
+// any group it is in.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "block_join.h"
+#include "pixelmill/comm.h"
+#include "pixelmill/image_result.h"
+#include "ring_join.h"
+#include "union_find.h"
+
+namespace pm::dedup {
+
+// One rank's contiguous share of nodes [first_node, first_node + rows()).
+struct NodeBlock {
+  std::int64_t first_node = 0;
+  int dim = 0;
+  std::vector<std::uint8_t> usable;    // 1: status ok with an embedding (joined)
+  std::vector<float> embedding;        // [rows, dim]; rows not usable are ignored
+  std::vector<ContentHash> hash;       // zero: bytes unreadable (own exact group)
+  std::vector<Edge> prior_edges;       // groups an older run already found (node, node)
+  std::int64_t rows() const { return static_cast<std::int64_t>(hash.size()); }
+};
+
+struct NodeResult {
+  std::vector<std::int64_t> exact_group;  // per fresh row of this rank, node ids
+  std::vector<std::int64_t> group;        // per fresh row of this rank, node ids
+  std::vector<ScoredPair> pairs;          // this rank's share of the pairs, sorted
+  std::int64_t joined_rows = 0;           // usable fresh rows on this rank
+  JoinStats join;
+};
+
+// L2-normalises the usable rows of `block` into join rows (rows of norm 0 are dropped).
+JoinRows join_rows(const NodeBlock& block);
+
+// Collective. `fresh`: this rank's share of the input rows; `older`: its share of the
+// older files' rows (may be empty). The near groups contain the exact groups, the pairs
+// and the older groups (`prior_edges`).
+NodeResult dedup_nodes(const Comm& comm, const NodeBlock& fresh, const NodeBlock& older,
+                       const JoinConfig& config);
+
+// Reference on one process: all rows in `all` (nodes first_node..), `fresh_first` the
+// first fresh node; pairs among fresh rows and fresh-older, not older-older.
+NodeResult dedup_nodes_reference(const NodeBlock& all, std::int64_t fresh_first,
+                                 float threshold);
+
+}  // namespace pm::dedup

@@ -1,0 +1,25 @@
+#include <cmath>
+
+#include "dedup_core.h"
+
+namespace pm::dedup {
+
+JoinRows join_rows(const NodeBlock& block) {
+  JoinRows out;
+  out.dim = block.dim;
+  for (std::int64_t i = 0; i < block.rows(); ++i) {
+    if (!block.usable[i]) continue;
+    const float* e = block.embedding.data() + i * block.dim;
+    double norm = 0;
+    for (int k = 0; k < block.dim; ++k) norm += static_cast<double>(e[k]) * e[k];
+    if (!(norm > 0) || !std::isfinite(norm)) continue;
+    // The file holds L2-normalised rows already; normalising again costs nothing and
+    // makes the dot product a cosine even for inputs written by other tools.
+    const double inv = 1.0 / std::sqrt(norm);
+    for (int k = 0; k < block.dim; ++k) out.embedding.push_back(static_cast<float>(e[k] * inv));
+    out.ids.push_back(block.first_node + i);
+  }
+  return out;
+}
+
+}  // namespace pm::dedup

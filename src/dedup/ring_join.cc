@@ -1,0 +1,136 @@
+#include "ring_join.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+#include "mpi_bytes.h"
+
+namespace pm::dedup {
+
+namespace {
+
+constexpr int kTagIds = 7201;
+constexpr int kTagRows = 7202;
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A receive buffer for one chunk, sized for the largest chunk.
+struct ChunkBuffer {
+  std::vector<std::int64_t> ids;
+  std::vector<float> embedding;
+  std::int64_t rows = 0;
+  int dim = 0;
+  BlockView view() const { return {embedding.data(), ids.data(), rows, dim}; }
+};
+
+BlockView slice(const BlockView& v, std::int64_t begin, std::int64_t end) {
+  begin = std::min(begin, v.rows);
+  end = std::min(end, v.rows);
+  return {v.data + begin * v.dim, v.ids + begin, end - begin, v.dim};
+}
+
+std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const JoinRows& travel,
+                                  bool self, const JoinConfig& config, JoinStats* stats) {
+  const double t_start = now();
+  const int p = comm.size();
+  const int r = comm.rank();
+  const int left = (r + p - 1) % p;
+  const int right = (r + 1) % p;
+  const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(home.dim)));
+  const std::int64_t block = std::max<std::int64_t>(1, config.block_rows);
+  PM_CHECK(home.ids.empty() || home.dim == dim, "ring join: ranks disagree on the dimension");
+  PM_CHECK(travel.ids.empty() || travel.dim == dim, "ring join: ranks disagree on the dimension");
+
+  std::vector<ScoredPair> out;
+  if (dim == 0) return out;  // no embeddings anywhere: nothing to join
+  BlockJoiner joiner(dim, config.threshold, config.tile);
+  const BlockView home_view = home.view();
+  const BlockView travel_view = travel.view();
+
+  // Step 0: the rank's own pair of blocks, no transfer.
+  joiner.join(home_view, travel_view, self, out);
+
+  const int steps = self ? p / 2 : p - 1;
+  const std::int64_t chunks =
+      comm.allreduce_max((static_cast<std::int64_t>(travel.ids.size()) + block - 1) / block);
+  const std::int64_t items = chunks * steps;
+  double wait = 0;
+  if (items > 0) {
+    // Item t is chunk j = t / steps of the block that started s = t % steps + 1 ranks to
+    // the right. What this rank sends for item t + 1 is its own chunk j when s = 1, else
+    // the chunk it holds for item t (which the left neighbour needs one step later).
+    std::array<ChunkBuffer, 2> buf;
+    for (auto& b : buf) {
+      b.ids.resize(static_cast<std::size_t>(block));
+      b.embedding.resize(static_cast<std::size_t>(block * dim));
+      b.dim = dim;
+    }
+    std::array<MPI_Request, 4> req{};
+    auto post = [&](const BlockView& send, ChunkBuffer& into) {
+      MPI_Irecv(into.ids.data(), checked_int(block), MPI_INT64_T, right, kTagIds, comm.raw(),
+                &req[0]);
+      MPI_Irecv(into.embedding.data(), checked_int(block * dim), MPI_FLOAT, right, kTagRows,
+                comm.raw(), &req[1]);
+      MPI_Isend(send.ids, checked_int(send.rows), MPI_INT64_T, left, kTagIds, comm.raw(),
+                &req[2]);
+      MPI_Isend(send.data, checked_int(send.rows * dim), MPI_FLOAT, left, kTagRows, comm.raw(),
+                &req[3]);
+    };
+    auto complete = [&](ChunkBuffer& into) {
+      const double t0 = now();
+      std::array<MPI_Status, 4> st{};
+      MPI_Waitall(4, req.data(), st.data());
+      int n = 0;
+      MPI_Get_count(&st[0], MPI_INT64_T, &n);
+      into.rows = n;
+      wait += now() - t0;
+    };
+    auto own_chunk = [&](std::int64_t j) {
+      return slice(travel_view, j * block, (j + 1) * block);
+    };
+
+    post(own_chunk(0), buf[0]);
+    complete(buf[0]);
+    for (std::int64_t t = 0; t < items; ++t) {
+      ChunkBuffer& cur = buf[static_cast<std::size_t>(t % 2)];
+      ChunkBuffer& next = buf[static_cast<std::size_t>((t + 1) % 2)];
+      const bool more = t + 1 < items;
+      if (more) {
+        const bool fresh_chunk = (t + 1) % steps == 0;
+        post(fresh_chunk ? own_chunk((t + 1) / steps) : cur.view(), next);
+      }
+      const int s = static_cast<int>(t % steps) + 1;
+      const bool twin_step = self && p % 2 == 0 && s == p / 2;
+      if (!twin_step || r < p / 2) joiner.join(home_view, cur.view(), false, out);
+      if (more) complete(next);
+      if (stats) ++stats->chunks;
+    }
+  }
+  if (stats) {
+    stats->seconds += now() - t_start;
+    stats->wait_seconds += wait;
+    stats->flops += joiner.flops();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ScoredPair> ring_self_join(const Comm& comm, const JoinRows& home,
+                                       const JoinConfig& config, JoinStats* stats) {
+  return ring_join(comm, home, home, true, config, stats);
+}
+
+std::vector<ScoredPair> ring_cross_join(const Comm& comm, const JoinRows& home,
+                                        const JoinRows& visitors, const JoinConfig& config,
+                                        JoinStats* stats) {
+  return ring_join(comm, home, visitors, false, config, stats);
+}
+
+}  // namespace pm::dedup

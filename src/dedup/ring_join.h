@@ -1,0 +1,51 @@
+// The distributed all-pairs join. Every rank holds a "home" block (its share of the
+// rows); blocks of rows travel around the ring of ranks in chunks of `block_rows`, and
+// each rank joins every chunk that passes against its home block (BlockJoiner, oneDNN
+// matmul in tiles). The next chunk is in flight (MPI_Isend/Irecv) while the current one
+// is multiplied. Memory per rank: home + 2 chunks + one tile.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "block_join.h"
+#include "pixelmill/comm.h"
+
+namespace pm::dedup {
+
+// Rows held by one rank: L2-normalised embeddings and their node ids (increasing).
+struct JoinRows {
+  int dim = 0;
+  std::vector<float> embedding;  // [ids.size(), dim]
+  std::vector<std::int64_t> ids;
+  BlockView view() const {
+    return {embedding.data(), ids.data(), static_cast<std::int64_t>(ids.size()), dim};
+  }
+};
+
+struct JoinStats {
+  double seconds = 0;       // wall time of the join on this rank
+  double wait_seconds = 0;  // time blocked on transfers (not hidden behind the matmul)
+  double flops = 0;         // matmul flops on this rank
+  std::int64_t chunks = 0;  // chunks received
+};
+
+struct JoinConfig {
+  float threshold = 0.75f;
+  std::int64_t block_rows = 8192;  // rows per travelling chunk
+  std::int64_t tile = 1024;        // matmul tile side
+};
+
+// Collective. Self join of the union of all ranks' `home` rows: each unordered pair of
+// rows once. Steps s = 1 .. floor(P/2) of the ring; with an even rank count the pair of
+// blocks (r, r + P/2) is met twice at the half-way step and joined only by r < P/2.
+std::vector<ScoredPair> ring_self_join(const Comm& comm, const JoinRows& home,
+                                       const JoinConfig& config, JoinStats* stats = nullptr);
+
+// Collective. Every rank's `home` rows against every rank's `visitors` rows (P - 1 steps,
+// plus the local pair of blocks).
+std::vector<ScoredPair> ring_cross_join(const Comm& comm, const JoinRows& home,
+                                        const JoinRows& visitors, const JoinConfig& config,
+                                        JoinStats* stats = nullptr);
+
+}  // namespace pm::dedup
