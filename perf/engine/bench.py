@@ -28,6 +28,10 @@ import macs as macs_mod  # noqa: E402
 import onednn_layers  # noqa: E402
 import pm_peers  # noqa: E402
 
+# pixelmill initialises MPI even when run alone; root containers need the override.
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+
 IMG_S = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*img/s")
 
 
