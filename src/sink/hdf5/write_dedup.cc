@@ -1,0 +1,121 @@
+// pm::h5::write_dedup: the /dedup group, written collectively into an existing file.
+// group/exact_group come as one contiguous block of rows per rank; pairs and scores
+// as each rank's share, placed after those of lower ranks (MPI_Exscan).
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "agree.h"
+#include "h5_attributes.h"
+#include "h5_handle.h"
+#include "h5_rows.h"
+#include "pixelmill/error.h"
+#include "pixelmill/hdf5_io.h"
+#include "pixelmill/output_layout.h"
+
+namespace pm::h5 {
+
+namespace {
+
+void check_local(const DedupOutput& mine) {
+  PM_CHECK(mine.first_row >= 0, "first_row is negative");
+  PM_CHECK(mine.exact_group.size() == mine.group.size(),
+           "exact_group has " + std::to_string(mine.exact_group.size()) + " rows, group " +
+               std::to_string(mine.group.size()));
+  PM_CHECK(mine.pairs.size() == 2 * mine.score.size(),
+           "pairs holds " + std::to_string(mine.pairs.size()) + " values for " +
+               std::to_string(mine.score.size()) + " scores");
+  for (std::size_t i = 0; i < mine.score.size(); ++i)
+    PM_CHECK(0 <= mine.pairs[2 * i] && mine.pairs[2 * i] < mine.pairs[2 * i + 1],
+             "pair " + std::to_string(i) + " is not (i, j) with 0 <= i < j");
+}
+
+// Number of near-duplicate groups: components with at least two rows, i.e. distinct
+// group ids that some other row points to. Rows of one group may sit on several
+// ranks, so the ids are gathered and counted once.
+std::int64_t count_groups(const Comm& comm, const DedupOutput& mine) {
+  std::vector<std::int64_t> roots;
+  for (std::size_t i = 0; i < mine.group.size(); ++i)
+    if (mine.group[i] != mine.first_row + static_cast<std::int64_t>(i)) roots.push_back(mine.group[i]);
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  std::string bytes(roots.size() * sizeof(std::int64_t), '\0');
+  if (!roots.empty()) std::memcpy(bytes.data(), roots.data(), bytes.size());
+  std::vector<std::int64_t> all;
+  for (const std::string& part : comm.allgatherv(bytes)) {
+    const std::size_t at = all.size();
+    all.resize(at + part.size() / sizeof(std::int64_t));
+    if (!part.empty()) std::memcpy(all.data() + at, part.data(), part.size());
+  }
+  std::sort(all.begin(), all.end());
+  return std::unique(all.begin(), all.end()) - all.begin();
+}
+
+}  // namespace
+
+void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& mine) {
+  QuietErrors quiet;
+  agree(comm, "write_dedup: checking results", [&] { check_local(mine); });
+
+  // The blocks must tile [0, N) in rank order (ranks without rows may say anything).
+  const auto firsts = comm.allgather(mine.first_row);
+  const auto counts = comm.allgather(static_cast<std::int64_t>(mine.group.size()));
+  std::int64_t rows = 0;
+  for (std::size_t r = 0; r < firsts.size(); ++r) {
+    PM_CHECK(counts[r] == 0 || firsts[r] == rows,
+             "write_dedup: rank " + std::to_string(r) + " starts at row " + std::to_string(firsts[r]) +
+                 ", expected " + std::to_string(rows));
+    rows += counts[r];
+  }
+  const auto local_pairs = static_cast<std::int64_t>(mine.score.size());
+  const std::int64_t total_pairs = comm.allreduce_sum(local_pairs);
+  const std::int64_t pair_offset = comm.exscan_sum(local_pairs);
+  const std::int64_t groups = count_groups(comm, mine);
+
+  Handle fapl = own_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  Handle file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
+  const hid_t f = file.get();
+  if (exists(f, layout::kImages) && exists(f, layout::kKey)) {
+    Handle keys = own_dataset(H5Dopen2(f, layout::kKey, H5P_DEFAULT), "opening /images/key");
+    const auto images = static_cast<std::int64_t>(extent(keys.get()).rows);
+    PM_CHECK(images == rows, "write_dedup: " + std::to_string(rows) + " rows of groups for " +
+                                 std::to_string(images) + " rows of images");
+  }
+  // A rerun replaces the old results. (HDF5 does not reclaim the old group's space.)
+  if (exists(f, layout::kDedup)) check(H5Ldelete(f, layout::kDedup, H5P_DEFAULT), "deleting /dedup");
+  Handle group = own_group(H5Gcreate2(f, layout::kDedup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                           "creating /dedup");
+  Handle transfer = collective_transfer();
+
+  const auto n = static_cast<hsize_t>(rows);
+  const auto m = static_cast<hsize_t>(total_pairs);
+  const std::vector<RowBlock> my_rows = {{static_cast<hsize_t>(mine.first_row), mine.group.size()}};
+  const std::vector<RowBlock> my_pairs = {{static_cast<hsize_t>(pair_offset), mine.score.size()}};
+  struct Column {
+    const char* path;
+    hid_t file_type;
+    hid_t mem_type;
+    hsize_t rows;
+    hsize_t cols;
+    const std::vector<RowBlock>& blocks;
+    const void* data;
+  };
+  const Column columns[] = {
+      {layout::kExactGroup, H5T_STD_I64LE, H5T_NATIVE_INT64, n, 0, my_rows, mine.exact_group.data()},
+      {layout::kGroup, H5T_STD_I64LE, H5T_NATIVE_INT64, n, 0, my_rows, mine.group.data()},
+      {layout::kPairs, H5T_STD_I64LE, H5T_NATIVE_INT64, m, 2, my_pairs, mine.pairs.data()},
+      {layout::kScore, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, m, 0, my_pairs, mine.score.data()},
+  };
+  for (const Column& c : columns) {
+    Handle dataset = create_rows(f, c.path, c.file_type, c.rows, c.cols);
+    if (c.rows > 0) write_rows(dataset.get(), c.mem_type, c.cols, c.blocks, c.data, transfer.get());
+  }
+  write_attribute(group.get(), "threshold", mine.threshold);
+  write_attribute(group.get(), "pairs", total_pairs);
+  write_attribute(group.get(), "groups", groups);
+  write_attribute(group.get(), "against", mine.against_json);
+}
+
+}  // namespace pm::h5

@@ -1,0 +1,22 @@
+# The sample file must open with h5dump (hdf5-tools) and show the documented objects.
+execute_process(COMMAND ${H5DUMP} -H ${FILE} RESULT_VARIABLE rc OUTPUT_VARIABLE header ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "h5dump -H ${FILE} failed (${rc}): ${err}")
+endif()
+foreach(object key key_length status error embedding content_hash phash width height timestamp
+               exact_group group pairs score pixelmill_version model_card created_utc rows)
+  string(FIND "${header}" "\"${object}\"" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "h5dump shows no object named ${object}:\n${header}")
+  endif()
+endforeach()
+# The whole content must dump too (reads every dataset).
+execute_process(COMMAND ${H5DUMP} ${FILE} RESULT_VARIABLE rc OUTPUT_VARIABLE all ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "h5dump ${FILE} failed (${rc}): ${err}")
+endif()
+string(FIND "${all}" "corrupt image 3" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "h5dump does not show the error message of row 3")
+endif()
+message(STATUS "h5dump reads ${FILE}")
