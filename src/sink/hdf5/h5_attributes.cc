@@ -32,7 +32,8 @@ void write_scalar(hid_t obj, const char* name, hid_t file_type, hid_t mem_type,
 
 std::string read_string(hid_t attr, hid_t file_type, const std::string& name) {
   if (H5Tis_variable_str(file_type) > 0) {
-    Handle mem = vl_string_type();
+    // Read in the stored character set: HDF5 converts no strings between ASCII and UTF-8.
+    Handle mem = own_type(H5Tcopy(file_type), "H5Tcopy");
     char* text = nullptr;
     check(H5Aread(attr, mem.get(), &text), "reading attribute " + name);
     std::string out = text ? text : "";
@@ -41,8 +42,7 @@ std::string read_string(hid_t attr, hid_t file_type, const std::string& name) {
     return out;
   }
   const std::size_t size = H5Tget_size(file_type);
-  Handle mem = own_type(H5Tcopy(H5T_C_S1), "H5Tcopy");
-  check(H5Tset_size(mem.get(), size), "H5Tset_size");
+  Handle mem = own_type(H5Tcopy(file_type), "H5Tcopy");
   check(H5Tset_strpad(mem.get(), H5T_STR_NULLPAD), "H5Tset_strpad");
   std::vector<char> buf(size);
   check(H5Aread(attr, mem.get(), buf.data()), "reading attribute " + name);
