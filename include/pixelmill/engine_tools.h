@@ -1,0 +1,30 @@
+// Engine utilities used by `pixelmill model` and by tests of other modules: the generated
+// test model, .npy files, and the list of supported ops.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pixelmill/tensor.h"
+
+namespace pm::engine {
+
+// Writes DIR/tiny_embed.onnx and DIR/tiny_embed.json (its model card): a small CNN with
+// fixed-seed weights, input `input` float32 NCHW [batch,3,64,64], output `embedding`
+// [batch,32]. Same bytes on every call and machine. Returns the .onnx path.
+std::string write_tiny_embed(const std::string& dir);
+// The serialized ONNX model alone.
+std::string tiny_embed_onnx_bytes();
+
+// NumPy .npy (format 1.0/2.0, little-endian, C order) for the dtypes of pm::DType
+// (float16/bfloat16 excepted). Throw pm::Error on a bad file.
+Tensor read_npy(const std::string& path);
+void write_npy(const std::string& path, const Tensor& t);
+
+// ONNX op types the engine runs.
+std::vector<std::string> engine_supported_ops();
+
+// Lowercase hex SHA-256 of bytes (for model cards).
+std::string sha256_hex(const std::string& bytes);
+
+}  // namespace pm::engine

@@ -1,0 +1,130 @@
+// Conv / pm.FusedConv on oneDNN: bias, sum (residual) and eltwise as post-ops; weights
+// reordered once, when the kernel is built, into the layout the primitive chose.
+#include <cstring>
+#include <iostream>
+
+#include "exec/dnnl/dnnl_common.h"
+#include "exec/kernel.h"
+#include "ops/conv.h"
+#include "ops/conv_geometry.h"
+
+namespace pm::engine {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+class DnnlConv final : public Kernel {
+ public:
+  DnnlConv(dnnl::convolution_forward::primitive_desc pd, dnnl::memory weights, dnnl::memory bias,
+           dnnl::memory::desc src_md, dnnl::memory::desc dst_md, bool has_sum)
+      : pd_(std::move(pd)), prim_(pd_), weights_(std::move(weights)), bias_(std::move(bias)),
+        src_md_(std::move(src_md)), dst_md_(std::move(dst_md)), has_sum_(has_sum),
+        stream_(cpu_engine()) {}
+
+  void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    if (has_sum_ && in[3]->data() != out[0].data())
+      std::memcpy(out[0].data(), in[3]->data(), out[0].nbytes());
+    dnnl::memory src(src_md_, cpu_engine(), const_cast<void*>(in[0]->data()));
+    dnnl::memory dst(dst_md_, cpu_engine(), out[0].data());
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+    if (bias_) args[DNNL_ARG_BIAS] = bias_;
+    prim_.execute(stream_, args);
+    stream_.wait();
+  }
+  std::string name() const override { return std::string("dnnl:") + pd_.impl_info_str(); }
+
+ private:
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward prim_;
+  dnnl::memory weights_, bias_;
+  dnnl::memory::desc src_md_, dst_md_;
+  bool has_sum_;
+  dnnl::stream stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,
+                                       const std::vector<ValueType>& out, const EngineOptions& opts,
+                                       std::string& why) {
+  const Dims& xs = in[0].shape;
+  const Dims& ws = in[1].shape;
+  if (xs.size() != 4) {
+    why = "only 2-D convolutions go to oneDNN (input " + dims_str(xs) + ")";
+    return nullptr;
+  }
+  if (!in[1].value || (n.has_input(2) && !in[2].value)) {
+    why = "weights or bias are not constant";
+    return nullptr;
+  }
+  if (in[0].dtype != DType::kF32 || in[1].value->dtype() != DType::kF32) {
+    why = "not float32";
+    return nullptr;
+  }
+  const std::int64_t group = n.attr_i("group", 1);
+  Window2D w = window_2d(n, xs, ws[2], ws[3]);
+  const FusedActivation act = n.op == "pm.FusedConv" ? fused_activation(n) : FusedActivation{};
+  dnnl::algorithm eltwise_alg{};
+  if (!act.kind.empty() && !dnnl_eltwise_for(act.kind, eltwise_alg)) {
+    why = "activation " + act.kind + " has no oneDNN post-op";
+    return nullptr;
+  }
+  try {
+    auto& eng = cpu_engine();
+    const dnnl::memory::dims src_dims{xs[0], xs[1], xs[2], xs[3]};
+    const dnnl::memory::dims dst_dims{out[0].shape[0], out[0].shape[1], out[0].shape[2], out[0].shape[3]};
+    dnnl::memory::dims w_dims;
+    tag w_tag;
+    if (group == 1) {
+      w_dims = {ws[0], ws[1], ws[2], ws[3]};
+      w_tag = tag::oihw;
+    } else {
+      w_dims = {group, ws[0] / group, ws[1], ws[2], ws[3]};
+      w_tag = tag::goihw;
+    }
+    dnnl::memory::desc src_md(src_dims, dt::f32, tag::nchw);
+    dnnl::memory::desc dst_md(dst_dims, dt::f32, tag::nchw);
+    dnnl::memory::desc w_any(w_dims, dt::f32, tag::any);
+    dnnl::memory::desc b_md({ws[0]}, dt::f32, tag::x);
+    const bool has_bias = n.has_input(2);
+    const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
+    auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                           dnnl::algorithm::convolution_direct, src_md, w_any,
+                                                           b_md, dst_md, strides, dil, pl, pr)
+                         : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                           dnnl::algorithm::convolution_direct, src_md, w_any,
+                                                           dst_md, strides, dil, pl, pr);
+    dnnl::post_ops po;
+    const bool has_sum = n.op == "pm.FusedConv" && n.has_input(3);
+    if (has_sum) po.append_sum(1.f);
+    if (!act.kind.empty()) {
+      float alpha = act.alpha, beta = act.beta;
+      if (act.kind == "Relu") alpha = 0.f;
+      po.append_eltwise(1.f, eltwise_alg, alpha, beta);
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    // Weights: plain -> the primitive's layout, once.
+    dnnl::memory w_plain({w_dims, dt::f32, w_tag}, eng, const_cast<void*>(in[1].value->data()));
+    dnnl::memory w_mem(pd.weights_desc(), eng);
+    dnnl::stream s(eng);
+    dnnl::reorder(w_plain, w_mem).execute(s, w_plain, w_mem);
+    dnnl::memory b_mem;
+    if (has_bias) {
+      b_mem = dnnl::memory(b_md, eng);
+      std::memcpy(b_mem.get_data_handle(), in[2].value->data(), static_cast<std::size_t>(ws[0]) * 4);
+    }
+    s.wait();
+    (void)opts;
+    return std::make_unique<DnnlConv>(pd, w_mem, b_mem, src_md, dst_md, has_sum);
+  } catch (const dnnl::error& e) {
+    why = std::string("oneDNN refused: ") + e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace pm::engine

@@ -1,0 +1,30 @@
+// A kernel compiled for one node and concrete shapes. `run` writes into outputs already
+// allocated by the plan; it never allocates on the hot path (the reference kernels may).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "ops/op_registry.h"
+
+namespace pm::engine {
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) = 0;
+  virtual std::string name() const = 0;  // e.g. "ref:Conv", "dnnl:brgconv:avx512_core"
+};
+
+// Wraps the op's reference kernel.
+std::unique_ptr<Kernel> make_ref_kernel(const Node& n);
+
+// The oneDNN kernels. Each returns nullptr and sets `why` when oneDNN cannot (or should
+// not) take the node; the caller then falls back to the reference kernel.
+std::unique_ptr<Kernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,
+                                       const std::vector<ValueType>& out, const EngineOptions& opts,
+                                       std::string& why);
+
+}  // namespace pm::engine

@@ -1,0 +1,129 @@
+// NumPy .npy reader/writer (versions 1.0 and 2.0, little-endian, C order).
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "ops/op_registry.h"
+#include "pixelmill/engine_tools.h"
+#include "pixelmill/error.h"
+
+namespace pm::engine {
+
+namespace {
+
+struct NpyType {
+  const char* descr;
+  DType dtype;
+};
+constexpr NpyType kTypes[] = {{"<f4", DType::kF32}, {"|u1", DType::kU8}, {"|i1", DType::kI8},
+                              {"<i4", DType::kI32}, {"<i8", DType::kI64}, {"|b1", DType::kBool},
+                              {"<f8", DType::kF64}, {"<f2", DType::kF16}};
+
+// Value of `key` in the header dict, as raw text up to the next top-level comma or brace.
+std::string dict_value(const std::string& h, const std::string& key, const std::string& path) {
+  auto k = h.find("'" + key + "'");
+  if (k == std::string::npos) throw Error(path + ": .npy header lacks '" + key + "'");
+  auto colon = h.find(':', k);
+  if (colon == std::string::npos) throw Error(path + ": bad .npy header");
+  std::size_t i = colon + 1;
+  while (i < h.size() && h[i] == ' ') ++i;
+  if (i < h.size() && h[i] == '(') {
+    auto e = h.find(')', i);
+    if (e == std::string::npos) throw Error(path + ": bad .npy shape");
+    return h.substr(i, e - i + 1);
+  }
+  std::size_t e = i;
+  while (e < h.size() && h[e] != ',' && h[e] != '}') ++e;
+  return h.substr(i, e - i);
+}
+
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot open " + path);
+  char magic[8];
+  f.read(magic, 8);
+  if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw Error(path + ": not a .npy file");
+  std::uint32_t hlen = 0;
+  if (magic[6] == 1) {
+    unsigned char b[2];
+    f.read(reinterpret_cast<char*>(b), 2);
+    hlen = b[0] | (b[1] << 8);
+  } else {
+    unsigned char b[4];
+    f.read(reinterpret_cast<char*>(b), 4);
+    hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (std::uint32_t(b[3]) << 24);
+  }
+  if (!f || hlen > (1u << 20)) throw Error(path + ": bad .npy header length");
+  std::string h(hlen, '\0');
+  f.read(h.data(), hlen);
+  if (!f) throw Error(path + ": truncated .npy header");
+  std::string descr = dict_value(h, "descr", path);
+  descr.erase(std::remove(descr.begin(), descr.end(), '\''), descr.end());
+  descr.erase(std::remove(descr.begin(), descr.end(), ' '), descr.end());
+  if (descr.size() == 3 && descr[0] == '=') descr[0] = '<';
+  if (descr == "<u1" || descr == "<i1" || descr == "<b1") descr[0] = '|';
+  DType dtype{};
+  bool found = false;
+  for (const auto& t : kTypes)
+    if (descr == t.descr) {
+      dtype = t.dtype;
+      found = true;
+    }
+  if (!found) throw Error(path + ": .npy dtype '" + descr + "' is not supported");
+  if (dict_value(h, "fortran_order", path).find("False") == std::string::npos)
+    throw Error(path + ": Fortran-order .npy is not supported");
+  std::string shape_s = dict_value(h, "shape", path);
+  Dims shape;
+  std::string num;
+  for (char c : shape_s) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      num.push_back(c);
+    } else if (!num.empty()) {
+      shape.push_back(std::stoll(num));
+      num.clear();
+    }
+  }
+  if (dims_product(shape) > (std::int64_t(1) << 34)) throw Error(path + ": array too large");
+  Tensor t(dtype, shape);
+  f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
+  if (!f) throw Error(path + ": truncated .npy data");
+  return t;
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+  const char* descr = nullptr;
+  for (const auto& ty : kTypes)
+    if (ty.dtype == t.dtype()) descr = ty.descr;
+  if (!descr) throw Error("cannot write " + dtype_name(t.dtype()) + " to .npy");
+  std::ostringstream h;
+  h << "{'descr': '" << descr << "', 'fortran_order': False, 'shape': (";
+  for (std::size_t i = 0; i < t.shape().size(); ++i) h << t.shape()[i] << (t.shape().size() == 1 ? "," : (i + 1 < t.shape().size() ? ", " : ""));
+  h << "), }";
+  std::string header = h.str();
+  // Pad so that the data starts on a 64-byte boundary, header ends in '\n'.
+  const std::size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw Error("cannot write " + path);
+  f.write("\x93NUMPY\x01\x00", 8);
+  const auto len = static_cast<std::uint16_t>(header.size());
+  const char lb[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+  f.write(lb, 2);
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  f.write(static_cast<const char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
+  if (!f) throw Error("error writing " + path);
+}
+
+std::vector<std::string> engine_supported_ops() {
+  auto ops = supported_ops();
+  ops.push_back("Constant");
+  std::sort(ops.begin(), ops.end());
+  return ops;
+}
+
+}  // namespace pm::engine

@@ -1,0 +1,56 @@
+// Model::load and the immutable loaded model.
+#include <iostream>
+
+#include "model_impl.h"
+#include "onnx/loader.h"
+#include "passes/passes.h"
+#include "pixelmill/error.h"
+
+namespace pm::engine {
+
+std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions opts) {
+  auto m = std::make_shared<ModelImpl>();
+  m->graph = load_onnx(path);
+  m->opts = opts;
+  for (const auto& n : m->graph.nodes) ++m->loaded_op_counts[n.op];
+  for (const auto& [name, t] : m->graph.constants) m->parameters += t.numel();
+  PassContext ctx{opts, nullptr};
+  run_pipeline(m->graph, load_passes(opts), ctx);
+  if (opts.verbose) std::cerr << "[engine] loaded " << path << "\n" << dump(m->graph);
+  return m;
+}
+
+ModelSummary ModelImpl::summary(const std::map<std::string, Dims>& input_shapes) const {
+  ModelSummary s;
+  s.op_counts = loaded_op_counts;
+  s.parameters = parameters;
+  s.opset = graph.opset;
+  std::map<std::string, Dims> shapes = input_shapes;
+  for (const auto& in : graph.inputs) {
+    if (shapes.count(in.name)) continue;
+    for (auto d : in.shape)
+      if (d < 0) return s;  // dynamic and not given: MACs unknown
+    shapes[in.name] = in.shape;
+  }
+  Graph g = graph;
+  std::map<std::string, ValueType> types;
+  specialize_shapes(g, shapes, types);
+  std::int64_t macs = 0;
+  for (const auto& n : g.nodes) {
+    const auto& out = types.at(n.outputs[0]).shape;
+    if (n.op == "Conv" || n.op == "ConvTranspose") {
+      const auto& w = types.at(n.inputs[1]).shape;
+      std::int64_t per = 1;
+      for (std::size_t i = 1; i < w.size(); ++i) per *= w[i];
+      macs += dims_product(out) * per;
+    } else if (n.op == "Gemm" || n.op == "MatMul") {
+      const auto& a = types.at(n.inputs[0]).shape;
+      const bool ta = n.op == "Gemm" && n.attr_i("transA", 0);
+      macs += dims_product(out) * (ta ? a[0] : a.back());
+    }
+  }
+  s.macs = macs;
+  return s;
+}
+
+}  // namespace pm::engine

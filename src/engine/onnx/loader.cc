@@ -1,0 +1,154 @@
+#include "onnx/loader.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "onnx/tensor_proto.h"
+#include "ops/op_registry.h"
+#include "pixelmill/error.h"
+
+namespace pm::engine {
+
+namespace {
+
+constexpr int kMinOpset = 11;
+constexpr int kMaxOpset = 18;
+
+Attr convert_attr(const onnx::AttributeProto& a, const std::string& base_dir, const std::string& what) {
+  Attr r;
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: r.kind = Attr::Kind::kInt; r.i = a.i(); break;
+    case onnx::AttributeProto::FLOAT: r.kind = Attr::Kind::kFloat; r.f = a.f(); break;
+    case onnx::AttributeProto::STRING: r.kind = Attr::Kind::kString; r.s = a.s(); break;
+    case onnx::AttributeProto::INTS:
+      r.kind = Attr::Kind::kInts;
+      r.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case onnx::AttributeProto::FLOATS:
+      r.kind = Attr::Kind::kFloats;
+      r.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case onnx::AttributeProto::TENSOR:
+      r.kind = Attr::Kind::kTensor;
+      r.t = tensor_from_proto(a.t(), base_dir, what + " attribute " + a.name());
+      break;
+    default: r.kind = Attr::Kind::kOther; break;
+  }
+  return r;
+}
+
+ValueInfo value_info(const onnx::ValueInfoProto& v) {
+  ValueInfo vi;
+  vi.name = v.name();
+  if (!v.type().has_tensor_type()) throw Error("value '" + v.name() + "' is not a tensor");
+  const auto& tt = v.type().tensor_type();
+  vi.dtype = dtype_from_onnx(tt.elem_type(), "value '" + v.name() + "'");
+  if (tt.has_shape())
+    for (const auto& d : tt.shape().dim()) vi.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  return vi;
+}
+
+// A Constant node's value, whichever attribute form it uses.
+Tensor constant_value(const Node& n) {
+  auto it = n.attrs.begin();
+  if (n.attrs.size() != 1) throw Error(n.label() + ": expects exactly one value attribute");
+  const Attr& a = it->second;
+  const std::string& key = it->first;
+  if (key == "value") return a.t;
+  if (key == "value_float") {
+    Tensor t(DType::kF32, {});
+    *t.ptr<float>() = a.f;
+    return t;
+  }
+  if (key == "value_int") {
+    Tensor t(DType::kI64, {});
+    *t.ptr<std::int64_t>() = a.i;
+    return t;
+  }
+  if (key == "value_floats") {
+    Tensor t(DType::kF32, {static_cast<std::int64_t>(a.floats.size())});
+    for (std::size_t i = 0; i < a.floats.size(); ++i) t.ptr<float>()[i] = a.floats[i];
+    return t;
+  }
+  if (key == "value_ints") {
+    Tensor t(DType::kI64, {static_cast<std::int64_t>(a.ints.size())});
+    for (std::size_t i = 0; i < a.ints.size(); ++i) t.ptr<std::int64_t>()[i] = a.ints[i];
+    return t;
+  }
+  throw Error(n.label() + ": value attribute '" + key + "' is not supported");
+}
+
+}  // namespace
+
+Graph load_onnx_bytes(const std::string& bytes, const std::string& base_dir, const std::string& what) {
+  onnx::ModelProto m;
+  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+  google::protobuf::io::CodedInputStream coded(&raw);
+  coded.SetTotalBytesLimit(INT32_MAX);
+  if (!m.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+    throw Error(what + ": not a valid ONNX model (protobuf parse failed)");
+  if (!m.has_graph()) throw Error(what + ": ONNX model has no graph");
+  Graph g;
+  for (const auto& op : m.opset_import()) {
+    if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = static_cast<int>(op.version());
+  }
+  if (g.opset < kMinOpset || g.opset > kMaxOpset)
+    throw Error(what + ": ONNX opset " + std::to_string(g.opset) + " is outside the supported range " +
+                std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset));
+  const auto& graph = m.graph();
+  if (graph.sparse_initializer_size() > 0) throw Error(what + ": sparse initializers are not supported");
+  for (const auto& init : graph.initializer()) {
+    if (init.name().empty()) throw Error(what + ": an initializer has no name");
+    g.constants[init.name()] = tensor_from_proto(init, base_dir, what + ": initializer '" + init.name() + "'");
+  }
+  for (const auto& in : graph.input()) {
+    if (g.constants.count(in.name())) continue;  // old exporters list initializers as inputs
+    g.inputs.push_back(value_info(in));
+  }
+  int index = 0;
+  for (const auto& np : graph.node()) {
+    Node n;
+    n.op = np.op_type();
+    n.name = np.name().empty() ? n.op + "_" + std::to_string(index) : np.name();
+    ++index;
+    if (!np.domain().empty() && np.domain() != "ai.onnx")
+      throw Error(what + ": unsupported op '" + np.domain() + "." + n.op + "' (node '" + n.name + "')");
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    for (const auto& a : np.attribute())
+      n.attrs[a.name()] = convert_attr(a, base_dir, what + ": " + n.label());
+    if (n.op == "Constant") {
+      if (n.outputs.size() != 1) throw Error(what + ": " + n.label() + " must have one output");
+      g.constants[n.outputs[0]] = constant_value(n);
+      continue;
+    }
+    if (!find_op(n.op))
+      throw Error(what + ": unsupported op '" + n.op + "' (node '" + n.name + "')");
+    // Semantics that changed with the opset (Softmax's axis) need it at run time.
+    Attr opset;
+    opset.kind = Attr::Kind::kInt;
+    opset.i = g.opset;
+    n.attrs["pm_opset"] = opset;
+    g.nodes.push_back(std::move(n));
+  }
+  for (const auto& out : graph.output()) g.outputs.push_back(value_info(out));
+  if (g.outputs.empty()) throw Error(what + ": the graph has no outputs");
+  validate(g, "load");
+  return g;
+}
+
+Graph load_onnx(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot open model file " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  return load_onnx_bytes(ss.str(), dir, path);
+}
+
+}  // namespace pm::engine

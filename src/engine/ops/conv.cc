@@ -1,0 +1,129 @@
+// Conv (grouped/depthwise, dilated, padded) reference kernel and the fused form
+// pm.FusedConv = activation(conv(x, w) + bias + residual) produced by the fusion pass.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/conv.h"
+#include "ops/conv_geometry.h"
+#include "ops/op_util.h"
+
+namespace pm::engine {
+
+namespace {
+
+std::vector<ValueType> infer_conv(const Node& n, const std::vector<ValueType>& in) {
+  PM_OP_CHECK(n, in.size() >= 2, "needs X and W");
+  const Dims& x = in[0].shape;
+  const Dims& w = in[1].shape;
+  PM_OP_CHECK(n, in[0].dtype == DType::kF32, "expects float32 input");
+  PM_OP_CHECK(n, w.size() == x.size(), "weights rank " + dims_str(w) + " does not match input " + dims_str(x));
+  const std::int64_t group = n.attr_i("group", 1);
+  PM_OP_CHECK(n, group > 0 && x[1] == w[1] * group,
+              "input channels " + std::to_string(x[1]) + " != weight channels " + std::to_string(w[1]) +
+                  " x group " + std::to_string(group));
+  PM_OP_CHECK(n, w[0] % group == 0, "output channels not divisible by group");
+  Window2D g = window_2d(n, x, x.size() == 3 ? 1 : w[2], w.back());
+  if (in.size() > 2 && !in[2].shape.empty() && n.has_input(2))
+    PM_OP_CHECK(n, dims_product(in[2].shape) == w[0], "bias size does not match output channels");
+  if (x.size() == 3) return {vt(DType::kF32, {x[0], w[0], g.ow})};
+  return {vt(DType::kF32, {x[0], w[0], g.oh, g.ow})};
+}
+
+void ref_Conv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+  conv_reference(n, *in[0], *in[1], in.size() > 2 ? in[2] : nullptr, out[0]);
+}
+
+std::vector<ValueType> infer_fused(const Node& n, const std::vector<ValueType>& in) {
+  auto out = infer_conv(n, in);
+  if (n.has_input(3)) PM_OP_CHECK(n, in[3].shape == out[0].shape, "residual shape does not match the output");
+  return out;
+}
+
+void ref_FusedConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+  conv_reference(n, *in[0], *in[1], in.size() > 2 ? in[2] : nullptr, out[0]);
+  float* y = out[0].ptr<float>();
+  const std::int64_t count = out[0].numel();
+  if (in.size() > 3 && in[3]) {
+    const float* r = in[3]->ptr<float>();
+    for (std::int64_t i = 0; i < count; ++i) y[i] += r[i];
+  }
+  apply_activation(fused_activation(n), y, count);
+}
+
+}  // namespace
+
+FusedActivation fused_activation(const Node& n) {
+  FusedActivation a;
+  a.kind = n.attr_s("activation", "");
+  a.alpha = n.attr_f("activation_alpha", 0.f);
+  a.beta = n.attr_f("activation_beta", 0.f);
+  return a;
+}
+
+void apply_activation(const FusedActivation& a, float* y, std::int64_t count) {
+  if (a.kind.empty()) return;
+  if (a.kind == "Relu") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] > 0.f ? y[i] : 0.f;
+  } else if (a.kind == "Clip") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = std::min(std::max(y[i], a.alpha), a.beta);
+  } else if (a.kind == "LeakyRelu") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] >= 0.f ? y[i] : a.alpha * y[i];
+  } else if (a.kind == "Sigmoid") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
+  } else if (a.kind == "HardSwish") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] * std::clamp(y[i] / 6.f + 0.5f, 0.f, 1.f);
+  } else if (a.kind == "Tanh") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = std::tanh(y[i]);
+  } else {
+    throw Error("internal: unknown fused activation '" + a.kind + "'");
+  }
+}
+
+void conv_reference(const Node& n, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  const Dims& xs = x.shape();
+  const Dims& ws = w.shape();
+  const std::int64_t group = n.attr_i("group", 1);
+  Window2D g = window_2d(n, xs, xs.size() == 3 ? 1 : ws[2], ws.back());
+  const std::int64_t batch = xs[0], ic = xs[1], oc = ws[0];
+  const std::int64_t icg = ic / group, ocg = oc / group;
+  const float* px = x.ptr<float>();
+  const float* pw = w.ptr<float>();
+  const float* pb = bias ? bias->ptr<float>() : nullptr;
+  float* py = y.ptr<float>();
+  const std::int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow, kplane = g.kh * g.kw;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    for (std::int64_t o = 0; o < oc; ++o) {
+      const std::int64_t grp = o / ocg;
+      float* yo = py + (b * oc + o) * out_plane;
+      const float bv = pb ? pb[o] : 0.f;
+      for (std::int64_t i = 0; i < out_plane; ++i) yo[i] = bv;
+      for (std::int64_t c = 0; c < icg; ++c) {
+        const float* xc = px + (b * ic + grp * icg + c) * in_plane;
+        const float* wc = pw + (o * icg + c) * kplane;
+        for (std::int64_t ky = 0; ky < g.kh; ++ky) {
+          for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+            const float wv = wc[ky * g.kw + kx];
+            for (std::int64_t oy = 0; oy < g.oh; ++oy) {
+              const std::int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+              if (iy < 0 || iy >= g.ih) continue;
+              const float* xrow = xc + iy * g.iw;
+              float* yrow = yo + oy * g.ow;
+              for (std::int64_t ox = 0; ox < g.ow; ++ox) {
+                const std::int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+                if (ix >= 0 && ix < g.iw) yrow[ox] += wv * xrow[ix];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void register_conv_ops(OpTable& t) {
+  t.add({"Conv", infer_conv, ref_Conv});
+  t.add({"pm.FusedConv", infer_fused, ref_FusedConv});
+}
+
+}  // namespace pm::engine

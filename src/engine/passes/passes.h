@@ -1,0 +1,45 @@
+// Graph passes. Every pass has the same signature, runs in one ordered pipeline, and the
+// graph is validated after each (a bug is caught at the pass that made it).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "ops/op_registry.h"
+
+namespace pm::engine {
+
+struct PassContext {
+  EngineOptions options;
+  // Concrete shapes of every value, when the pipeline runs for a plan (empty at load).
+  std::map<std::string, ValueType>* types = nullptr;
+};
+
+using PassFn = void (*)(Graph& g, const PassContext& ctx);
+struct Pass {
+  const char* name;
+  PassFn fn;
+};
+
+// Load time (shape-independent).
+void fold_constants(Graph& g, const PassContext& ctx);   // nodes whose inputs are all constant
+void remove_identities(Graph& g, const PassContext& ctx);  // Identity, Dropout
+void fold_batchnorm(Graph& g, const PassContext& ctx);   // Conv -> BatchNormalization
+void remove_dead_nodes(Graph& g, const PassContext& ctx);  // outputs nobody uses
+// Plan time (needs ctx.types).
+void fuse_conv_sum(Graph& g, const PassContext& ctx);         // Conv -> Add(residual)
+void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Clip/...
+
+void run_pipeline(Graph& g, const std::vector<Pass>& passes, const PassContext& ctx);
+std::vector<Pass> load_passes(const EngineOptions& opts);
+std::vector<Pass> plan_passes(const EngineOptions& opts);
+
+// Infers the dtype and shape of every value for concrete input shapes, folding nodes whose
+// inputs are all known into constants as it goes (Shape of a concrete tensor, shape
+// arithmetic). Fills `types` (values point into g.constants).
+void specialize_shapes(Graph& g, const std::map<std::string, Dims>& input_shapes,
+                       std::map<std::string, ValueType>& types);
+
+}  // namespace pm::engine

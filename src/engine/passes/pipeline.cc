@@ -1,0 +1,31 @@
+#include <iostream>
+
+#include "passes/passes.h"
+
+namespace pm::engine {
+
+void run_pipeline(Graph& g, const std::vector<Pass>& passes, const PassContext& ctx) {
+  for (const Pass& p : passes) {
+    const std::size_t before = g.nodes.size();
+    p.fn(g, ctx);
+    validate(g, std::string("pass ") + p.name);
+    if (ctx.options.verbose)
+      std::cerr << "[engine] pass " << p.name << ": " << before << " -> " << g.nodes.size() << " nodes\n";
+  }
+}
+
+std::vector<Pass> load_passes(const EngineOptions& opts) {
+  std::vector<Pass> p{{"fold_constants", fold_constants}, {"remove_identities", remove_identities}};
+  // The reference mode runs the graph as written (BN folding changes rounding).
+  if (!opts.reference) p.push_back({"fold_batchnorm", fold_batchnorm});
+  p.push_back({"remove_dead_nodes", remove_dead_nodes});
+  return p;
+}
+
+std::vector<Pass> plan_passes(const EngineOptions& opts) {
+  if (opts.reference) return {};
+  return {{"fuse_conv_sum", fuse_conv_sum}, {"fuse_conv_activation", fuse_conv_activation},
+          {"remove_dead_nodes", remove_dead_nodes}};
+}
+
+}  // namespace pm::engine

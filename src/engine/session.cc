@@ -1,0 +1,48 @@
+// Session: per-thread execution context with plans cached per set of input shapes.
+#include <omp.h>
+
+#include "exec/plan.h"
+#include "model_impl.h"
+#include "pixelmill/error.h"
+
+namespace pm::engine {
+
+struct Session::Impl {
+  std::shared_ptr<const ModelImpl> model;
+  std::map<std::vector<Dims>, std::unique_ptr<Plan>> plans;
+};
+
+Session::Session(std::shared_ptr<const Model> model) : impl_(std::make_unique<Impl>()) {
+  impl_->model = std::dynamic_pointer_cast<const ModelImpl>(model);
+  PM_CHECK(impl_->model != nullptr, "Session needs a model from Model::load");
+}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
+  const ModelImpl& m = *impl_->model;
+  const auto& decl = m.inputs();
+  if (inputs.size() != decl.size())
+    throw Error("model expects " + std::to_string(decl.size()) + " inputs, got " + std::to_string(inputs.size()));
+  std::vector<Dims> key;
+  std::map<std::string, Dims> shapes;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    const ValueInfo& vi = decl[i];
+    if (t.dtype() != vi.dtype)
+      throw Error("input '" + vi.name + "' must be " + dtype_name(vi.dtype) + ", got " + dtype_name(t.dtype()));
+    bool ok = vi.shape.empty() || t.shape().size() == vi.shape.size();
+    for (std::size_t d = 0; ok && d < vi.shape.size(); ++d) ok = vi.shape[d] < 0 || vi.shape[d] == t.shape()[d];
+    if (!ok) throw Error("input '" + vi.name + "' has shape " + dims_str(t.shape()) + ", the model wants " + dims_str(vi.shape));
+    if (t.empty() && t.numel() > 0) throw Error("input '" + vi.name + "' has no data");
+    key.push_back(t.shape());
+    shapes[vi.name] = t.shape();
+  }
+  if (m.opts.threads > 0) omp_set_num_threads(m.opts.threads);
+  auto& plan = impl_->plans[key];
+  if (!plan) plan = build_plan(m.graph, shapes, m.opts);
+  return execute(*plan, inputs);
+}
+
+}  // namespace pm::engine
