@@ -1,0 +1,73 @@
+#include "connection.h"
+
+#include <thrift/TConfiguration.h>
+#include <thrift/TOutput.h>
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/protocol/TCompactProtocol.h>
+#include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/TSocket.h>
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+
+namespace pm::hbase {
+
+namespace tt = apache::thrift::transport;
+namespace tp = apache::thrift::protocol;
+
+namespace {
+int clamp_int(std::int64_t v) {
+  return static_cast<int>(std::clamp<std::int64_t>(v, 1 << 20, std::numeric_limits<int>::max()));
+}
+void quiet(const char*) {}
+}  // namespace
+
+Connection::Connection(const std::string& host, int port, const HBaseClientOptions& o) {
+  // libthrift prints every failed connect to stderr; our errors carry the same text and
+  // are reported once by whoever gives up, so silence its global logger.
+  static std::once_flag once;
+  std::call_once(once, [] { apache::thrift::GlobalOutput.setOutputFunction(quiet); });
+  // One configuration for socket and transport: libthrift checks the message budget on the
+  // transport that reads, so both must carry the raised limits.
+  auto cfg = std::make_shared<apache::thrift::TConfiguration>(clamp_int(o.max_message_bytes),
+                                                              clamp_int(o.max_frame_bytes));
+  auto socket = std::make_shared<tt::TSocket>(host, port, cfg);
+  socket->setConnTimeout(o.connect_timeout_ms);
+  socket->setRecvTimeout(o.io_timeout_ms);
+  socket->setSendTimeout(o.io_timeout_ms);
+  socket->setNoDelay(true);
+  if (o.transport == HBaseClientOptions::Transport::kFramed)
+    transport_ = std::make_shared<tt::TFramedTransport>(socket, cfg);
+  else
+    transport_ = std::make_shared<tt::TBufferedTransport>(socket, 64 * 1024, 64 * 1024, cfg);
+  std::shared_ptr<tp::TProtocol> protocol;
+  if (o.protocol == HBaseClientOptions::Protocol::kCompact)
+    protocol = std::make_shared<tp::TCompactProtocol>(transport_);
+  else
+    protocol = std::make_shared<tp::TBinaryProtocol>(transport_);
+  transport_->open();
+  client_ = std::make_unique<gen::THBaseServiceClient>(protocol);
+}
+
+Connection::~Connection() {
+  try {
+    if (transport_) transport_->close();
+  } catch (...) {
+    // Closing a broken socket may throw; nothing to do about it here.
+  }
+}
+
+gen::TTableName table_name(const std::string& table) {
+  gen::TTableName t;
+  const auto colon = table.find(':');
+  if (colon == std::string::npos) {
+    t.qualifier = table;
+  } else {
+    t.__set_ns(table.substr(0, colon));
+    t.qualifier = table.substr(colon + 1);
+  }
+  return t;
+}
+
+}  // namespace pm::hbase

@@ -1,0 +1,90 @@
+// Retrying Thrift calls: which failures are transient, exponential backoff with a bounded
+// budget, and a lazily (re)connecting session so that a retry always runs on a fresh
+// connection (a Thrift connection is unusable after any transport error).
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "connection.h"
+#include "pixelmill/error.h"
+#include "pixelmill/hbase.h"
+
+namespace pm::hbase {
+
+// Is this (current) exception worth a retry on a new connection? Sets *message to a
+// one-line description. Transport and protocol errors, unknown scanner ids and TIOError
+// with canRetry (or without the flag) are; TIOError with canRetry=false (table not found,
+// read-only server), TApplicationException (wrong service) and everything else are not.
+bool is_retryable(std::exception_ptr e, std::string* message);
+
+class Backoff {
+ public:
+  explicit Backoff(const HBaseRetryOptions& o) : o_(o), delay_ms_(o.backoff_initial_ms) {}
+  // Counts one failure; sleeps and returns true while the budget lasts, false when spent.
+  bool wait() {
+    if (++failures_ >= o_.max_attempts) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+    delay_ms_ = std::min(delay_ms_ * 2, o_.backoff_max_ms);
+    return true;
+  }
+  void reset() {
+    failures_ = 0;
+    delay_ms_ = o_.backoff_initial_ms;
+  }
+  int failures() const { return failures_; }
+
+ private:
+  HBaseRetryOptions o_;
+  int failures_ = 0;
+  int delay_ms_;
+};
+
+// A connection made on first use and dropped after a failure.
+class Session {
+ public:
+  Session(HBaseUrl url, HBaseClientOptions options)
+      : url_(std::move(url)), options_(std::move(options)) {}
+  gen::THBaseServiceClient& client() {
+    if (!conn_) {
+      conn_ = std::make_unique<Connection>(url_.host, url_.port, options_);
+      ++connects_;
+    }
+    return conn_->client();
+  }
+  void reset() { conn_.reset(); }
+  const HBaseUrl& url() const { return url_; }
+  std::uint64_t connects() const { return connects_; }
+
+ private:
+  HBaseUrl url_;
+  HBaseClientOptions options_;
+  std::unique_ptr<Connection> conn_;
+  std::uint64_t connects_ = 0;
+};
+
+// Runs f(client) until it succeeds; on a retryable failure drops the connection, backs off
+// and tries again; otherwise (or when the budget is spent) throws pm::Error naming `what`.
+template <class F>
+auto with_retries(Session& s, const HBaseRetryOptions& r, const std::string& what, F&& f)
+    -> decltype(f(s.client())) {
+  Backoff backoff(r);
+  for (;;) {
+    try {
+      return f(s.client());
+    } catch (...) {
+      std::string msg;
+      const bool retry = is_retryable(std::current_exception(), &msg);
+      s.reset();
+      if (!retry) throw Error(what + " on " + s.url().str() + ": " + msg);
+      if (!backoff.wait())
+        throw Error(what + " on " + s.url().str() + ": gave up after " +
+                    std::to_string(backoff.failures()) + " attempts: " + msg);
+    }
+  }
+}
+
+}  // namespace pm::hbase

@@ -1,0 +1,31 @@
+// Reads one key range of a table as records, resuming after failures: every row is emitted
+// exactly once, in key order, even when the Thrift server restarts mid-scan.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "key_range.h"
+#include "pixelmill/hbase.h"
+#include "pixelmill/record.h"
+#include "rate_limiter.h"
+
+namespace pm::hbase {
+
+struct ScanStats {
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;     // value bytes received
+  std::int64_t calls = 0;     // Thrift calls that returned rows (or the end)
+  std::int64_t retries = 0;   // failures recovered from
+  std::int64_t reopens = 0;   // scanners (re)opened
+};
+
+// Scans [range.start, range.stop) of options.url.table; for each row calls emit with a
+// Record (status kMissing / kEmpty when the column is absent / empty). Stops early when
+// emit returns false. Throws pm::Error when the retry budget is spent or the failure is
+// not transient. Opens its own connection; `limiter` may be shared (or null).
+ScanStats scan_range(const HBaseSourceOptions& options, const KeyRange& range,
+                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter);
+
+}  // namespace pm::hbase
