@@ -19,6 +19,13 @@
 #include "run_summary.h"
 #include "thread_budget.h"
 
+#ifdef PM_HAVE_HBASE
+#include "pixelmill/hbase.h"
+#endif
+#ifdef PM_HAVE_DEDUP
+#include "pixelmill/dedup.h"
+#endif
+
 #ifndef PM_VERSION
 #define PM_VERSION "0.0.0"
 #endif
@@ -62,12 +69,6 @@ void check_options(const ExtractOptions& o) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -110,6 +111,23 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
                   std::to_string(model->inputs().size()));
   });
   agreed(comm, "input", [&] { source = open_source(o.input, so); });
+#ifdef PM_HAVE_HBASE
+  std::unique_ptr<HBaseEmbeddingWriter> hbase_writer;
+  if (!o.hbase_output.empty()) {
+    agreed(comm, "HBase output", [&] {
+      HBaseEmbeddingWriterOptions wo;
+      wo.writer.url = parse_hbase_url(o.hbase_output);
+      wo.column = parse_hbase_column(o.output_column);
+      wo.model_sha256 = card.sha256;
+      hbase_writer = std::make_unique<HBaseEmbeddingWriter>(wo);
+    });
+  }
+#else
+  if (!o.hbase_output.empty()) throw Error("this pixelmill was built without HBase support");
+#endif
+#ifndef PM_HAVE_DEDUP
+  if (o.dedup) throw Error("this pixelmill was built without the dedup module");
+#endif
 
   // Rank 0 plans; everyone gets the same plan (or the same error).
   std::vector<SplitSpec> splits;
@@ -177,6 +195,17 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
   }
 
+#ifdef PM_HAVE_HBASE
+  if (hbase_writer) {
+    const auto t = std::chrono::steady_clock::now();
+    agreed(comm, "HBase write-back", [&] {
+      for (const auto& split : results) hbase_writer->write(split.rows);
+      hbase_writer->flush();
+    });
+    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
+  }
+#endif
+
   pipeline::SummaryInputs in;
   in.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   in.write_seconds = write_seconds;
@@ -186,7 +215,18 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.compute_threads = budget.compute;
   in.decode_threads = budget.decode;
   in.readers = budget.readers;
-  return pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
+  auto summary = pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
+#ifdef PM_HAVE_DEDUP
+  if (o.dedup) {
+    DedupOptions d;
+    d.input = o.output;
+    d.threshold = o.threshold >= 0 ? o.threshold : card.dedup_threshold;
+    d.quiet = o.quiet;
+    const DedupSummary ds = run_dedup(comm, d);
+    if (comm.rank() == 0 && !o.quiet) std::printf("%s\n", format_summary(ds).c_str());
+  }
+#endif
+  return summary;
 }
 
 }  // namespace pm
