@@ -2,7 +2,6 @@
 // group/exact_group come as one contiguous block of rows per rank; pairs and scores
 // as each rank's share, placed after those of lower ranks (MPI_Exscan).
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -10,6 +9,7 @@
 #include "h5_attributes.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
+#include "pixelmill/comm_values.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/output_layout.h"
@@ -40,14 +40,7 @@ std::int64_t count_groups(const Comm& comm, const DedupOutput& mine) {
     if (mine.group[i] != mine.first_row + static_cast<std::int64_t>(i)) roots.push_back(mine.group[i]);
   std::sort(roots.begin(), roots.end());
   roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
-  std::string bytes(roots.size() * sizeof(std::int64_t), '\0');
-  if (!roots.empty()) std::memcpy(bytes.data(), roots.data(), bytes.size());
-  std::vector<std::int64_t> all;
-  for (const std::string& part : comm.allgatherv(bytes)) {
-    const std::size_t at = all.size();
-    all.resize(at + part.size() / sizeof(std::int64_t));
-    if (!part.empty()) std::memcpy(all.data() + at, part.data(), part.size());
-  }
+  std::vector<std::int64_t> all = allgatherv_values(comm, roots);
   std::sort(all.begin(), all.end());
   return std::unique(all.begin(), all.end()) - all.begin();
 }

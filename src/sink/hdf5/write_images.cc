@@ -17,6 +17,7 @@
 #include "h5_attributes.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
+#include "pixelmill/comm_values.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/output_layout.h"
@@ -87,20 +88,14 @@ std::vector<hsize_t> split_offsets(const Comm& comm, const LocalRows& local,
     pairs.push_back(static_cast<std::int64_t>(s->split_index));
     pairs.push_back(static_cast<std::int64_t>(s->rows.size()));
   }
-  std::string bytes(pairs.size() * sizeof(std::int64_t), '\0');
-  if (!pairs.empty()) std::memcpy(bytes.data(), pairs.data(), bytes.size());
+  const std::vector<std::int64_t> all = allgatherv_values(comm, pairs);
 
   constexpr std::int64_t kAbsent = -1;
   std::vector<std::int64_t> rows_of(total_splits, kAbsent);
-  for (const std::string& part : comm.allgatherv(bytes)) {
-    std::vector<std::int64_t> theirs(part.size() / sizeof(std::int64_t));
-    if (!theirs.empty()) std::memcpy(theirs.data(), part.data(), part.size());
-    for (std::size_t i = 0; i + 1 < theirs.size(); i += 2) {
-      const auto index = static_cast<std::size_t>(theirs[i]);
-      PM_CHECK(rows_of[index] == kAbsent,
-               "split " + std::to_string(index) + " was passed by two ranks");
-      rows_of[index] = theirs[i + 1];
-    }
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    const auto index = static_cast<std::size_t>(all[i]);
+    PM_CHECK(rows_of[index] == kAbsent, "split " + std::to_string(index) + " was passed by two ranks");
+    rows_of[index] = all[i + 1];
   }
   std::vector<hsize_t> offsets(total_splits);
   hsize_t next = 0;

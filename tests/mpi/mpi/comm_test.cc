@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mpi_test_support.h"
+#include "pixelmill/comm_values.h"
 
 namespace pm::test {
 namespace {
@@ -104,6 +105,25 @@ TEST_F(CommTest, AllgathervConcatenatesInRankOrder) {
     EXPECT_TRUE(all[static_cast<std::size_t>(r)] == binary_blob(static_cast<std::size_t>(r) * 1000, r)) << r;
   const auto none = comm().allgatherv("");
   EXPECT_EQ(none, std::vector<std::string>(static_cast<std::size_t>(comm().size())));
+}
+
+TEST_F(CommTest, AllgathervValuesKeepsTypesAndRankOrder) {
+  struct Pair {
+    std::int64_t split;
+    std::int32_t rows;
+  };
+  // Rank r sends r pairs {r, k}: rank 0 sends none.
+  std::vector<Pair> mine;
+  for (int k = 0; k < comm().rank(); ++k) mine.push_back({comm().rank(), k});
+  const std::vector<Pair> all = allgatherv_values(comm(), mine);
+  std::size_t at = 0;
+  for (int r = 0; r < comm().size(); ++r)
+    for (int k = 0; k < r; ++k, ++at) {
+      ASSERT_LT(at, all.size());
+      EXPECT_EQ(all[at].split, r);
+      EXPECT_EQ(all[at].rows, k);
+    }
+  EXPECT_EQ(at, all.size());
 }
 
 TEST_F(CommTest, DupOwnsACongruentCommunicatorAndMoves) {

@@ -1,10 +1,10 @@
 // pm::SharedCounter under contention: every value is handed out exactly once.
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "mpi_test_support.h"
+#include "pixelmill/comm_values.h"
 
 namespace pm::test {
 namespace {
@@ -13,15 +13,7 @@ class SharedCounterTest : public MpiTest {};
 
 // Every rank's claimed values, concatenated, sorted.
 std::vector<std::int64_t> gather_sorted(const Comm& comm, const std::vector<std::int64_t>& mine) {
-  std::string bytes(mine.size() * sizeof(std::int64_t), '\0');
-  if (!mine.empty()) std::memcpy(bytes.data(), mine.data(), bytes.size());
-  std::vector<std::int64_t> all;
-  for (const std::string& part : comm.allgatherv(bytes)) {
-    const std::size_t n = part.size() / sizeof(std::int64_t);
-    const std::size_t at = all.size();
-    all.resize(at + n);
-    if (n) std::memcpy(all.data() + at, part.data(), part.size());
-  }
+  std::vector<std::int64_t> all = allgatherv_values(comm, mine);
   std::sort(all.begin(), all.end());
   return all;
 }
