@@ -140,10 +140,15 @@ void decode_impl(std::string_view bytes, const DecodeOptions& opt, DecodedImage&
     if (reduction == 4) flags = cv::IMREAD_REDUCED_COLOR_4;
     if (reduction == 8) flags = cv::IMREAD_REDUCED_COLOR_8;
     decoded = cv::imdecode(buf, flags | cv::IMREAD_IGNORE_ORIENTATION);
-  } else {
+  } else if (h.format == ImageFormat::kPng || h.format == ImageFormat::kWebp ||
+             h.format == ImageFormat::kTiff) {
     // UNCHANGED keeps alpha (to composite it on white) and 16 bits (to scale them);
     // imdecode applies no orientation with this flag.
     decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+  } else {
+    // BMP and PNM: no alpha worth keeping (the 4th byte of 32-bit BMPs is often 0, which
+    // would composite the whole picture to white).
+    decoded = cv::imdecode(buf, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
   }
   if (decoded.empty())
     return fail(StatusCode::kCorrupt, fmt + " decoder could not read the image");

@@ -82,6 +82,8 @@ void parse_jpeg(const Bytes& b, HeaderInfo& h) {
       }
       if (m == 0xC3 || m == 0xC7 || m == 0xCB || m == 0xCF)
         h.unsupported = "lossless JPEG (libjpeg cannot decode it)";
+      else if (b.u8(pos + 2) != 8)
+        h.unsupported = std::to_string(b.u8(pos + 2)) + "-bit JPEG (libjpeg here decodes 8-bit)";
       h.channels = static_cast<int>(b.u8(pos + 7));
       const std::uint32_t height = b.be16(pos + 3), width = b.be16(pos + 5);
       if (height == 0) {  // height defined later by a DNL marker: libjpeg refuses it

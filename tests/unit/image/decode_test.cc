@@ -195,6 +195,15 @@ TEST(Decode, GreySixteenBitAndCmykBecomeRgb8) {
   EXPECT_LT(mean_abs_diff(cmyk.rgb, good.rgb), 5.0);  // colours right, not inverted
 }
 
+TEST(Decode, BmpAlphaByteIsIgnored) {
+  // Many writers leave the 4th byte of 32-bit BMP pixels at 0: that is not transparency.
+  cv::Mat bgra(20, 30, CV_8UC4, cv::Scalar(10, 100, 200, 0));
+  const std::string bmp = encode(bgra, ".bmp");
+  const DecodedImage d = decode_image(bmp, DecodeOptions{});
+  ASSERT_TRUE(d.status.is_ok()) << d.status.message;
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(5, 5), cv::Vec3b(200, 100, 10));
+}
+
 TEST(Decode, LimitsOnBytesAndPixels) {
   const std::string jpg = corpus("good.jpg");
   DecodeOptions o;
