@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""End-to-end checks of `pixelmill ingest` and `pixelmill extract --input hbase://...`
+through the real binary under real mpirun, against the HBase of the CTest fixture.
+One check per invocation: setup | ranks | restart | writeback. Exit 0 = pass.
+
+The table: photos loaded by `pixelmill ingest` (4 regions from --split-keys), plus rows
+with binary keys (0x00, 0xFF, a 4 KB key), an empty file (status empty) and a row without
+the image column (status missing), loaded by pm-hbase-testtool.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import h5py
+import numpy as np
+
+BIN = os.environ["PM_BIN"]
+TOOL = os.environ["PM_HBASE_TOOL"]
+MPIEXEC = os.environ.get("PM_MPIEXEC", "mpirun")
+WORK = os.environ["PM_WORK"]
+HOME = os.environ["PM_HBASE_HOME"]
+SCRIPT = os.environ["PM_HBASE_SCRIPT"]
+MODEL_DIR = os.path.join(WORK, "model")
+TINY = os.path.join(MODEL_DIR, "tiny_embed.onnx")
+PHOTOS = os.path.join(WORK, "photos")
+TABLE = "pm_e2e"
+STATUS = ["ok", "empty", "corrupt", "unsupported", "too_large", "read_error",
+          "inference_error", "missing"]
+
+
+def url(table=TABLE):
+    with open(os.path.join(HOME, "ports")) as f:
+        _, port = f.read().split()
+    return f"hbase://127.0.0.1:{port}/{table}"
+
+
+def run(args, np_=1, check=True):
+    cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", str(np_), BIN] + args
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and p.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def read_h5(path):
+    with h5py.File(path, "r") as f:
+        n = f["/images/status"].shape[0]
+        lens = f["/images/key_length"][:]
+        keys = [bytes(f["/images/key"][i][: lens[i]]) for i in range(n)]
+        return keys, f["/images/status"][:], f["/images/embedding"][:]
+
+
+def dump(column):
+    p = subprocess.run([TOOL, "dump", url(), column], capture_output=True, text=True, check=True)
+    rows = {}
+    for line in p.stdout.splitlines():
+        k, v, s = line.split(" ")
+        rows[bytes.fromhex(k)] = (bytes.fromhex(v), s)
+    return rows
+
+
+def expected():
+    """key -> status name, from what setup loaded."""
+    want = {}
+    with open(os.path.join(WORK, "expected.tsv")) as f:
+        for line in f:
+            k, s = line.split()
+            want[bytes.fromhex(k)] = s
+    return want
+
+
+def setup():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(MODEL_DIR)
+    subprocess.run([BIN, "model", "make-test", "--out", MODEL_DIR], check=True,
+                   env=dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1"))
+    os.makedirs(os.path.join(PHOTOS, "darknet"))
+    os.makedirs(os.path.join(PHOTOS, "opencv"))
+    darknet = "/usr/share/darknet/data"
+    if os.path.isdir(darknet):
+        for name in sorted(os.listdir(darknet)):
+            if name.endswith(".jpg"):
+                shutil.copy(os.path.join(darknet, name), os.path.join(PHOTOS, "darknet", name))
+    ex = "/usr/share/doc/opencv-doc/examples/data"
+    for name in ["baboon.jpg", "fruits.jpg", "lena.jpg", "messi5.jpg", "home.jpg", "orange.jpg",
+                 "apple.jpg", "butterfly.jpg", "building.jpg"]:
+        if os.path.exists(os.path.join(ex, name)):
+            shutil.copy(os.path.join(ex, name), os.path.join(PHOTOS, "opencv", name))
+    open(os.path.join(PHOTOS, "opencv", "zero_bytes.jpg"), "wb").close()
+    photos = sorted(os.path.relpath(os.path.join(d, f), PHOTOS)
+                    for d, _, fs in os.walk(PHOTOS) for f in fs)
+    assert len(photos) >= 6, f"too few test photos: {photos}"
+
+    # Drop a table left by an earlier run (a fresh name would leak tables instead).
+    subprocess.run([TOOL, "drop", url(), "f:img"], check=False)
+    p = run(["ingest", "--input", f"dir:{PHOTOS}", "--output", url(), "--column", "f:img",
+             "--split-keys", "darknet/h,opencv/c,x", "--batch-rows", "3"], np_=2)
+    print(p.stdout.strip())
+    want = {}
+    for rel in photos:
+        want[rel.encode()] = "empty" if rel.endswith("zero_bytes.jpg") else "ok"
+
+    # Binary keys and a row without the image column.
+    some = os.path.join(PHOTOS, "opencv", next(f for f in sorted(os.listdir(os.path.join(PHOTOS, "opencv")))
+                                               if f != "zero_bytes.jpg"))
+    extra = {
+        b"\x00": some,
+        b"\x00\x00\xffbin": some,
+        b"darknet/\x00mid": some,
+        b"opencv/\xff\xff": some,
+        b"\xff\xfe\x00tail": some,
+        b"k" * 4096 + b"/long": some,
+        b"m/no-image-cell": "-",
+    }
+    lines = "".join(f"{k.hex()} {v}\n" for k, v in extra.items())
+    subprocess.run([TOOL, "put", url(), "f:img"], input=lines, text=True, check=True)
+    for k, v in extra.items():
+        want[k] = "missing" if v == "-" else "ok"
+    with open(os.path.join(WORK, "expected.tsv"), "w") as f:
+        for k, s in sorted(want.items()):
+            f.write(f"{k.hex()} {s}\n")
+    got = dump("f:img")
+    assert set(got) == set(want), f"table rows differ from what was loaded: {set(got) ^ set(want)}"
+    print(f"PASS: {len(want)} rows loaded ({len(photos)} by ingest, {len(extra)} binary/missing)")
+
+
+def check_output(path, label):
+    keys, status, emb = read_h5(path)
+    want = expected()
+    assert len(keys) == len(set(keys)), f"{label}: a row appears twice"
+    assert set(keys) == set(want), f"{label}: keys differ: {set(keys) ^ set(want)}"
+    assert keys == sorted(keys), f"{label}: rows not in key order"
+    for k, s in zip(keys, status):
+        exp = want[k]
+        if exp == "ok":
+            assert STATUS[s] == "ok", f"{label}: {k[:40]!r} is {STATUS[s]}, expected ok"
+        else:
+            assert STATUS[s] == exp, f"{label}: {k[:40]!r} is {STATUS[s]}, expected {exp}"
+    return keys, status, emb
+
+
+def ranks():
+    outs = {}
+    for n in (1, 2, 3):
+        path = os.path.join(WORK, f"hbase_np{n}.h5")
+        run(["extract", "--input", url(), "--column", "f:img", "--model", TINY, "--output", path,
+             "--batch", "4", "--scanners", "2", "--quiet"], np_=n)
+        outs[n] = check_output(path, f"np={n}")
+    k1, s1, e1 = outs[1]
+    for n in (2, 3):
+        k, s, e = outs[n]
+        assert k == k1 and (s == s1).all(), f"np={n}: rows differ from np=1"
+        diff = np.abs(e - e1).max()
+        assert diff <= 1e-4, f"np={n}: embeddings differ by {diff}"
+    # The same photo under a binary key embeds like under its path.
+    print(f"PASS: {len(k1)} rows, every key exactly once at np=1,2,3; embeddings agree")
+
+
+def restart():
+    """The Thrift server is SIGKILLed while extract scans, then started again."""
+    path = os.path.join(WORK, "hbase_restart.h5")
+    cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "2", BIN, "extract",
+           "--input", url(), "--column", "f:img", "--model", TINY, "--output", path,
+           "--batch", "2", "--scanners", "2", "--max-read-mbps", "0.15", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    time.sleep(4)
+    assert proc.poll() is None, "extract finished before the restart: slow it down further"
+    with open(os.path.join(HOME, "thrift.pid")) as f:
+        os.kill(int(f.read()), signal.SIGKILL)
+    subprocess.run(["bash", SCRIPT, "start"], check=True, capture_output=True)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, f"extract failed after the restart:\n{out}\n{err}"
+    check_output(path, "restart")
+    print("PASS: Thrift server killed and restarted mid-scan; every row exactly once")
+
+
+def writeback():
+    path = os.path.join(WORK, "hbase_writeback.h5")
+    run(["extract", "--input", url(), "--column", "f:img", "--model", TINY, "--output", path,
+         "--output-hbase", url(), "--output-column", "f:emb", "--batch", "4", "--quiet"], np_=2)
+    keys, status, emb = check_output(path, "writeback")
+    back = dump("f:emb")
+    headers = dump("f:emb.header")
+    n_ok = 0
+    for i, k in enumerate(keys):
+        hdr = headers[k][0].decode()
+        assert f"status={STATUS[status[i]]}" in hdr, f"{k[:40]!r}: header {hdr}"
+        if STATUS[status[i]] == "ok":
+            v = np.frombuffer(back[k][0], dtype="<f4")
+            assert v.shape == emb[i].shape, f"{k[:40]!r}: dim {v.shape} vs {emb[i].shape}"
+            assert np.array_equal(v, emb[i]), f"{k[:40]!r}: HBase embedding differs from HDF5"
+            assert f"dim={emb.shape[1]}" in hdr and "dtype=float32" in hdr, hdr
+            n_ok += 1
+        else:
+            assert back[k][1] == "missing", f"{k[:40]!r}: failed row has an embedding cell"
+    print(f"PASS: {n_ok} embeddings read back from HBase equal the HDF5 ones")
+
+
+if __name__ == "__main__":
+    {"setup": setup, "ranks": ranks, "restart": restart, "writeback": writeback}[sys.argv[1]]()
