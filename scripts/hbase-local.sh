@@ -64,7 +64,7 @@ free_port() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 find_probe() {
-  if [ -n "${PM_HBASE_PROBE:-}" ]; then echo "$PM_HBASE_PROBE"; return; fi
+  if [ -n "${PM_HBASE_PROBE:-}" ] && [ -x "$PM_HBASE_PROBE" ]; then echo "$PM_HBASE_PROBE"; return; fi
   local p
   for p in "$root"/build*/src/source/hbase/pm-hbase-probe "$root"/build*/bin/pm-hbase-probe; do
     [ -x "$p" ] && { echo "$p"; return; }
