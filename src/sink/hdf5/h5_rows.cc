@@ -21,14 +21,34 @@ hsize_t chunk_rows(hsize_t rows, hsize_t row_bytes) {
   return std::max<hsize_t>(1, std::min(target, rows));
 }
 
-// Selects the given rows in `space` (a dataspace of the dataset's shape).
-void select_rows(hid_t space, hsize_t cols, const std::vector<RowBlock>& blocks) {
-  check(H5Sselect_none(space), "H5Sselect_none");
+// Adjacent blocks merged: consecutive splits held by one rank become one block.
+std::vector<RowBlock> merged(const std::vector<RowBlock>& blocks) {
+  std::vector<RowBlock> out;
   for (const RowBlock& b : blocks) {
     if (b.count == 0) continue;
-    const hsize_t start[2] = {b.first, 0};
-    const hsize_t count[2] = {b.count, cols};
-    check(H5Sselect_hyperslab(space, H5S_SELECT_OR, start, nullptr, count, nullptr),
+    if (!out.empty() && out.back().first + out.back().count == b.first)
+      out.back().count += b.count;
+    else
+      out.push_back(b);
+  }
+  return out;
+}
+
+// Selects the given rows in `space` (a dataspace of the dataset's shape). A single
+// block stays a regular hyperslab, which HDF5 maps onto chunks a chunk at a time; a
+// union of several is irregular and HDF5 1.10 maps it onto chunks element by element,
+// so merging blocks first pays off.
+void select_rows(hid_t space, hsize_t cols, const std::vector<RowBlock>& blocks) {
+  const std::vector<RowBlock> runs = merged(blocks);
+  if (runs.empty()) {
+    check(H5Sselect_none(space), "H5Sselect_none");
+    return;
+  }
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const hsize_t start[2] = {runs[i].first, 0};
+    const hsize_t count[2] = {runs[i].count, cols};
+    check(H5Sselect_hyperslab(space, i == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, start, nullptr,
+                              count, nullptr),
           "H5Sselect_hyperslab");
   }
 }
@@ -66,12 +86,15 @@ void write_rows(hid_t dataset, hid_t mem_type, hsize_t cols, const std::vector<R
 
   hsize_t rows = 0;
   for (const RowBlock& b : blocks) rows += b.count;
-  // The memory buffer is one flat run of elements. HDF5 pairs memory elements with
-  // the file selection in the file's row-major order, which is block order because
-  // blocks are ascending and disjoint.
+  // The memory buffer holds the rows back to back. HDF5 pairs memory elements with the
+  // file selection in the file's row-major order, which is block order because blocks
+  // are ascending and disjoint. The memory space has the file's row shape so that a
+  // single block has the same shape in memory and file: HDF5 then maps it onto chunks
+  // a chunk at a time instead of element by element.
   const hsize_t elements = rows * std::max<hsize_t>(1, cols);
-  const hsize_t mem_dims[1] = {std::max<hsize_t>(1, elements)};
-  Handle mem_space = own_space(H5Screate_simple(1, mem_dims, nullptr), "H5Screate_simple");
+  const int rank = cols == 0 ? 1 : 2;
+  const hsize_t mem_dims[2] = {std::max<hsize_t>(1, rows), std::max<hsize_t>(1, cols)};
+  Handle mem_space = own_space(H5Screate_simple(rank, mem_dims, nullptr), "H5Screate_simple");
   if (elements == 0) check(H5Sselect_none(mem_space.get()), "H5Sselect_none");
 
   // HDF5 refuses a null buffer even when nothing is selected.
@@ -86,8 +109,9 @@ void read_rows(hid_t dataset, hid_t mem_type, hsize_t cols, hsize_t first, hsize
   if (count == 0) return;
   Handle file_space = own_space(H5Dget_space(dataset), "H5Dget_space");
   select_rows(file_space.get(), cols, {{first, count}});
-  const hsize_t mem_dims[1] = {count * std::max<hsize_t>(1, cols)};
-  Handle mem_space = own_space(H5Screate_simple(1, mem_dims, nullptr), "H5Screate_simple");
+  const int rank = cols == 0 ? 1 : 2;
+  const hsize_t mem_dims[2] = {count, std::max<hsize_t>(1, cols)};  // same shape: fast path
+  Handle mem_space = own_space(H5Screate_simple(rank, mem_dims, nullptr), "H5Screate_simple");
   check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
         "H5Dread");
 }
