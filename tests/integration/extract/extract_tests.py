@@ -78,7 +78,7 @@ def setup():
 def expected_bad():
     with open(os.path.join(PHOTOS, "bad", "EXPECTED.tsv")) as f:
         rows = [r for r in csv.reader(f, delimiter="\t") if r and not r[0].startswith("#")]
-    return {("bad/" + r[0]).encode(): r[1] for r in rows}
+    return {("bad/" + r[0]).encode(): (r[1], r[2:4]) for r in rows[1:]}
 
 
 def all_files():
@@ -132,8 +132,13 @@ def bad_images():
     keys = sorted(k for k in all_files() if k.startswith(b"bad/") and not k.endswith(b"EXPECTED.tsv"))
     missing = [k for k in keys if k not in got]
     assert not missing, f"files missing from the output: {missing}"
-    wrong = {k.decode(): (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    wrong = {k.decode(): (got.get(k), v[0]) for k, v in want.items() if got.get(k) != v[0]}
     assert not wrong, f"wrong statuses (got, expected): {wrong}"
+    with h5py.File(path, "r") as f:
+        size = {k: (int(w), int(h)) for k, w, h in zip(out["keys"], f["/images/width"][:], f["/images/height"][:])}
+    for k, (status, wh) in want.items():
+        if status == "ok" and wh[0]:
+            assert size[k] == (int(wh[0]), int(wh[1])), f"{k}: size {size[k]}, expected {wh}"
     for k, s, e in zip(out["keys"], out["status"], out["error"]):
         if s != 0:
             assert e, f"{k}: status {STATUS[s]} without a message"
