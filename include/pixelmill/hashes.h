@@ -23,7 +23,6 @@ class Sha256 {
   ContentHash finish();  // the object must not be updated afterwards
 
  private:
-  void block(const std::uint8_t* p);
   std::uint32_t h_[8];
   std::uint8_t buf_[64];
   std::size_t buf_len_ = 0;

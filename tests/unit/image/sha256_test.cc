@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
+#include "sha256_compress.h"
 
 namespace pm {
 namespace {
@@ -36,6 +38,21 @@ TEST(Sha256, IncrementalEqualsOneShotForEverySplitAndPaddingBoundary) {
       h.update(s.substr(cut));
       EXPECT_EQ(h.finish(), one) << "len " << len << " cut " << cut;
     }
+  }
+}
+
+TEST(Sha256, ShaNiCompressionEqualsPlainReference) {
+  if (!image::have_sha_ni()) GTEST_SKIP() << "this CPU has no SHA extensions";
+  std::uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1664525u + 1013904223u; };
+  for (std::size_t blocks : {1, 2, 3, 7, 16}) {
+    std::vector<std::uint8_t> data(64 * blocks);
+    for (auto& b : data) b = static_cast<std::uint8_t>(next() >> 24);
+    std::uint32_t a[8], b[8];
+    for (int i = 0; i < 8; ++i) a[i] = b[i] = next();
+    image::sha256_compress_plain(a, data.data(), blocks);
+    image::sha256_compress_shani(b, data.data(), blocks);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(a[i], b[i]) << "blocks " << blocks << " word " << i;
   }
 }
 
