@@ -11,8 +11,13 @@ out=${PM_DEMO_OUT:-$root/out}
 "$root/scripts/fetch-models.sh"
 "$root/scripts/build.sh"
 
-data="$root/demo-data"
-[ -f "$data/MANIFEST.tsv" ] || "$root/scripts/make-demo-data.sh" "$data"
+demo="$root/demo-data"
+data="$demo/photos"
+if [ ! -f "$demo/MANIFEST.tsv" ]; then
+  rm -rf "$demo"
+  "$root/scripts/make-demo-data.sh" "$data"
+  mv "$data/MANIFEST.tsv" "$demo/MANIFEST.tsv"  # the list of variants is not an input photo
+fi
 mkdir -p "$out"
 
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
@@ -20,7 +25,7 @@ dedup_flag=""
 "$build/src/app/pixelmill" dedup --help >/dev/null 2>&1 && dedup_flag="--dedup"
 
 echo
-echo "== pixelmill extract on $(find "$data" -type f ! -name MANIFEST.tsv | wc -l) demo images, $ranks MPI ranks =="
+echo "== pixelmill extract on $(find "$data" -type f | wc -l) demo photos ($demo/MANIFEST.tsv says which are variants), $ranks MPI ranks =="
 start=$(date +%s)
 mpirun --oversubscribe -np "$ranks" "$build/src/app/pixelmill" extract \
   --input "dir:$data" --model "$root/models/sscd_distilled.onnx" \
