@@ -6,6 +6,10 @@
 #                                   Thrift calls; print hbase://127.0.0.1:PORT last
 #   scripts/hbase-local.sh stop     stop Thrift, then HBase (SIGTERM, SIGKILL after 30 s)
 #   scripts/hbase-local.sh status   each process with its pid, and the endpoint
+#   scripts/hbase-local.sh thrift NAME [FLAGS...]
+#                                   one more Thrift2 server with server flags (e.g. -c -f:
+#                                   compact protocol, framed transport) on a free port, for
+#                                   client tests; stopped by `stop`; prints its endpoint
 #
 # Environment:
 #   PM_HBASE_HOME         state dir: conf/, data/, logs/, pid and port files
@@ -140,11 +144,12 @@ start_jvm() {
 
 wait_ready() {
   local tp=$1 deadline=$(( $(date +%s) + timeout_s )) probe
+  shift
   probe=$(find_probe)
   if [ -n "$probe" ]; then
     # Real calls: getThriftServerType == TWO, then an admin call that needs an initialised
     # master (namespace table assigned).
-    "$probe" --host 127.0.0.1 --port "$tp" --timeout "$timeout_s" >&2 && return 0
+    "$probe" --host 127.0.0.1 --port "$tp" --timeout "$timeout_s" "$@" >&2 && return 0
     return 1
   fi
   log "no pm-hbase-probe built: falling back to the master log and the Thrift port"
@@ -223,8 +228,36 @@ stop_one() {
 }
 
 cmd_stop() {
+  local f
+  for f in "$home"/thrift-*.pid; do
+    [ -e "$f" ] || continue
+    f=$(basename "$f" .pid)
+    stop_one "$f"
+  done
   stop_one thrift
   stop_one master
+}
+
+cmd_extra_thrift() {
+  local name=thrift-$1; shift
+  [ -n "$(running_pid master)" ] || die "HBase is not running: start it first"
+  local tp probe_flags=()
+  local f
+  for f in "$@"; do
+    case "$f" in
+      -c|--compact) probe_flags+=(--compact) ;;
+      -f|--framed|-nonblocking|-hsha|-threadedselector) probe_flags+=(--framed) ;;
+    esac
+  done
+  if [ -n "$(running_pid "$name")" ]; then
+    tp=$(cat "$home/$name.port")
+  else
+    tp=$(free_port)
+    echo "$tp" > "$home/$name.port"
+    start_jvm "$name" 512m org.apache.hadoop.hbase.thrift2.ThriftServer -b 127.0.0.1 -p "$tp" "$@" start
+  fi
+  wait_ready "$tp" "${probe_flags[@]}" || { tail -20 "$home/logs/$name.out" >&2; die "$name not ready"; }
+  echo "hbase://127.0.0.1:$tp"
 }
 
 cmd_status() {
@@ -245,5 +278,6 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
+  thrift) shift; [ $# -ge 1 ] || die "usage: $0 thrift NAME [FLAGS...]"; cmd_extra_thrift "$@" ;;
   *) echo "usage: $0 start|stop|status   (state in \$PM_HBASE_HOME, default /tmp/pixelmill-hbase)" >&2; exit 2 ;;
 esac

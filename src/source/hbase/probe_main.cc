@@ -1,7 +1,7 @@
 // pm-hbase-probe: waits until an HBase Thrift2 server answers real calls. Used by
 // scripts/hbase-local.sh for readiness (an open port is not enough: the master must have
 // finished initialising before admin and data calls work).
-//   pm-hbase-probe --host 127.0.0.1 --port 9090 [--timeout 120]
+//   pm-hbase-probe --host 127.0.0.1 --port 9090 [--timeout 120] [--compact] [--framed]
 // Exit 0 when ready, 1 on timeout (with the last error), 2 on bad arguments.
 #include <chrono>
 #include <cstdio>
@@ -17,16 +17,26 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 9090;
   int timeout_s = 120;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--host")) host = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--port")) port = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--timeout")) timeout_s = std::atoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "usage: pm-hbase-probe --host H --port P [--timeout S]\n");
+  pm::HBaseClientOptions o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--compact") {
+      o.protocol = pm::HBaseClientOptions::Protocol::kCompact;
+    } else if (a == "--framed") {
+      o.transport = pm::HBaseClientOptions::Transport::kFramed;
+    } else if (a == "--host" && has_value) {
+      host = argv[++i];
+    } else if (a == "--port" && has_value) {
+      port = std::atoi(argv[++i]);
+    } else if (a == "--timeout" && has_value) {
+      timeout_s = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr,
+                   "usage: pm-hbase-probe --host H --port P [--timeout S] [--compact] [--framed]\n");
       return 2;
     }
   }
-  pm::HBaseClientOptions o;
   o.connect_timeout_ms = 2000;
   o.io_timeout_ms = 20000;
   const auto t0 = std::chrono::steady_clock::now();

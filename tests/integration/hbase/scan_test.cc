@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -220,6 +221,29 @@ TEST_F(HBaseTable, CompactProtocolIsRefusedByABinaryServer) {
   o.retry.max_attempts = 2;
   auto src = make_hbase_source(o);
   EXPECT_THROW(src->plan(), Error);
+}
+
+// A second Thrift2 server started with -c -f (compact protocol, framed transport): the
+// client speaks it when told to, and reads the same rows.
+TEST_F(HBaseTable, CompactFramedServer) {
+  const char* script = std::getenv("PM_HBASE_SCRIPT");
+  ASSERT_NE(script, nullptr);
+  FILE* p = ::popen((std::string("bash ") + script + " thrift compact_framed -c -f").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[256] = {0};
+  std::string endpoint;
+  while (std::fgets(line, sizeof line, p)) endpoint = line;
+  ASSERT_EQ(::pclose(p), 0);
+  while (!endpoint.empty() && (endpoint.back() == '\n' || endpoint.back() == '\r')) endpoint.pop_back();
+  auto o = source_options();
+  o.url = parse_hbase_url(endpoint + "/pm_it_scan");
+  o.client.protocol = HBaseClientOptions::Protocol::kCompact;
+  o.client.transport = HBaseClientOptions::Transport::kFramed;
+  check_exactly_once(read_all(*make_hbase_source(o), 2), rows_);
+  // The same through URL options.
+  o = source_options();
+  o.url = parse_hbase_url(endpoint + "/pm_it_scan?protocol=compact&transport=framed&pages=1");
+  check_exactly_once(read_all(*make_hbase_source(o), 2), rows_);
 }
 
 TEST_F(HBaseTable, RowRangeIsClipped) {
