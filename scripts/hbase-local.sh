@@ -261,10 +261,16 @@ cmd_extra_thrift() {
 }
 
 cmd_status() {
-  local rc=0 name pid
+  local rc=0 name pid f
   for name in master thrift; do
     pid=$(running_pid "$name")
     if [ -n "$pid" ]; then echo "$name running pid $pid"; else echo "$name stopped"; rc=3; fi
+  done
+  for f in "$home"/thrift-*.pid; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .pid)
+    pid=$(running_pid "$name")
+    [ -n "$pid" ] && echo "$name running pid $pid hbase://127.0.0.1:$(cat "$home/$name.port")"
   done
   if [ -s "$home/ports" ]; then
     local zk tp; read -r zk tp < "$home/ports"
