@@ -195,6 +195,51 @@ TEST(Decode, GreySixteenBitAndCmykBecomeRgb8) {
   EXPECT_LT(mean_abs_diff(cmyk.rgb, good.rgb), 5.0);  // colours right, not inverted
 }
 
+TEST(Decode, ReducedDecodeOfGreyAndCmykJpegs) {
+  for (const char* name : {"cmyk.jpg", "gray.jpg"}) {
+    const std::string bytes = corpus(name);  // 320x240
+    const DecodedImage full = decode_image(bytes, DecodeOptions{});
+    const DecodedImage half = decode_image(bytes, DecodeOptions{160, 120});
+    ASSERT_TRUE(full.status.is_ok() && half.status.is_ok()) << name;
+    EXPECT_EQ(half.reduction, 2);
+    EXPECT_EQ(half.rgb.size(), cv::Size(160, 120));
+    cv::Mat down;
+    cv::resize(full.rgb, down, half.rgb.size(), 0, 0, cv::INTER_AREA);
+    EXPECT_LT(mean_abs_diff(down, half.rgb), 4.0) << name;
+  }
+}
+
+std::uint32_t crc32(const std::string& s) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+TEST(Decode, PngExifOrientationIsApplied) {
+  const cv::Mat bgr = asymmetric_bgr(40, 60);
+  const std::string png = encode(bgr, ".png");
+  // eXIf chunk (TIFF, orientation 8) right after IHDR (8 + 25 bytes).
+  const std::string tiff("MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x08\0\0\0\0\0\0", 26);
+  const std::string body = "eXIf" + tiff;
+  const std::string chunk = be32(static_cast<std::uint32_t>(tiff.size())) + body + be32(crc32(body));
+  const std::string with_exif = png.substr(0, 33) + chunk + png.substr(33);
+  const DecodedImage d = decode_image(with_exif, DecodeOptions{});
+  ASSERT_TRUE(d.status.is_ok()) << d.status.message;
+  EXPECT_EQ(d.width, 40);
+  EXPECT_EQ(d.height, 60);
+  cv::Mat expect;
+  cv::rotate(to_rgb(bgr), expect, cv::ROTATE_90_COUNTERCLOCKWISE);  // orientation 8
+  EXPECT_TRUE(same(d.rgb, expect));
+}
+
 TEST(Decode, BmpAlphaByteIsIgnored) {
   // Many writers leave the 4th byte of 32-bit BMP pixels at 0: that is not transparency.
   cv::Mat bgra(20, 30, CV_8UC4, cv::Scalar(10, 100, 200, 0));
