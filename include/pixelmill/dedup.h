@@ -2,12 +2,13 @@
 // near-duplicate pairs from a distributed all-pairs cosine join of /images/embedding,
 // groups as connected components. Results go to /dedup (layout: output_layout.h).
 //
-// Row ids: rows of the input file are 0..N-1. Rows of the older files given in
-// `against` are referred to with negative ids: row r of against[f] is
-// -(1 + offset_f + r), where offset_f is the sum of the row counts of against[0..f-1]
-// (recorded in the /dedup attribute `against` as [{"path","rows","offset"}]). Older
-// rows count as smaller than every row of the input, so a group that contains an older
-// row keeps that older row as its id: existing group ids stay.
+// Row ids in /dedup: 0..N-1 are the rows of the input file. Rows of the older files
+// given in `against` are N + offset_f + r for row r of against[f], where offset_f is
+// the sum of the row counts of against[0..f-1] (recorded in the /dedup attribute
+// `against` as [{"path","rows","offset"}]), so every pair is still (i, j) with i < j.
+// A group id is the smallest member in the order "older files (in --against order),
+// then this file": a group that contains an older row keeps that older row as its id,
+// so groups found by earlier runs keep their ids (written as N + offset_f + r).
 #pragma once
 
 #include <cstdint>
@@ -18,10 +19,15 @@
 
 namespace pm {
 
+// The SSCD-style descriptors put copies at cosine >= ~0.75 (see the eval-dedup table).
+inline constexpr double kDefaultThreshold = 0.75;
+
 struct DedupOptions {
   std::string input;                 // the run's HDF5 file; /dedup is (re)written in it
   std::vector<std::string> against;  // older runs' files, oldest first (read only)
-  double threshold = 0.75;           // cosine; pairs with score >= threshold are kept
+  // Cosine; pairs with score >= threshold are kept. Negative: the model card's
+  // `dedup.threshold` (root attribute model_card of the input), else kDefaultThreshold.
+  double threshold = -1;
   // Rows per block that travels around the ring (and per matmul tile side, capped at
   // 1024). Memory per rank is about (N/ranks + 2 * block_rows) * dim * 4 bytes plus one
   // 1024 x 1024 float tile; smaller blocks cost more messages, not more flops.
@@ -30,6 +36,7 @@ struct DedupOptions {
 };
 
 struct DedupSummary {
+  double threshold = 0;             // the threshold used
   std::int64_t rows = 0;            // rows of the input file
   std::int64_t joined_rows = 0;     // rows with status ok and an embedding (joined)
   std::int64_t against_rows = 0;    // rows of the older files
@@ -48,7 +55,34 @@ struct DedupSummary {
 // writes /dedup with pm::h5::write_dedup. Throws pm::Error on setup errors.
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options);
 
+// The threshold `options.threshold` resolves to for `path` (see DedupOptions).
+double resolve_threshold(const std::string& path, double requested);
+
 // One line per figure, for printing on rank 0.
 std::string format_summary(const DedupSummary& summary);
+
+// `pixelmill report`: one self-contained HTML page (no server, no external files) with the
+// run's counts, a histogram of similarities and the duplicate groups as thumbnail strips.
+// Not collective: run it on one rank. Thumbnails are decoded from the image files the
+// keys name (dir: inputs: relative to the input root recorded in the root attribute
+// `parameters`, JSON key "input"); images that cannot be read show as labelled boxes.
+struct ReportOptions {
+  std::string input;          // the run's HDF5 file (after dedup)
+  std::string output;         // the HTML file to write
+  std::string image_root;     // overrides the root from `parameters` ("" = use it)
+  int max_groups = 300;       // largest groups first; the rest are counted, not shown
+  int max_members = 24;       // thumbnails per group strip
+  int thumb_px = 120;         // thumbnail box side in CSS pixels
+  std::int64_t random_pairs = 20000;  // sampled pairs for the background histogram
+};
+
+struct ReportSummary {
+  std::int64_t groups = 0;          // groups in the file (>= 2 members)
+  std::int64_t groups_shown = 0;
+  std::int64_t thumbnails = 0;      // images decoded into the page
+  std::int64_t missing_images = 0;  // members whose image could not be read
+};
+
+ReportSummary write_report(const ReportOptions& options);
 
 }  // namespace pm

@@ -66,9 +66,9 @@ NodeBlock read_older(const Comm& comm, const std::vector<OlderFile>& files, std:
     const std::int64_t e = std::min(end, f.offset + f.rows) - f.offset;
     if (e <= b) continue;
     append_rows(block, f.path, b, e);
-    // Keep what the older run found: each row joins its old group. Ids >= 0 are rows of
-    // that file; negative ones point into that run's own older files and are not
-    // followed (pass those files in --against too to compare against them).
+    // Keep what the older run found: each row joins its old group. Ids below the file's
+    // row count are its own rows; larger ones point into that run's own older files and
+    // are not followed (pass those files in --against too to compare against them).
     if (dedup::has_dataset(f.path, layout::kGroup)) {
       const auto group = dedup::read_int64_rows(f.path, layout::kGroup, b, e);
       for (std::int64_t i = 0; i < e - b; ++i) {
@@ -81,9 +81,9 @@ NodeBlock read_older(const Comm& comm, const std::vector<OlderFile>& files, std:
   return block;
 }
 
-// Node id -> file-level id: rows of the input are >= 0, older rows negative.
-std::int64_t encode(std::int64_t node, std::int64_t older_rows) {
-  return node < older_rows ? -(node + 1) : node - older_rows;
+// Node id -> file-level id: rows of the input are 0..N-1, older rows follow from N.
+std::int64_t encode(std::int64_t node, std::int64_t older_rows, std::int64_t rows) {
+  return node < older_rows ? rows + node : node - older_rows;
 }
 
 void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
@@ -107,8 +107,8 @@ void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
   }
   s.groups = static_cast<std::int64_t>(all.size());
   for (const auto& [g, n] : all) {
-    // A group id >= 0 is itself a row of the input, counted once more.
-    const std::int64_t size = n + (g >= 0 ? 1 : 0);
+    // A group id below N is itself a row of the input, counted once more.
+    const std::int64_t size = n + (g < s.rows ? 1 : 0);
     s.rows_in_groups += size;
     if (size > s.largest_group) {
       s.largest_group = size;
@@ -119,13 +119,25 @@ void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
 
 }  // namespace
 
-DedupSummary run_dedup(const Comm& comm, const DedupOptions& options) {
+double resolve_threshold(const std::string& path, double requested) {
+  if (requested >= 0) return requested;
+  const std::string card = dedup::read_string_attribute(path, "/", "model_card");
+  const auto j = nlohmann::json::parse(card, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("dedup") && j["dedup"].is_object() &&
+      j["dedup"].contains("threshold") && j["dedup"]["threshold"].is_number())
+    return j["dedup"]["threshold"].get<double>();
+  return kDefaultThreshold;
+}
+
+DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   const double t0 = now();
-  PM_CHECK(!options.input.empty(), "dedup: no input file");
-  PM_CHECK(options.threshold >= -1.0 && options.threshold <= 1.0,
-           "dedup: the threshold is a cosine, in [-1, 1]");
+  PM_CHECK(!options_in.input.empty(), "dedup: no input file");
+  DedupOptions options = options_in;
+  options.threshold = resolve_threshold(options.input, options.threshold);
+  PM_CHECK(options.threshold <= 1.0, "dedup: the threshold is a cosine, at most 1");
   PM_CHECK(options.block_rows > 0, "dedup: block_rows must be positive");
   DedupSummary s;
+  s.threshold = options.threshold;
   s.rows = h5::row_count(options.input);
 
   std::vector<OlderFile> older;
@@ -158,11 +170,13 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options) {
   out.first_row = begin;
   out.threshold = static_cast<float>(options.threshold);
   out.against_json = against.dump();
-  for (std::int64_t g : res.group) out.group.push_back(encode(g, s.against_rows));
-  for (std::int64_t g : res.exact_group) out.exact_group.push_back(encode(g, s.against_rows));
+  const std::int64_t m = s.against_rows;
+  for (std::int64_t g : res.group) out.group.push_back(encode(g, m, s.rows));
+  for (std::int64_t g : res.exact_group) out.exact_group.push_back(encode(g, m, s.rows));
   for (const auto& p : res.pairs) {
-    out.pairs.push_back(encode(p.a, s.against_rows));
-    out.pairs.push_back(encode(p.b, s.against_rows));
+    const std::int64_t a = encode(p.a, m, s.rows), b = encode(p.b, m, s.rows);
+    out.pairs.push_back(std::min(a, b));
+    out.pairs.push_back(std::max(a, b));
     out.score.push_back(p.score);
   }
   h5::write_dedup(comm, options.input, out);
@@ -182,7 +196,8 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options) {
 
 std::string format_summary(const DedupSummary& s) {
   std::ostringstream o;
-  o << "rows             " << s.rows << " (" << s.joined_rows << " with embeddings joined)\n"
+  o << "threshold        " << s.threshold << "\n"
+    << "rows             " << s.rows << " (" << s.joined_rows << " with embeddings joined)\n"
     << "older rows       " << s.against_rows << "\n"
     << "pairs            " << s.pairs << "\n"
     << "exact duplicates " << s.exact_duplicates << "\n"

@@ -122,10 +122,9 @@ std::string read_string_attribute(const std::string& path, const std::string& ob
   const Handle type(H5Aget_type(a.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) return "";
   if (H5Tis_variable_str(type.get()) > 0) {
+    // Read with the file's own type: HDF5 does not convert between ASCII and UTF-8.
     char* value = nullptr;
-    const Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    if (H5Aread(a.get(), mem.get(), &value) < 0 || value == nullptr) return "";
+    if (H5Aread(a.get(), type.get(), &value) < 0 || value == nullptr) return "";
     std::string s(value);
     H5free_memory(value);
     return s;

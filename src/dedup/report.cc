@@ -1,0 +1,269 @@
+// write_report: the HTML report of one run (see pixelmill/dedup.h).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "dedup_file.h"
+#include "pixelmill/dedup.h"
+#include "pixelmill/error.h"
+#include "pixelmill/hdf5_io.h"
+#include "pixelmill/output_layout.h"
+#include "pixelmill/status.h"
+#include "report_parts.h"
+
+namespace pm {
+
+namespace {
+
+using dedup::html_escape;
+
+// The directory that a run's keys are relative to ("" when the input was not dir:).
+std::string image_root_of(const std::string& path) {
+  const auto attrs = h5::read_root_attributes(path);
+  const auto it = attrs.find("parameters");
+  if (it == attrs.end()) return "";
+  const auto j = nlohmann::json::parse(it->second, nullptr, false);
+  if (!j.is_object() || !j.contains("input") || !j["input"].is_string()) return "";
+  const std::string input = j["input"].get<std::string>();
+  return input.rfind("dir:", 0) == 0 ? input.substr(4) : "";
+}
+
+std::string image_path(const std::string& root, const std::string& key) {
+  if (key.empty()) return "";
+  if (key.front() == '/' || root.empty()) return key;
+  return (std::filesystem::path(root) / key).string();
+}
+
+struct Member {
+  std::int64_t id = 0;       // row id as in /dedup (>= N: an older file's row)
+  std::string key;
+  std::string path;          // image file to show ("" = none)
+  float best = 0;            // best score to another member (0: joined by bytes or chain)
+  std::int64_t exact_of = -1;  // the row it is a byte-identical copy of, if any
+  bool older = false;
+};
+
+struct Group {
+  std::int64_t id = 0;
+  std::vector<Member> members;
+};
+
+// Keys and image paths of rows of the older files (ids >= N), resolved through the
+// /dedup attribute `against`.
+void resolve_older(const std::string& against_json, std::int64_t n, std::vector<Group>& groups) {
+  const auto against = nlohmann::json::parse(against_json, nullptr, false);
+  if (!against.is_array()) return;
+  std::map<std::string, std::string> roots;
+  for (Group& g : groups) {
+    for (Member& m : g.members) {
+      if (m.id < n) continue;
+      m.older = true;
+      const std::int64_t node = m.id - n;
+      for (const auto& f : against) {
+        const std::int64_t off = f.value("offset", std::int64_t{0}), rows = f.value("rows", std::int64_t{0});
+        if (node < off || node >= off + rows) continue;
+        const std::string path = f.value("path", std::string());
+        try {
+          if (!roots.count(path)) roots[path] = image_root_of(path);
+          const auto r = h5::read_images(path, node - off, node - off + 1, false);
+          m.key = r.keys.empty() ? "" : r.keys[0];
+          m.path = image_path(roots[path], m.key);
+        } catch (const Error&) {
+          m.key = "(older file " + path + " not readable)";
+        }
+        break;
+      }
+    }
+  }
+}
+
+std::string counts_table(const h5::ImageRows& rows, std::int64_t pairs, std::int64_t groups,
+                         std::int64_t in_groups, std::int64_t exact, double threshold,
+                         std::int64_t against_rows) {
+  std::map<std::string, std::int64_t> by_status;
+  for (std::uint8_t s : rows.status) ++by_status[std::string(status_name(static_cast<StatusCode>(s)))];
+  std::ostringstream o;
+  o << "<table class='counts'>";
+  auto row = [&](const std::string& k, const std::string& v) {
+    o << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(v) << "</td></tr>";
+  };
+  row("images", std::to_string(rows.total_rows));
+  for (const auto& [name, n] : by_status) row("status " + name, std::to_string(n));
+  char t[32];
+  std::snprintf(t, sizeof t, "%.3f", threshold);
+  row("threshold (cosine)", t);
+  row("near-duplicate pairs", std::to_string(pairs));
+  row("groups (2 or more images)", std::to_string(groups));
+  row("images in groups", std::to_string(in_groups));
+  row("byte-identical copies", std::to_string(exact));
+  if (against_rows > 0) row("rows of older runs compared", std::to_string(against_rows));
+  o << "</table>";
+  return o.str();
+}
+
+std::vector<float> random_pair_scores(const std::string& path, std::int64_t n, std::int64_t count) {
+  // Embeddings of a prefix of the file are enough for the shape of the distribution.
+  const std::int64_t take = std::min<std::int64_t>(n, 4000);
+  if (take < 2 || count <= 0) return {};
+  const auto r = h5::read_images(path, 0, take, true);
+  const int d = r.embedding_dim;
+  std::vector<std::int64_t> ok;
+  for (std::int64_t i = 0; i < take; ++i)
+    if (r.status[i] == 0 && static_cast<std::int64_t>(r.embedding.size()) >= (i + 1) * d) ok.push_back(i);
+  if (ok.size() < 2 || d == 0) return {};
+  std::mt19937_64 gen(12345);
+  std::uniform_int_distribution<std::size_t> pick(0, ok.size() - 1);
+  std::vector<float> out;
+  for (std::int64_t k = 0; k < count; ++k) {
+    const std::size_t a = pick(gen), b = pick(gen);
+    if (a == b) continue;
+    double s = 0;
+    for (int x = 0; x < d; ++x) s += double(r.embedding[ok[a] * d + x]) * r.embedding[ok[b] * d + x];
+    out.push_back(static_cast<float>(s));
+  }
+  return out;
+}
+
+constexpr const char* kStyle = R"(
+body{font-family:system-ui,sans-serif;margin:16px;color:#222;background:#fff}
+h1{font-size:20px;margin:0 0 8px} h2{font-size:16px;margin:18px 0 6px}
+.top{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
+table.counts{border-collapse:collapse;font-size:13px}
+table.counts th{text-align:left;padding:2px 10px 2px 0;font-weight:normal;color:#555}
+table.counts td{text-align:right;font-variant-numeric:tabular-nums}
+.group{border-top:1px solid #ddd;padding:8px 0}
+.ghead{font-size:13px;color:#444;margin-bottom:4px}
+.strip{display:flex;flex-wrap:wrap;gap:8px}
+.cell{width:var(--t);font-size:11px;color:#333;overflow:hidden}
+.thumb{width:var(--t);height:var(--t);display:flex;align-items:center;justify-content:center;background:#f3f3f3}
+.thumb img{max-width:var(--t);max-height:var(--t);display:block}
+.missing{color:#999;font-size:10px;padding:4px;text-align:center;word-break:break-all}
+.key{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.badge{display:inline-block;padding:0 4px;border-radius:3px;background:#eee;margin-right:2px}
+.exact{background:#d5f5e3} .older{background:#d6eaf8}
+.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
+)";
+
+}  // namespace
+
+ReportSummary write_report(const ReportOptions& options) {
+  PM_CHECK(!options.input.empty() && !options.output.empty(), "report: --input and --out are required");
+  PM_CHECK(options.thumb_px >= 16 && options.thumb_px <= 1024, "report: thumbnail size out of range");
+  PM_CHECK(dedup::has_dataset(options.input, layout::kGroup),
+           "report: '" + options.input + "' has no /dedup results (run pixelmill dedup first)");
+  ReportSummary summary;
+  const std::int64_t n = h5::row_count(options.input);
+  const h5::ImageRows rows = h5::read_images(options.input, 0, n, /*with_embeddings=*/false);
+  const auto group = dedup::read_int64_rows(options.input, layout::kGroup, 0, n);
+  const auto exact = dedup::read_int64_rows(options.input, layout::kExactGroup, 0, n);
+  const std::int64_t m = dedup::dataset_rows(options.input, layout::kPairs);
+  const auto pairs = dedup::read_int64_rows(options.input, layout::kPairs, 0, m);
+  const auto scores = dedup::read_float_rows(options.input, layout::kScore, 0, m);
+  const double threshold = dedup::read_number_attribute(options.input, layout::kDedup, "threshold", 0);
+  const std::string against = dedup::read_string_attribute(options.input, layout::kDedup, "against");
+  std::int64_t against_rows = 0;
+  if (const auto a = nlohmann::json::parse(against, nullptr, false); a.is_array())
+    for (const auto& f : a) against_rows += f.value("rows", std::int64_t{0});
+  const std::string root = options.image_root.empty() ? image_root_of(options.input) : options.image_root;
+
+  // Members per group id; older rows enter through the pairs that reach them.
+  std::map<std::int64_t, std::set<std::int64_t>> members;
+  std::map<std::int64_t, float> best;
+  for (std::int64_t i = 0; i < n; ++i) members[group[i]].insert(i);
+  for (std::int64_t k = 0; k < m; ++k) {
+    const std::int64_t a = pairs[2 * k], b = pairs[2 * k + 1];
+    for (std::int64_t x : {a, b}) best[x] = std::max(best[x], scores[k]);
+    if (b >= n && a < n) members[group[a]].insert(b);
+  }
+  for (auto& [gid, set] : members)
+    if (gid >= n) set.insert(gid);  // the older row that names the group
+  std::vector<Group> groups;
+  std::int64_t in_groups = 0, exact_copies = 0;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (exact[i] != i) ++exact_copies;
+  for (const auto& [gid, set] : members) {
+    if (set.size() < 2) continue;
+    Group g;
+    g.id = gid;
+    for (std::int64_t id : set) {
+      Member mem;
+      mem.id = id;
+      if (id < n) {
+        mem.key = rows.keys[id];
+        mem.path = image_path(root, mem.key);
+        mem.exact_of = exact[id] != id ? exact[id] : -1;
+        ++in_groups;
+      }
+      const auto b = best.find(id);
+      mem.best = b == best.end() ? 0.f : b->second;
+      g.members.push_back(std::move(mem));
+    }
+    groups.push_back(std::move(g));
+  }
+  summary.groups = static_cast<std::int64_t>(groups.size());
+  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    return a.members.size() > b.members.size();
+  });
+  if (static_cast<std::int64_t>(groups.size()) > options.max_groups) groups.resize(options.max_groups);
+  resolve_older(against, n, groups);
+
+  std::vector<float> kept(scores.begin(), scores.end());
+  const std::string svg = dedup::histogram_svg(
+      random_pair_scores(options.input, n, options.random_pairs), kept, threshold, 560, 200);
+
+  std::ostringstream html;
+  html << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>pixelmill duplicates: "
+       << html_escape(std::filesystem::path(options.input).filename().string())
+       << "</title><style>" << kStyle << "</style></head><body style='--t:" << options.thumb_px << "px'>";
+  html << "<h1>Duplicate groups in " << html_escape(options.input) << "</h1>";
+  html << "<div class='top'>"
+       << counts_table(rows, m, summary.groups, in_groups, exact_copies, threshold, against_rows)
+       << "<div><div class='legend' style='font-size:12px'>cosine similarity:<span style='background:#bbb'></span>random pairs"
+       << "<span style='background:#e67e22'></span>kept pairs (each series scaled to its tallest bar)"
+       << "<span style='background:#c0392b;height:2px'></span>threshold</div>" << svg << "</div></div>";
+  html << "<h2>Groups, largest first (" << groups.size() << " of " << summary.groups << " shown)</h2>";
+  for (const Group& g : groups) {
+    html << "<div class='group' id='g" << g.id << "'><div class='ghead'>group " << g.id << " &middot; "
+         << g.members.size() << " images</div><div class='strip'>";
+    int shown = 0;
+    for (const Member& mem : g.members) {
+      if (shown++ >= options.max_members) {
+        html << "<div class='cell'>+" << (g.members.size() - options.max_members) << " more</div>";
+        break;
+      }
+      const std::string uri = mem.path.empty() ? "" : dedup::thumbnail_data_uri(mem.path, options.thumb_px);
+      html << "<div class='cell'><div class='thumb'>";
+      if (uri.empty()) {
+        ++summary.missing_images;
+        html << "<div class='missing'>no image<br>" << html_escape(mem.key) << "</div>";
+      } else {
+        ++summary.thumbnails;
+        html << "<img alt='" << html_escape(mem.key) << "' src='" << uri << "'>";
+      }
+      char score[32];
+      std::snprintf(score, sizeof score, "%.3f", mem.best);
+      html << "</div><div class='key' title='" << html_escape(mem.key) << "'>#" << mem.id << " "
+           << html_escape(mem.key) << "</div><div>";
+      if (mem.best > 0) html << "<span class='badge'>best " << score << "</span>";
+      if (mem.exact_of >= 0) html << "<span class='badge exact'>same bytes as #" << mem.exact_of << "</span>";
+      if (mem.older) html << "<span class='badge older'>older run</span>";
+      html << "</div></div>";
+    }
+    html << "</div></div>";
+    ++summary.groups_shown;
+  }
+  html << "</body></html>\n";
+  std::ofstream out(options.output, std::ios::binary);
+  PM_CHECK(out.good(), "report: cannot write '" + options.output + "'");
+  out << html.str();
+  PM_CHECK(out.good(), "report: error writing '" + options.output + "'");
+  return summary;
+}
+
+}  // namespace pm

@@ -1,0 +1,127 @@
+#include "report_parts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+namespace pm::dedup {
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        // Keys are binary-safe: control bytes are shown as '?', not passed to the page.
+        out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string base64(const std::vector<std::uint8_t>& bytes) {
+  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const std::uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += table[(v >> 6) & 63];
+    out += table[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    const std::uint32_t v = bytes[i] << 16;
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    const std::uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8);
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += table[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string thumbnail_data_uri(const std::string& path, int side) {
+  cv::Mat img;
+  try {
+    // A reduced DCT decode is plenty for a thumbnail and much cheaper for large photos.
+    img = cv::imread(path, cv::IMREAD_REDUCED_COLOR_4);
+    if (img.empty() || std::max(img.cols, img.rows) < side) img = cv::imread(path, cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {
+    return "";
+  }
+  if (img.empty()) return "";
+  const double scale = static_cast<double>(side) / std::max(img.cols, img.rows);
+  if (scale < 1) {
+    cv::Mat small;
+    cv::resize(img, small, cv::Size(std::max(1, static_cast<int>(std::lround(img.cols * scale))),
+                                    std::max(1, static_cast<int>(std::lround(img.rows * scale)))),
+               0, 0, cv::INTER_AREA);
+    img = small;
+  }
+  std::vector<std::uint8_t> jpeg;
+  if (!cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85})) return "";
+  return "data:image/jpeg;base64," + base64(jpeg);
+}
+
+std::string histogram_svg(const std::vector<float>& background, const std::vector<float>& pairs,
+                          double threshold, int width, int height) {
+  constexpr int kBins = 60;
+  constexpr double kLo = -0.2, kHi = 1.0;
+  auto bin_of = [](float v) {
+    const int b = static_cast<int>(std::floor((v - kLo) / (kHi - kLo) * kBins));
+    return std::clamp(b, 0, kBins - 1);
+  };
+  std::vector<std::int64_t> bg(kBins), fg(kBins);
+  for (float v : background) ++bg[bin_of(v)];
+  for (float v : pairs) ++fg[bin_of(v)];
+  const double bg_max = std::max<std::int64_t>(1, *std::max_element(bg.begin(), bg.end()));
+  const double fg_max = std::max<std::int64_t>(1, *std::max_element(fg.begin(), fg.end()));
+  const int left = 40, bottom = 30, top = 10;
+  const double plot_w = width - left - 10, plot_h = height - bottom - top;
+  const double bw = plot_w / kBins;
+  std::ostringstream o;
+  o.precision(4);
+  o << "<svg width='" << width << "' height='" << height
+    << "' role='img' aria-label='similarity histogram'>";
+  o << "<rect x='0' y='0' width='" << width << "' height='" << height << "' fill='#fff'/>";
+  for (int b = 0; b < kBins; ++b) {
+    const double x = left + b * bw;
+    const double hb = plot_h * bg[b] / bg_max, hf = plot_h * fg[b] / fg_max;
+    if (bg[b] > 0)
+      o << "<rect x='" << x << "' y='" << top + plot_h - hb << "' width='" << bw * 0.9
+        << "' height='" << hb << "' fill='#bbb'><title>random pairs " << bg[b] << "</title></rect>";
+    if (fg[b] > 0)
+      o << "<rect x='" << x + bw * 0.2 << "' y='" << top + plot_h - hf << "' width='" << bw * 0.6
+        << "' height='" << hf << "' fill='#e67e22'><title>kept pairs " << fg[b] << "</title></rect>";
+  }
+  const double tx = left + (threshold - kLo) / (kHi - kLo) * plot_w;
+  o << "<line x1='" << tx << "' x2='" << tx << "' y1='" << top << "' y2='" << top + plot_h
+    << "' stroke='#c0392b' stroke-dasharray='4 3'/>";
+  o << "<line x1='" << left << "' x2='" << left + plot_w << "' y1='" << top + plot_h << "' y2='"
+    << top + plot_h << "' stroke='#333'/>";
+  for (double t = -0.2; t <= 1.0001; t += 0.2) {
+    const double x = left + (t - kLo) / (kHi - kLo) * plot_w;
+    char label[16];
+    std::snprintf(label, sizeof label, "%.1f", t);
+    o << "<text x='" << x << "' y='" << height - 10 << "' font-size='11' text-anchor='middle'>"
+      << label << "</text>";
+  }
+  o << "</svg>";
+  return o.str();
+}
+
+}  // namespace pm::dedup

@@ -1,0 +1,164 @@
+// run_dedup on real HDF5 files (written by pm::h5::write_images), at 1-4 ranks: /dedup
+// equals the single-process reference, and an incremental run against an older file
+// keeps the older groups' ids.
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "dedup_core.h"
+#include "dedup_file.h"
+#include "pixelmill/comm.h"
+#include "pixelmill/dedup.h"
+#include "pixelmill/hdf5_io.h"
+#include "pixelmill/output_layout.h"
+#include "synthetic.h"
+
+namespace pm::dedup {
+namespace {
+
+const Comm* g_comm = nullptr;
+
+// All rows of one synthetic run (every rank builds the same data from the seed).
+NodeBlock make_rows(std::int64_t n, int dim, std::uint32_t seed) {
+  NodeBlock b;
+  b.dim = dim;
+  b.embedding = testing::clustered_embeddings(n, dim, seed, 6, 3, 0.2f);
+  std::mt19937 gen(seed);
+  for (std::int64_t i = 0; i < n; ++i) {
+    b.usable.push_back(gen() % 12 != 0);
+    ContentHash h{};
+    const std::uint32_t content = gen() % 10 == 0 ? 7u : static_cast<std::uint32_t>(seed * 100000 + i + 1);
+    std::memcpy(h.data(), &content, sizeof content);
+    b.hash.push_back(h);
+  }
+  return b;
+}
+
+void write_run(const Comm& comm, const std::string& path, const NodeBlock& rows) {
+  // One split per rank, contiguous rows.
+  const int p = comm.size(), r = comm.rank();
+  const std::int64_t n = rows.rows();
+  SplitResults split;
+  split.split_index = static_cast<std::uint64_t>(r);
+  for (std::int64_t i = n * r / p; i < n * (r + 1) / p; ++i) {
+    ImageResult x;
+    x.key = "img" + std::to_string(100000 + i) + ".jpg";
+    x.content_hash = rows.hash[i];
+    if (rows.usable[i]) {
+      x.embedding.assign(rows.embedding.begin() + i * rows.dim, rows.embedding.begin() + (i + 1) * rows.dim);
+    } else {
+      x.status = Status::error(StatusCode::kCorrupt, "synthetic failure");
+    }
+    split.rows.push_back(std::move(x));
+  }
+  h5::RunAttributes attrs;
+  attrs.model_card_json = R"({"dedup": {"threshold": 0.8}})";
+  attrs.parameters_json = "{}";
+  attrs.counts_json = "{}";
+  h5::write_images(comm, path, rows.dim, {split}, static_cast<std::uint64_t>(p), attrs);
+}
+
+std::string temp_dir(const Comm& comm) {
+  std::string dir;
+  if (comm.rank() == 0) {
+    char tmpl[] = "/tmp/pm_dedup_itest_XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  return comm.broadcast(dir);
+}
+
+TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
+  const Comm& comm = *g_comm;
+  const std::string dir = temp_dir(comm);
+  const std::string old_path = dir + "/old.h5", new_path = dir + "/new.h5";
+  const int dim = 32;
+  NodeBlock old_rows = make_rows(70, dim, 3);
+  NodeBlock new_rows = make_rows(90, dim, 4);
+  // New rows 5 and 6 are copies of older rows 1 and 2 (a re-upload), row 7 the same
+  // bytes as older row 10.
+  for (int k = 0; k < 2; ++k)
+    std::memcpy(new_rows.embedding.data() + (5 + k) * dim, old_rows.embedding.data() + (1 + k) * dim,
+                sizeof(float) * dim);
+  new_rows.usable[5] = new_rows.usable[6] = 1;
+  old_rows.usable[1] = old_rows.usable[2] = 1;
+  new_rows.hash[7] = old_rows.hash[10];
+  write_run(comm, old_path, old_rows);
+  write_run(comm, new_path, new_rows);
+
+  // First run: the older file alone; the threshold comes from the model card (0.8).
+  DedupOptions o;
+  o.input = old_path;
+  o.block_rows = 8;
+  o.quiet = true;
+  const DedupSummary s_old = run_dedup(comm, o);
+  EXPECT_FLOAT_EQ(static_cast<float>(s_old.threshold), 0.8f);
+  const NodeResult want_old = dedup_nodes_reference(old_rows, 0, 0.8f);
+  const auto old_group = read_int64_rows(old_path, layout::kGroup, 0, 70);
+  EXPECT_EQ(old_group, want_old.group);
+  EXPECT_EQ(read_int64_rows(old_path, layout::kExactGroup, 0, 70), want_old.exact_group);
+  EXPECT_EQ(s_old.pairs, static_cast<std::int64_t>(want_old.pairs.size()));
+  EXPECT_EQ(dataset_rows(old_path, layout::kPairs), s_old.pairs);
+  EXPECT_GT(s_old.groups, 3);
+
+  // Second run, incremental.
+  o.input = new_path;
+  o.against = {old_path};
+  const DedupSummary s_new = run_dedup(comm, o);
+  NodeBlock all = old_rows;
+  all.usable.insert(all.usable.end(), new_rows.usable.begin(), new_rows.usable.end());
+  all.embedding.insert(all.embedding.end(), new_rows.embedding.begin(), new_rows.embedding.end());
+  all.hash.insert(all.hash.end(), new_rows.hash.begin(), new_rows.hash.end());
+  for (std::int64_t i = 0; i < 70; ++i)
+    if (old_group[i] != i) all.prior_edges.emplace_back(i, old_group[i]);
+  const NodeResult want = dedup_nodes_reference(all, 70, 0.8f);
+  auto encode = [](std::int64_t node) { return node < 70 ? 90 + node : node - 70; };
+  const auto group = read_int64_rows(new_path, layout::kGroup, 0, 90);
+  const auto exact = read_int64_rows(new_path, layout::kExactGroup, 0, 90);
+  for (std::int64_t i = 0; i < 90; ++i) {
+    EXPECT_EQ(group[i], encode(want.group[i])) << "row " << i;
+    EXPECT_EQ(exact[i], encode(want.exact_group[i])) << "row " << i;
+  }
+  // The re-uploads join the older groups under the older ids.
+  EXPECT_EQ(group[5], 90 + old_group[1]);
+  EXPECT_EQ(group[6], 90 + old_group[2]);
+  EXPECT_EQ(exact[7], 90 + 10);
+  const auto pairs = read_int64_rows(new_path, layout::kPairs, 0, s_new.pairs);
+  EXPECT_EQ(s_new.pairs, static_cast<std::int64_t>(want.pairs.size()));
+  bool cross = false;
+  for (std::int64_t k = 0; k < s_new.pairs; ++k) {
+    EXPECT_LT(pairs[2 * k], pairs[2 * k + 1]);
+    cross = cross || (pairs[2 * k] == 5 && pairs[2 * k + 1] == 91);
+  }
+  EXPECT_TRUE(cross);
+  EXPECT_EQ(s_new.against_rows, 70);
+  const std::string against = read_string_attribute(new_path, "/dedup", "against");
+  EXPECT_NE(against.find("\"offset\":0"), std::string::npos) << against;
+
+  comm.barrier();
+  if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pm::dedup
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = 0;
+  {
+    pm::Comm comm(MPI_COMM_WORLD);
+    pm::dedup::g_comm = &comm;
+    if (comm.rank() != 0) {
+      auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+      delete listeners.Release(listeners.default_result_printer());
+    }
+    rc = RUN_ALL_TESTS();
+    rc = comm.all_true(rc == 0) ? 0 : 1;
+  }
+  MPI_Finalize();
+  return rc;
+}
