@@ -34,10 +34,11 @@ std::vector<RowBlock> merged(const std::vector<RowBlock>& blocks) {
   return out;
 }
 
-// Selects the given rows in `space` (a dataspace of the dataset's shape). A single
-// block stays a regular hyperslab, which HDF5 maps onto chunks a chunk at a time; a
-// union of several is irregular and HDF5 1.10 maps it onto chunks element by element,
-// so merging blocks first pays off.
+}  // namespace
+
+// A single block stays a regular hyperslab, which HDF5 maps onto chunks a chunk at a
+// time; unions of several are mapped fast only when the memory selection has the same
+// shape (see row_arena.h). Merging blocks first makes both cases more frequent.
 void select_rows(hid_t space, hsize_t cols, const std::vector<RowBlock>& blocks) {
   const std::vector<RowBlock> runs = merged(blocks);
   if (runs.empty()) {
@@ -53,7 +54,6 @@ void select_rows(hid_t space, hsize_t cols, const std::vector<RowBlock>& blocks)
   }
 }
 
-}  // namespace
 
 Handle create_rows(hid_t file, const char* path, hid_t file_type, hsize_t rows, hsize_t cols) {
   const int rank = cols == 0 ? 1 : 2;

@@ -32,6 +32,10 @@ Handle collective_transfer();
 void write_rows(hid_t dataset, hid_t mem_type, hsize_t cols, const std::vector<RowBlock>& blocks,
                 const void* data, hid_t transfer);
 
+// Selects the rows of `blocks` (ascending, disjoint; adjacent ones are merged) in
+// `space`, a dataspace of the dataset's shape; none when there are no rows.
+void select_rows(hid_t space, hsize_t cols, const std::vector<RowBlock>& blocks);
+
 // Reads rows [first, first + count) into `data` (independent, any driver).
 void read_rows(hid_t dataset, hid_t mem_type, hsize_t cols, hsize_t first, hsize_t count,
                void* data);

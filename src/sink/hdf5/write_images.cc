@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "h5_attributes.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
+#include "row_arena.h"
 #include "pixelmill/comm_values.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
@@ -110,24 +112,24 @@ std::vector<hsize_t> split_offsets(const Comm& comm, const LocalRows& local,
 }
 
 // Creates one /images dataset and writes this rank's rows into it. `fill(row, out)`
-// writes `per_row` values of T for one record.
+// writes `per_row` values of T for one record, into storage that starts zeroed.
 template <typename T, typename Fill>
 void write_column(const Comm& comm, hid_t file, const char* path, hid_t file_type,
                   hid_t mem_type, hsize_t total_rows, hsize_t cols, std::size_t per_row,
                   const LocalRows& local, hid_t transfer, Fill fill) {
   Handle dataset = create_rows(file, path, file_type, total_rows, cols);
-  std::vector<T> buffer;
+  std::optional<RowArena> arena;
   agree(comm, std::string("packing ") + path, [&] {
-    buffer.assign(local.rows * per_row, T{});
-    T* out = buffer.data();
-    for (const SplitResults* s : local.splits)
-      for (const ImageResult& r : s->rows) {
-        fill(r, out);
-        out += per_row;
-      }
+    arena.emplace(local.blocks, per_row * sizeof(T));
+    hsize_t index = 0;
+    for (std::size_t k = 0; k < local.splits.size(); ++k) {
+      hsize_t file_row = local.blocks[k].first;
+      for (const ImageResult& r : local.splits[k]->rows)
+        fill(r, reinterpret_cast<T*>(arena->row(file_row++, index++)));
+    }
   });
   // An empty file has nothing to write on any rank: the same decision everywhere.
-  if (total_rows > 0) write_rows(dataset.get(), mem_type, cols, local.blocks, buffer.data(), transfer);
+  if (total_rows > 0) arena->write(dataset.get(), mem_type, cols, transfer);
 }
 
 void write_root_attributes(hid_t file, const RunAttributes& attrs, const std::string& created,
@@ -198,7 +200,7 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
   }
   write_column<float>(comm, f, layout::kEmbedding, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, total_rows,
                       dim, dim, local, x, [](const ImageResult& r, float* out) {
-                        // Failed records keep the zeros the buffer starts with.
+                        // Failed records keep the zeros the arena starts with.
                         if (!r.embedding.empty())
                           std::memcpy(out, r.embedding.data(), r.embedding.size() * sizeof(float));
                       });
