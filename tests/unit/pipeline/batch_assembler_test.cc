@@ -1,0 +1,65 @@
+#include "batch_assembler.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace pm::pipeline {
+namespace {
+Tensor make() { return Tensor(DType::kF32, {4, 2}); }
+}  // namespace
+
+TEST(BatchAssembler, ShipsFullBatchesThenTheFlushedRemainder) {
+  BoundedQueue<std::shared_ptr<Batch>> ready(3);
+  BatchAssembler a(4, 3, make, ready);
+  std::vector<ImageResult> rows(6);
+  for (int i = 0; i < 6; ++i) {
+    auto slot = a.acquire(&rows[i]);
+    slot.batch->tensor.ptr<float>()[slot.index * 2] = static_cast<float>(i);
+    a.commit(slot, /*ok=*/i != 1);
+  }
+  auto first = ready.pop();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)->reserved, 4);
+  EXPECT_EQ((*first)->rows[0], &rows[0]);
+  EXPECT_EQ((*first)->rows[1], nullptr) << "an abandoned slot is a hole";
+  EXPECT_EQ((*first)->tensor.ptr<float>()[3 * 2], 3.0f);
+  EXPECT_EQ(ready.size(), 0u) << "the second batch is not full yet";
+  a.flush();
+  auto second = ready.pop();
+  ASSERT_TRUE(second);
+  EXPECT_EQ((*second)->reserved, 2);
+  EXPECT_EQ((*second)->rows[1], &rows[5]);
+}
+
+TEST(BatchAssembler, ABatchWaitsForItsSlowestSlot) {
+  BoundedQueue<std::shared_ptr<Batch>> ready(2);
+  BatchAssembler a(2, 2, make, ready);
+  std::vector<ImageResult> rows(2);
+  auto s0 = a.acquire(&rows[0]);
+  auto s1 = a.acquire(&rows[1]);
+  a.commit(s1, true);
+  EXPECT_EQ(ready.size(), 0u);
+  a.commit(s0, true);
+  EXPECT_EQ(ready.size(), 1u);
+}
+
+TEST(BatchAssembler, AcquireBlocksUntilABatchTensorIsReleased) {
+  BoundedQueue<std::shared_ptr<Batch>> ready(1);
+  BatchAssembler a(1, 1, make, ready);
+  std::vector<ImageResult> rows(2);
+  a.commit(a.acquire(&rows[0]), true);
+  auto b = ready.pop();
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    a.commit(a.acquire(&rows[1]), true);
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(got.load()) << "the only batch tensor is still in flight";
+  a.release(*b);
+  t.join();
+  EXPECT_TRUE(got.load());
+}
+
+}  // namespace pm::pipeline
