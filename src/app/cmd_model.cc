@@ -1,0 +1,215 @@
+// `pixelmill model info|run|bench|make-test`: the engine on raw ONNX files, without images.
+// Runs on rank 0 only (the others wait): these are single-process tools.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+#include "commands.h"
+#include "pixelmill/engine.h"
+#include "pixelmill/engine_tools.h"
+#include "pixelmill/error.h"
+
+namespace pm::app {
+
+namespace {
+
+using engine::EngineOptions;
+using engine::Model;
+using engine::Precision;
+using engine::Session;
+
+const char* kSynopsis =
+    "info|run|bench|make-test [OPTIONS]\n\n"
+    "  info      --model M.onnx [--batch B --height H --width W]  ops, parameters, MACs\n"
+    "  run       --model M.onnx --input IN.npy [--input ...] --output OUT.npy [--output ...]\n"
+    "  bench     --model M.onnx --batch B --threads T --precision fp32|bf16\n"
+    "  make-test --out DIR   writes DIR/tiny_embed.onnx and its card DIR/tiny_embed.json";
+
+Precision parse_precision(const std::string& p) {
+  if (p == "fp32") return Precision::kF32;
+  if (p == "bf16") return Precision::kBF16;
+  throw Error("--precision must be fp32 or bf16, not '" + p + "'");
+}
+
+// Concrete input shapes for info/bench: dynamic dims filled from --batch/--height/--width
+// (NCHW: dims 2,3; NHWC with 3 channels last: dims 1,2).
+std::vector<Dims> concrete_shapes(const Model& m, std::int64_t batch, std::int64_t h, std::int64_t w) {
+  std::vector<Dims> shapes;
+  for (const auto& in : m.inputs()) {
+    Dims d = in.shape;
+    const bool nhwc = d.size() == 4 && d[3] == 3 && d[1] != 3;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (d[i] >= 0) continue;
+      if (i == 0) d[i] = batch;
+      else if (d.size() == 4 && i == (nhwc ? 1u : 2u)) d[i] = h;
+      else if (d.size() == 4 && i == (nhwc ? 2u : 3u)) d[i] = w;
+      else throw Error("input '" + in.name + "' has a dynamic dimension " + std::to_string(i) + " that bench cannot fill");
+    }
+    shapes.push_back(d);
+  }
+  return shapes;
+}
+
+Tensor synthetic_input(DType dt, const Dims& shape) {
+  Tensor t(dt, shape);
+  std::uint32_t s = 12345;
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    s = s * 1664525u + 1013904223u;
+    switch (dt) {
+      case DType::kF32: t.ptr<float>()[i] = float(s >> 8) / float(1 << 24); break;
+      case DType::kU8: t.ptr<std::uint8_t>()[i] = static_cast<std::uint8_t>(s >> 24); break;
+      default: break;  // zeros
+    }
+  }
+  return t;
+}
+
+void add_engine_flags(po::options_description& d) {
+  d.add_options()("reference", po::bool_switch(), "run every op on the plain C++ reference kernels")(
+      "verbose", po::bool_switch(), "log passes and each kernel choice (and why) to stderr");
+}
+
+EngineOptions engine_options(const po::variables_map& vm) {
+  EngineOptions o;
+  o.reference = vm["reference"].as<bool>();
+  o.verbose = vm["verbose"].as<bool>();
+  return o;
+}
+
+int cmd_info(const Args& args) {
+  po::options_description d("model info");
+  d.add_options()("model", po::value<std::string>()->required(), "ONNX file")(
+      "batch", po::value<std::int64_t>()->default_value(1), "batch size for the MAC count")(
+      "height", po::value<std::int64_t>()->default_value(224), "height for dynamic spatial dims")(
+      "width", po::value<std::int64_t>()->default_value(224), "width for dynamic spatial dims");
+  add_engine_flags(d);
+  auto vm = parse_command("model info", kSynopsis, d, args);
+  if (!vm) return 0;
+  auto m = Model::load((*vm)["model"].as<std::string>(), engine_options(*vm));
+  std::map<std::string, Dims> shapes;
+  auto concrete = concrete_shapes(*m, (*vm)["batch"].as<std::int64_t>(), (*vm)["height"].as<std::int64_t>(),
+                                  (*vm)["width"].as<std::int64_t>());
+  for (std::size_t i = 0; i < concrete.size(); ++i) shapes[m->inputs()[i].name] = concrete[i];
+  auto s = m->summary(shapes);
+  std::cout << "model: " << (*vm)["model"].as<std::string>() << "\nopset: " << s.opset << "\n";
+  for (const auto& in : m->inputs())
+    std::cout << "input: " << in.name << " " << dtype_name(in.dtype) << " " << dims_str(in.shape) << "\n";
+  for (const auto& out : m->outputs())
+    std::cout << "output: " << out.name << " " << dtype_name(out.dtype) << " " << dims_str(out.shape) << "\n";
+  std::cout << "parameters: " << s.parameters << "\n";
+  std::cout << "ops:";
+  for (const auto& [op, n] : s.op_counts) std::cout << " " << op << "=" << n;
+  std::cout << "\n";
+  std::cout << "MACs: " << s.macs << " for";
+  for (const auto& [name, d2] : shapes) std::cout << " " << name << dims_str(d2);
+  std::cout << "\n";
+  return 0;
+}
+
+int cmd_run(const Args& args) {
+  po::options_description d("model run");
+  d.add_options()("model", po::value<std::string>()->required(), "ONNX file")(
+      "input", po::value<std::vector<std::string>>()->required(), ".npy per graph input, in order")(
+      "output", po::value<std::vector<std::string>>()->required(), ".npy per graph output, in order")(
+      "threads", po::value<int>()->default_value(0), "OpenMP threads (0 = runtime default)")(
+      "precision", po::value<std::string>()->default_value("fp32"), "fp32 or bf16");
+  add_engine_flags(d);
+  auto vm = parse_command("model run", kSynopsis, d, args);
+  if (!vm) return 0;
+  EngineOptions o = engine_options(*vm);
+  o.threads = (*vm)["threads"].as<int>();
+  o.precision = parse_precision((*vm)["precision"].as<std::string>());
+  auto m = Model::load((*vm)["model"].as<std::string>(), o);
+  const auto& in_paths = (*vm)["input"].as<std::vector<std::string>>();
+  const auto& out_paths = (*vm)["output"].as<std::vector<std::string>>();
+  if (in_paths.size() != m->inputs().size())
+    throw Error("the model has " + std::to_string(m->inputs().size()) + " inputs, " +
+                std::to_string(in_paths.size()) + " --input given");
+  if (out_paths.size() != m->outputs().size())
+    throw Error("the model has " + std::to_string(m->outputs().size()) + " outputs, " +
+                std::to_string(out_paths.size()) + " --output given");
+  std::vector<Tensor> inputs;
+  for (const auto& p : in_paths) inputs.push_back(engine::read_npy(p));
+  Session s(m);
+  auto outputs = s.run(inputs);
+  for (std::size_t i = 0; i < outputs.size(); ++i) engine::write_npy(out_paths[i], outputs[i]);
+  return 0;
+}
+
+int cmd_bench(const Args& args) {
+  po::options_description d("model bench");
+  d.add_options()("model", po::value<std::string>()->required(), "ONNX file")(
+      "batch", po::value<std::int64_t>()->default_value(16), "batch size")(
+      "threads", po::value<int>()->default_value(1), "OpenMP threads")(
+      "precision", po::value<std::string>()->default_value("fp32"), "fp32 or bf16")(
+      "height", po::value<std::int64_t>()->default_value(224), "height for dynamic spatial dims")(
+      "width", po::value<std::int64_t>()->default_value(224), "width for dynamic spatial dims")(
+      "warmup", po::value<int>()->default_value(2), "untimed runs first")(
+      "runs", po::value<int>()->default_value(5), "timed runs (median, min and max are printed)");
+  add_engine_flags(d);
+  auto vm = parse_command("model bench", kSynopsis, d, args);
+  if (!vm) return 0;
+  EngineOptions o = engine_options(*vm);
+  o.threads = (*vm)["threads"].as<int>();
+  if (o.threads <= 0) throw Error("--threads must be positive");
+  o.precision = parse_precision((*vm)["precision"].as<std::string>());
+  const auto batch = (*vm)["batch"].as<std::int64_t>();
+  if (batch <= 0) throw Error("--batch must be positive");
+  const int runs = std::max(1, (*vm)["runs"].as<int>());
+  auto m = Model::load((*vm)["model"].as<std::string>(), o);
+  auto shapes = concrete_shapes(*m, batch, (*vm)["height"].as<std::int64_t>(), (*vm)["width"].as<std::int64_t>());
+  std::vector<Tensor> inputs;
+  for (std::size_t i = 0; i < shapes.size(); ++i) inputs.push_back(synthetic_input(m->inputs()[i].dtype, shapes[i]));
+  Session s(m);
+  for (int i = 0; i < (*vm)["warmup"].as<int>(); ++i) s.run(inputs);
+  std::vector<double> secs;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    s.run(inputs);
+    secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(secs.begin(), secs.end());
+  const double med = secs[secs.size() / 2];
+  std::printf("%s batch=%lld threads=%d precision=%s%s: %.2f img/s (median of %d; min %.2f, max %.2f img/s)\n",
+              (*vm)["model"].as<std::string>().c_str(), static_cast<long long>(batch), o.threads,
+              (*vm)["precision"].as<std::string>().c_str(), o.reference ? " reference" : "",
+              double(batch) / med, runs, double(batch) / secs.back(), double(batch) / secs.front());
+  return 0;
+}
+
+int cmd_make_test(const Args& args) {
+  po::options_description d("model make-test");
+  d.add_options()("out", po::value<std::string>()->required(), "directory for tiny_embed.onnx/.json");
+  auto vm = parse_command("model make-test", kSynopsis, d, args);
+  if (!vm) return 0;
+  std::cout << engine::write_tiny_embed((*vm)["out"].as<std::string>()) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int cmd_model(const Args& args, const Comm& comm) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    if (comm.rank() == 0) std::cout << "Usage: pixelmill model " << kSynopsis << "\n";
+    return args.empty() ? 2 : 0;
+  }
+  const std::string sub = args[0];
+  const Args rest(args.begin() + 1, args.end());
+  int rc = 0;
+  if (sub != "info" && sub != "run" && sub != "bench" && sub != "make-test")
+    throw Error("unknown model subcommand '" + sub + "' (info, run, bench, make-test)");
+  if (comm.rank() == 0) {
+    if (sub == "info") rc = cmd_info(rest);
+    else if (sub == "run") rc = cmd_run(rest);
+    else if (sub == "bench") rc = cmd_bench(rest);
+    else rc = cmd_make_test(rest);
+  }
+  return rc;
+}
+
+}  // namespace pm::app
