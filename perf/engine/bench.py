@@ -64,29 +64,51 @@ def fma_peaks(fma_bin, threads, runs):
     return peaks
 
 
-def pixelmill_bench(pm, model, batch, threads, precision, runs, env_extra=None):
-    """img/s from `pixelmill model bench`, one process per run after one warm-up process;
-    (stats or None, last output line or error)."""
+PM_LINE = re.compile(r"([0-9.]+) img/s \(median of (\d+); min ([0-9.]+), max ([0-9.]+)")
+
+
+def pixelmill_cmd(pm, model, batch, threads, precision, side, runs=None, warmup=None):
     cmd = [pm, "model", "bench", "--model", model, "--batch", str(batch), "--threads",
-           str(threads), "--precision", precision]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **(env_extra or {}))
-    rates, last = [], ""
-    for i in range(runs + 1):
+           str(threads), "--precision", precision, "--height", str(side), "--width", str(side)]
+    if runs is not None:
+        cmd += ["--runs", str(runs), "--warmup", str(warmup)]
+    return cmd
+
+
+def pixelmill_bench(pm, model, batch, threads, precision, side, runs, warmup):
+    """img/s from `pixelmill model bench`: one process that warms up and times --runs
+    batches, like the peers, read from its "median of N; min, max" line. Should the line
+    lose that form, one process per run (after a warm-up process) gives the statistics.
+    Returns (stats or None, the engine's line or the error)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+
+    def once(cmd):
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         text = r.stdout + r.stderr
         lines = [ln for ln in text.splitlines() if IMG_S.search(ln)]
         if r.returncode != 0 or not lines:
             tail = (text.strip().splitlines() or [f"exit {r.returncode}"])[-1]
             return None, f"pixelmill model bench failed: {tail[:200]}"
-        last = lines[-1]
-        if i > 0:  # the first process warms the page cache and the CPU clock
-            rates.append(float(IMG_S.search(last).group(1)))
-    return stats(rates), last
+        return lines[-1], ""
+
+    line, err = once(pixelmill_cmd(pm, model, batch, threads, precision, side, runs, warmup))
+    if line is None:
+        return None, err
+    m = PM_LINE.search(line)
+    if m:
+        med, lo, hi = float(m.group(1)), float(m.group(3)), float(m.group(4))
+        return {"median": med, "min": lo, "max": hi, "runs": [med]}, line
+    rates = []
+    for _ in range(runs):
+        line, err = once(pixelmill_cmd(pm, model, batch, threads, precision, side))
+        if line is None:
+            return None, err
+        rates.append(float(IMG_S.search(line).group(1)))
+    return stats(rates), line
 
 
-def pixelmill_layers(pm, model, batch, threads, precision):
-    cmd = [pm, "model", "bench", "--model", model, "--batch", str(batch), "--threads",
-           str(threads), "--precision", precision]
+def pixelmill_layers(pm, model, batch, threads, precision, side):
+    cmd = pixelmill_cmd(pm, model, batch, threads, precision, side, 3, 1)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), ONEDNN_VERBOSE="1")
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     return onednn_layers.parse(r.stdout.splitlines())
@@ -105,6 +127,11 @@ def peer_bench(peer, model, batch, threads, runs, warmup):
     if "error" in rec:
         return None, f"{peer}: {rec['error']}"
     return stats(rec["img_s"]), ""
+
+
+def peer_side(model):
+    import peer_bench
+    return peer_bench.input_side(model)
 
 
 def model_info_macs(pm, model):
@@ -187,6 +214,7 @@ def main():
                        stdout=subprocess.DEVNULL)
         path = os.path.join(a.zoo, m + ".onnx")
         gmac = macs_mod.count(path)[0] / 1e9
+        side = peer_side(path)
         info = model_info_macs(pm, path)
         notes.append(f"{m}: {gmac:.3f} GMAC/image counted from the graph (Conv/Gemm/MatMul)"
                      + (f"; pixelmill model info: {info}" if info else ""))
@@ -196,7 +224,7 @@ def main():
             for prec in precs:
                 if pm:
                     ld = load1()
-                    s, line = pixelmill_bench(pm, path, a.batch, t, prec, a.runs)
+                    s, line = pixelmill_bench(pm, path, a.batch, t, prec, side, a.runs, a.warmup)
                     figs[("pixelmill", prec)] = (s, ld, line)
                     print(f"  measured {m} t{t} pixelmill {prec}: {fmt(s)} img/s  load {ld:.2f}"
                           f"  ({line.strip()[:120]})", flush=True)
@@ -209,7 +237,7 @@ def main():
             rows.append((m, t, gmac, peak, figs))
             if pm and a.layers:
                 for prec in precs:
-                    layer_reports.append((m, t, prec, pixelmill_layers(pm, path, a.batch, t, prec), peak))
+                    layer_reports.append((m, t, prec, pixelmill_layers(pm, path, a.batch, t, prec, side), peak))
         if pm and "bf16" in precs:
             notes.append(f"{m}: " + bf16_cosine(pm, path, os.path.join(a.zoo, m + ".input.npy"),
                                                 threads[0]))
