@@ -7,6 +7,7 @@
 
 #include "agree.h"
 #include "h5_attributes.h"
+#include "h5_file.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
 #include "pixelmill/comm_values.h"
@@ -66,8 +67,7 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   const std::int64_t pair_offset = comm.exscan_sum(local_pairs);
   const std::int64_t groups = count_groups(comm, mine);
 
-  Handle fapl = own_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  Handle fapl = collective_file_access(comm);
   Handle file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
   const hid_t f = file.get();
   if (exists(f, layout::kImages) && exists(f, layout::kKey)) {

@@ -16,6 +16,7 @@
 
 #include "agree.h"
 #include "h5_attributes.h"
+#include "h5_file.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
 #include "row_arena.h"
@@ -166,8 +167,7 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
   const auto dim = static_cast<hsize_t>(embedding_dim);
   const std::string created = comm.broadcast(comm.rank() == 0 ? utc_now() : std::string());
 
-  Handle fapl = own_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  Handle fapl = collective_file_access(comm);
   Handle file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
                          "creating " + path);
   Handle group = own_group(H5Gcreate2(file.get(), layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
