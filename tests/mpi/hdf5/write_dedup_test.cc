@@ -115,6 +115,20 @@ TEST_F(WriteDedupTest, WritesAndReplaces) {
   EXPECT_TRUE(h5::read_images(path, 0, n_).keys == h5::read_images(path, 0, n_).keys);
 }
 
+TEST_F(WriteDedupTest, EmptyFile) {
+  SharedTempDir dir(comm());
+  const std::string path = dir.path() + "/empty.h5";
+  std::vector<SplitResults> none;
+  if (comm().rank() == 0) none.push_back(SplitResults{0, {}});
+  ASSERT_EQ(h5::write_images(comm(), path, kDim, none, 1, h5::RunAttributes{}), 0);
+  EXPECT_NO_THROW(h5::write_dedup(comm(), path, dedup_for(comm(), 0, true)));
+  EXPECT_EQ(read_raw(path, layout::kGroup).dims, std::vector<hsize_t>{0});
+  EXPECT_EQ(read_raw(path, layout::kExactGroup).dims, std::vector<hsize_t>{0});
+  EXPECT_EQ(read_raw(path, layout::kPairs).dims, (std::vector<hsize_t>{0, 2}));
+  EXPECT_EQ(number_attribute(path, "pairs"), 0.0);
+  EXPECT_EQ(number_attribute(path, "groups"), 0.0);
+}
+
 TEST_F(WriteDedupTest, BadInputThrowsOnEveryRank) {
   SharedTempDir dir(comm());
   const std::string path = dir.path() + "/out.h5";
