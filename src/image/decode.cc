@@ -2,7 +2,9 @@
 // We decode with IMREAD_IGNORE_ORIENTATION and apply the EXIF orientation ourselves:
 // the orientation is needed before decoding anyway (to pick the DCT reduction against
 // the upright size and to report the upright size), and one code path gives the same
-// result for full and reduced decodes and for every format we read it from.
+// result for full and reduced decodes and for every format we read it from. (OpenCV 4.6
+// itself applies JPEG EXIF orientation to IMREAD_REDUCED_* decodes too, checked with a
+// Pillow-written orientation-6 file; the tests compare our full-size result with its.)
 #include <limits>
 #include <new>
 
