@@ -157,6 +157,14 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
   agree(comm, "write_images: checking results",
         [&] { check_local(mine, total_splits, embedding_dim, local); });
 
+  // Arguments that shape the file must agree, or ranks would create different datasets.
+  const auto dim_arg = static_cast<std::int64_t>(embedding_dim);
+  const auto splits_arg = static_cast<std::int64_t>(total_splits);
+  PM_CHECK(comm.allreduce_min(dim_arg) == comm.allreduce_max(dim_arg),
+           "write_images: ranks passed different embedding dimensions");
+  PM_CHECK(comm.allreduce_min(splits_arg) == comm.allreduce_max(splits_arg),
+           "write_images: ranks passed different split counts");
+
   hsize_t total_rows = 0;
   const std::vector<hsize_t> offsets = split_offsets(comm, local, total_splits, total_rows);
   for (const SplitResults* s : local.splits) {

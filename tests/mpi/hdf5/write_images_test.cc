@@ -193,6 +193,11 @@ TEST_F(WriteImagesTest, BadInputThrowsOnEveryRank) {
   std::vector<SplitResults> outside;
   if (comm().rank() == 0) outside.push_back(SplitResults{9, {}});
   EXPECT_THROW(h5::write_images(comm(), path, kDim, outside, 1, sample_attributes()), Error);
+  // Ranks that disagree on the embedding dimension or the plan size.
+  EXPECT_THROW(h5::write_images(comm(), path, kDim + comm().rank(), {}, 0, sample_attributes()), Error);
+  EXPECT_THROW(h5::write_images(comm(), path, kDim, {}, static_cast<std::uint64_t>(comm().rank()),
+                                sample_attributes()),
+               Error);
   // An unwritable path fails on every rank.
   EXPECT_THROW(h5::write_images(comm(), dir.path() + "/no/such/dir/x.h5", kDim,
                                 my_splits(comm(), kSplits), kSplits, sample_attributes()),
