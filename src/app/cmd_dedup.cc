@@ -1,0 +1,35 @@
+// `pixelmill dedup`: flags -> pm::DedupOptions -> pm::run_dedup; summary on rank 0.
+#include <cstdio>
+
+#include "cli.h"
+#include "commands.h"
+#include "pixelmill/dedup.h"
+#include "pixelmill/error.h"
+
+namespace pm::app {
+
+int cmd_dedup(const Args& args, const Comm& comm) {
+  DedupOptions o;
+  po::options_description desc("dedup options");
+  desc.add_options()
+      ("input,i", po::value(&o.input)->required(),
+       "the run's HDF5 file (from extract); /dedup is written into it")
+      ("against,a", po::value(&o.against)->multitoken()->composing(),
+       "older runs' HDF5 files, oldest first: new rows are joined against their rows, and "
+       "their groups keep their ids (negative ids in this file, see README)")
+      ("threshold,t", po::value(&o.threshold)->default_value(-1),
+       "cosine threshold: pairs with similarity >= T are near-duplicates (negative = the "
+       "model card's, 0.75 for sscd_distilled)")
+      ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
+       "rows per block travelling around the ring: bounds the memory per rank")
+      ("quiet,q", po::bool_switch(&o.quiet), "no summary");
+  auto vm = parse_command("dedup", "--input RUN.h5 [--against OLDER.h5 ...] [--threshold T]",
+                          desc, args, comm.rank() == 0, {"input"});
+  if (!vm) return 0;
+  const DedupSummary s = run_dedup(comm, o);
+  if (comm.rank() == 0 && !o.quiet)
+    std::printf("pixelmill dedup: %s\n%s", o.input.c_str(), format_summary(s).c_str());
+  return 0;
+}
+
+}  // namespace pm::app
