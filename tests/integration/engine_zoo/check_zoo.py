@@ -40,8 +40,11 @@ def compare(name, ref, got):
     # Per-sample cosine, reported only: it shows a batch-indexing bug at a glance.
     b = ref.shape[0] if ref.ndim > 0 else 1
     rs, gs = r.reshape(b, -1), g.reshape(b, -1)
-    den = np.linalg.norm(rs, axis=1) * np.linalg.norm(gs, axis=1)
-    per = np.where(den > 0, np.sum(rs * gs, axis=1) / np.where(den > 0, den, 1), 1.0)
+    nrs, ngs = np.linalg.norm(rs, axis=1), np.linalg.norm(gs, axis=1)
+    den = nrs * ngs
+    # A sample that is zero on one side only has cosine 0; zero on both sides counts as 1.
+    per = np.where(den > 0, np.sum(rs * gs, axis=1) / np.where(den > 0, den, 1),
+                   (nrs == ngs).astype(np.float64))
     ok = cos >= COS_MIN and err <= REL_ERR_MAX * scale
     line = (f"{name}: shape {list(ref.shape)} cosine {cos:.8f} (min per sample "
             f"{per.min():.8f}) max_abs_err {err:.3e} max|ORT| {scale:.3e} "
