@@ -21,10 +21,4 @@ class Kernel {
 // Wraps the op's reference kernel.
 std::unique_ptr<Kernel> make_ref_kernel(const Node& n);
 
-// The oneDNN kernels. Each returns nullptr and sets `why` when oneDNN cannot (or should
-// not) take the node; the caller then falls back to the reference kernel.
-std::unique_ptr<Kernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,
-                                       const std::vector<ValueType>& out, const EngineOptions& opts,
-                                       std::string& why);
-
 }  // namespace pm::engine

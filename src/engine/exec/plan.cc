@@ -1,7 +1,12 @@
 #include "exec/plan.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
+#include "exec/dnnl/dnnl_kernels.h"
 #include "passes/passes.h"
 #include "pixelmill/error.h"
 
@@ -9,31 +14,161 @@ namespace pm::engine {
 
 namespace {
 
-std::unique_ptr<Kernel> choose_kernel(const Node& n, const std::vector<ValueType>& in,
-                                      const std::vector<ValueType>& out, const EngineOptions& opts) {
-  std::string why;
-  std::unique_ptr<Kernel> k;
-  if (opts.reference) {
-    why = "reference mode";
-  } else if (n.op == "Conv" || n.op == "pm.FusedConv") {
-    k = make_dnnl_conv(n, in, out, opts, why);
-  } else {
-    why = "no oneDNN kernel for " + n.op;
+// A slot's contents: plain row-major `type`, or a oneDNN layout (blocked, maybe bf16).
+struct SlotInfo {
+  ValueType type;
+  std::optional<dnnl::memory::desc> layout;  // nullopt = plain
+  std::size_t bytes = 0;
+  bool planned = false;  // intermediate: lives in the arena
+};
+
+class Builder {
+ public:
+  Builder(Plan& plan, const EngineOptions& opts) : plan_(plan), opts_(opts) {}
+
+  int slot(const std::string& name, const ValueType& t) {
+    auto it = by_name_.find(name);
+    if (it != by_name_.end()) return it->second;
+    const int id = add_slot(t, std::nullopt);
+    by_name_[name] = id;
+    return id;
   }
-  if (!k) k = make_ref_kernel(n);
-  if (opts.verbose) {
-    std::cerr << "[engine] " << n.label() << " -> " << k->name();
-    if (!why.empty() && k->name().rfind("ref:", 0) == 0) std::cerr << " (" << why << ")";
-    std::cerr << "\n";
+  int add_slot(const ValueType& t, std::optional<dnnl::memory::desc> layout) {
+    SlotInfo s;
+    s.type = t;
+    s.layout = std::move(layout);
+    s.bytes = s.layout ? s.layout->get_size() : static_cast<std::size_t>(dims_product(t.shape)) * dtype_size(t.dtype);
+    info_.push_back(s);
+    plan_.slots.emplace_back();
+    return static_cast<int>(info_.size()) - 1;
   }
-  return k;
+  SlotInfo& info(int id) { return info_[static_cast<std::size_t>(id)]; }
+
+  // The slot holding `id`'s value in layout `want` (nullopt = plain), adding a reorder
+  // step the first time it is needed.
+  int in_layout(int id, const std::optional<dnnl::memory::desc>& want) {
+    const SlotInfo& s = info(id);
+    auto same = [&](const std::optional<dnnl::memory::desc>& a, const std::optional<dnnl::memory::desc>& b) {
+      if (!a && !b) return true;
+      const dnnl::memory::desc pa = a ? *a : plain_desc(s.type.shape);
+      const dnnl::memory::desc pb = b ? *b : plain_desc(s.type.shape);
+      return pa == pb;
+    };
+    if (same(s.layout, want)) return id;
+    for (const auto& [from, layout, to] : converted_)
+      if (from == id && same(layout, want)) return to;
+    const dnnl::memory::desc from_md = s.layout ? *s.layout : plain_desc(s.type.shape);
+    const dnnl::memory::desc to_md = want ? *want : plain_desc(s.type.shape);
+    const int to = add_slot(s.type, want);
+    info(to).planned = true;
+    Plan::Step step;
+    step.kernel = make_dnnl_reorder(from_md, to_md);
+    step.in = {id};
+    step.out = {to};
+    step.label = "reorder";
+    plan_.steps.push_back(std::move(step));
+    converted_.emplace_back(id, want, to);
+    return to;
+  }
+
+  std::map<std::string, int> by_name_;
+
+ private:
+  Plan& plan_;
+  const EngineOptions& opts_;
+  std::vector<SlotInfo> info_;
+  std::vector<std::tuple<int, std::optional<dnnl::memory::desc>, int>> converted_;
+};
+
+void log_choice(const EngineOptions& opts, const Node& n, const Kernel& k, const std::string& why) {
+  if (!opts.verbose) return;
+  std::cerr << "[engine] " << n.label() << " -> " << k.name();
+  if (!why.empty() && k.name().rfind("ref:", 0) == 0) std::cerr << " (" << why << ")";
+  std::cerr << "\n";
+}
+
+// Liveness: each intermediate slot gets a buffer from a pool, reused once its last
+// reader has run. Best fit by size; outputs are placed before inputs are released, so a
+// step never reads and writes the same buffer.
+void plan_memory(Plan& plan, Builder& b) {
+  const int n_slots = static_cast<int>(plan.slots.size());
+  std::vector<int> last_use(static_cast<std::size_t>(n_slots), -1);
+  for (int i = 0; i < static_cast<int>(plan.steps.size()); ++i)
+    for (int s : plan.steps[static_cast<std::size_t>(i)].in)
+      if (s >= 0) last_use[static_cast<std::size_t>(s)] = i;
+  for (int s : plan.output_slots) last_use[static_cast<std::size_t>(s)] = static_cast<int>(plan.steps.size());
+  struct Block {
+    std::size_t bytes;
+    bool free;
+  };
+  std::vector<Block> blocks;
+  std::vector<int> block_of(static_cast<std::size_t>(n_slots), -1);
+  for (int i = 0; i < static_cast<int>(plan.steps.size()); ++i) {
+    const auto& step = plan.steps[static_cast<std::size_t>(i)];
+    for (int s : step.out) {
+      if (s < 0 || !b.info(s).planned) continue;
+      const std::size_t need = std::max<std::size_t>(b.info(s).bytes, 64);
+      int best = -1;
+      for (int k = 0; k < static_cast<int>(blocks.size()); ++k) {
+        const auto& blk = blocks[static_cast<std::size_t>(k)];
+        if (blk.free && blk.bytes >= need && (best < 0 || blk.bytes < blocks[static_cast<std::size_t>(best)].bytes)) best = k;
+      }
+      if (best < 0) {
+        // Grow the largest free block rather than adding one, when any is free.
+        for (int k = 0; k < static_cast<int>(blocks.size()); ++k)
+          if (blocks[static_cast<std::size_t>(k)].free &&
+              (best < 0 || blocks[static_cast<std::size_t>(k)].bytes > blocks[static_cast<std::size_t>(best)].bytes))
+            best = k;
+        if (best < 0) {
+          blocks.push_back({need, false});
+          best = static_cast<int>(blocks.size()) - 1;
+        }
+        blocks[static_cast<std::size_t>(best)].bytes = std::max(blocks[static_cast<std::size_t>(best)].bytes, need);
+      }
+      blocks[static_cast<std::size_t>(best)].free = false;
+      block_of[static_cast<std::size_t>(s)] = best;
+      // An output nobody reads is released right after its step.
+      if (last_use[static_cast<std::size_t>(s)] < 0) last_use[static_cast<std::size_t>(s)] = i;
+    }
+    for (int s = 0; s < n_slots; ++s)
+      if (last_use[static_cast<std::size_t>(s)] == i && block_of[static_cast<std::size_t>(s)] >= 0)
+        blocks[static_cast<std::size_t>(block_of[static_cast<std::size_t>(s)])].free = true;
+  }
+  for (const auto& blk : blocks) {
+    plan.arena.emplace_back(DType::kU8, Dims{static_cast<std::int64_t>(blk.bytes)});
+    plan.arena_bytes += blk.bytes;
+  }
+  for (int s = 0; s < n_slots; ++s) {
+    const int blk = block_of[static_cast<std::size_t>(s)];
+    if (blk < 0) continue;
+    const SlotInfo& si = b.info(s);
+    plan.unplanned_bytes += si.bytes;
+    void* p = plan.arena[static_cast<std::size_t>(blk)].data();
+    plan.slots[static_cast<std::size_t>(s)] =
+        si.layout ? Tensor::borrow(DType::kU8, {static_cast<std::int64_t>(si.bytes)}, p)
+                  : Tensor::borrow(si.type.dtype, si.type.shape, p);
+  }
 }
 
 }  // namespace
 
+Plan::~Plan() {
+  if (!profile || runs == 0) return;
+  std::map<std::string, double> by_kernel;
+  double total = 0;
+  for (const auto& s : steps) {
+    by_kernel[s.kernel->name()] += s.seconds;
+    total += s.seconds;
+  }
+  std::cerr << "[engine] profile over " << runs << " runs, " << total / runs * 1e3 << " ms per run\n";
+  for (const auto& [k, t] : by_kernel)
+    std::cerr << "[engine]   " << k << ": " << t / runs * 1e3 << " ms (" << 100.0 * t / total << "%)\n";
+}
+
 std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string, Dims>& input_shapes,
                                  const EngineOptions& opts) {
   auto plan = std::make_unique<Plan>();
+  plan->profile = std::getenv("PM_ENGINE_PROFILE") != nullptr;
   Graph& g = plan->graph;
   g = model;
   std::map<std::string, ValueType> types;
@@ -42,42 +177,58 @@ std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string,
   PassContext ctx{opts, &types};
   run_pipeline(g, plan_passes(opts), ctx);
 
-  std::map<std::string, int> slot_of;
-  auto slot = [&](const std::string& name) {
-    auto it = slot_of.find(name);
-    if (it != slot_of.end()) return it->second;
-    const int id = static_cast<int>(plan->slots.size());
-    slot_of[name] = id;
-    plan->slots.emplace_back();
-    return id;
-  };
-  for (const auto& [name, t] : g.constants) plan->slots[static_cast<std::size_t>(slot(name))] = t;
-  for (const auto& in : g.inputs) plan->input_slots.push_back(slot(in.name));
+  Builder b(*plan, opts);
+  for (const auto& [name, t] : g.constants)
+    plan->slots[static_cast<std::size_t>(b.slot(name, types.at(name)))] = t;
+  for (const auto& in : g.inputs) plan->input_slots.push_back(b.slot(in.name, types.at(in.name)));
   for (const Node& n : g.nodes) {
+    std::vector<ValueType> in_t, out_t;
+    for (const auto& v : n.inputs) in_t.push_back(v.empty() ? ValueType{} : types.at(v));
+    for (const auto& v : n.outputs) out_t.push_back(v.empty() ? ValueType{} : types.at(v));
+    std::string why;
+    std::unique_ptr<DnnlKernel> dk;
+    if (opts.reference) why = "reference mode";
+    else if (n.op == "Conv" || n.op == "pm.FusedConv") dk = make_dnnl_conv(n, in_t, out_t, opts, false, why);
+    else why = "no oneDNN kernel for " + n.op;
+
     Plan::Step step;
     step.label = n.label();
-    std::vector<ValueType> in_t, out_t;
-    for (const auto& v : n.inputs) {
-      step.in.push_back(v.empty() ? -1 : slot(v));
-      in_t.push_back(v.empty() ? ValueType{} : types.at(v));
-    }
-    while (!step.in.empty() && step.in.back() < 0) step.in.pop_back();
-    for (const auto& v : n.outputs) {
-      if (v.empty()) {
-        step.out.push_back(-1);
-        out_t.push_back({});
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i].empty()) {
+        step.in.push_back(-1);
         continue;
       }
-      const int id = slot(v);
-      const ValueType& t = types.at(v);
-      plan->slots[static_cast<std::size_t>(id)] = Tensor(t.dtype, t.shape);
-      step.out.push_back(id);
-      out_t.push_back(t);
+      const int id = b.slot(n.inputs[i], in_t[i]);
+      if (!dk) step.in.push_back(b.in_layout(id, std::nullopt));
+      else if (i == 0) step.in.push_back(b.in_layout(id, dk->src_md));
+      else if (i == 3) step.in.push_back(b.in_layout(id, dk->dst_md));  // residual (sum post-op)
+      else step.in.push_back(id);  // weights/bias: the kernel holds its own reordered copy
     }
-    step.kernel = choose_kernel(n, in_t, out_t, opts);
+    while (!step.in.empty() && step.in.back() < 0) step.in.pop_back();
+    for (std::size_t i = 0; i < n.outputs.size(); ++i) {
+      if (n.outputs[i].empty()) {
+        step.out.push_back(-1);
+        continue;
+      }
+      PM_CHECK(!b.by_name_.count(n.outputs[i]), "value '" + n.outputs[i] + "' produced twice");
+      const int id = b.add_slot(out_t[i], dk && i == 0 ? std::optional<dnnl::memory::desc>(dk->dst_md) : std::nullopt);
+      b.by_name_[n.outputs[i]] = id;
+      b.info(id).planned = true;
+      step.out.push_back(id);
+    }
+    if (dk) step.kernel = std::move(dk);
+    else step.kernel = make_ref_kernel(n);
+    log_choice(opts, n, *step.kernel, why);
     plan->steps.push_back(std::move(step));
   }
-  for (const auto& out : g.outputs) plan->output_slots.push_back(slot(out.name));
+  for (const auto& out : g.outputs) {
+    const int id = b.by_name_.at(out.name);
+    plan->output_slots.push_back(b.in_layout(id, std::nullopt));
+  }
+  plan_memory(*plan, b);
+  if (opts.verbose)
+    std::cerr << "[engine] plan: " << plan->steps.size() << " steps, " << plan->arena.size() << " buffers, "
+              << plan->arena_bytes << " bytes (" << plan->unplanned_bytes << " without reuse)\n";
   return plan;
 }
 
@@ -91,6 +242,7 @@ std::vector<Tensor> execute(Plan& plan, const std::vector<Tensor>& inputs) {
     out.clear();
     for (int s : step.in) in.push_back(s < 0 ? nullptr : &plan.slots[static_cast<std::size_t>(s)]);
     for (int s : step.out) out.push_back(s < 0 ? Tensor() : plan.slots[static_cast<std::size_t>(s)]);
+    const auto t0 = plan.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
       step.kernel->run(in, out);
     } catch (const Error&) {
@@ -98,7 +250,9 @@ std::vector<Tensor> execute(Plan& plan, const std::vector<Tensor>& inputs) {
     } catch (const std::exception& e) {
       throw Error(step.label + " (" + step.kernel->name() + ") failed: " + e.what());
     }
+    if (plan.profile) step.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  ++plan.runs;
   std::vector<Tensor> result;
   for (int s : plan.output_slots) result.push_back(plan.slots[static_cast<std::size_t>(s)].clone());
   // Do not keep the caller's input buffers alive past the call.

@@ -1,5 +1,7 @@
 // A plan: the model's graph specialised for one set of concrete input shapes, passes run,
-// one kernel chosen per node, buffers allocated once. Owned by one Session (one thread).
+// one kernel chosen per node, layouts chosen (blocked between oneDNN kernels, reorders
+// only at boundaries), intermediate buffers planned by liveness and allocated once.
+// Owned by one Session (one thread).
 #pragma once
 
 #include <map>
@@ -18,11 +20,17 @@ struct Plan {
     std::vector<int> in;   // slot ids, -1 for an absent optional input
     std::vector<int> out;  // slot ids, -1 for an unused optional output
     std::string label;
+    double seconds = 0;    // accumulated when profiling
   };
   Graph graph;
-  std::vector<Tensor> slots;  // every value: constants, inputs, intermediates
+  std::vector<Tensor> slots;  // every value: constants, inputs, intermediates (views of arena)
   std::vector<Step> steps;
   std::vector<int> input_slots, output_slots;
+  std::vector<Tensor> arena;  // the buffers the intermediates share
+  std::size_t arena_bytes = 0, unplanned_bytes = 0;
+  bool profile = false;
+  int runs = 0;
+  ~Plan();
 };
 
 std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string, Dims>& input_shapes,

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "exec/kernel.h"
+#include "exec/dnnl/dnnl_kernels.h"
 #include "ops/conv.h"
 #include "ops/half.h"
 #include "ops/op_registry.h"
@@ -194,7 +194,7 @@ TEST(DnnlConv, MatchesReference) {
     std::vector<Tensor> want{Tensor(DType::kF32, out_t[0].shape)};
     find_op("pm.FusedConv")->ref(n, ptrs, want);
     std::string why;
-    auto k = make_dnnl_conv(n, types, out_t, EngineOptions{}, why);
+    auto k = make_dnnl_conv(n, types, out_t, EngineOptions{}, /*plain_io=*/true, why);
     ASSERT_TRUE(k) << why;
     std::vector<Tensor> got{Tensor(DType::kF32, out_t[0].shape)};
     k->run(ptrs, got);

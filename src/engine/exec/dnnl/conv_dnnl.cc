@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "exec/dnnl/dnnl_common.h"
-#include "exec/kernel.h"
+#include "exec/dnnl/dnnl_kernels.h"
 #include "ops/conv.h"
 #include "ops/conv_geometry.h"
 
@@ -15,19 +15,20 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-class DnnlConv final : public Kernel {
+class DnnlConv final : public DnnlKernel {
  public:
-  DnnlConv(dnnl::convolution_forward::primitive_desc pd, dnnl::memory weights, dnnl::memory bias,
-           dnnl::memory::desc src_md, dnnl::memory::desc dst_md, bool has_sum)
+  DnnlConv(dnnl::convolution_forward::primitive_desc pd, dnnl::memory weights, dnnl::memory bias, bool has_sum)
       : pd_(std::move(pd)), prim_(pd_), weights_(std::move(weights)), bias_(std::move(bias)),
-        src_md_(std::move(src_md)), dst_md_(std::move(dst_md)), has_sum_(has_sum),
-        stream_(cpu_engine()) {}
+        has_sum_(has_sum), stream_(cpu_engine()) {
+    src_md = pd_.src_desc();
+    dst_md = pd_.dst_desc();
+  }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     if (has_sum_ && in[3]->data() != out[0].data())
-      std::memcpy(out[0].data(), in[3]->data(), out[0].nbytes());
-    dnnl::memory src(src_md_, cpu_engine(), const_cast<void*>(in[0]->data()));
-    dnnl::memory dst(dst_md_, cpu_engine(), out[0].data());
+      std::memcpy(out[0].data(), in[3]->data(), dst_md.get_size());
+    dnnl::memory src(src_md, cpu_engine(), const_cast<void*>(in[0]->data()));
+    dnnl::memory dst(dst_md, cpu_engine(), out[0].data());
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
     if (bias_) args[DNNL_ARG_BIAS] = bias_;
@@ -40,16 +41,15 @@ class DnnlConv final : public Kernel {
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward prim_;
   dnnl::memory weights_, bias_;
-  dnnl::memory::desc src_md_, dst_md_;
   bool has_sum_;
   dnnl::stream stream_;
 };
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,
-                                       const std::vector<ValueType>& out, const EngineOptions& opts,
-                                       std::string& why) {
+std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,
+                                           const std::vector<ValueType>& out, const EngineOptions& opts,
+                                           bool plain_io, std::string& why) {
   const Dims& xs = in[0].shape;
   const Dims& ws = in[1].shape;
   if (xs.size() != 4) {
@@ -85,9 +85,11 @@ std::unique_ptr<Kernel> make_dnnl_conv(const Node& n, const std::vector<ValueTyp
       w_dims = {group, ws[0] / group, ws[1], ws[2], ws[3]};
       w_tag = tag::goihw;
     }
-    dnnl::memory::desc src_md(src_dims, dt::f32, tag::nchw);
-    dnnl::memory::desc dst_md(dst_dims, dt::f32, tag::nchw);
-    dnnl::memory::desc w_any(w_dims, dt::f32, tag::any);
+    // bf16: activations and weights in bf16, accumulation and bias in f32 (oneDNN's rule).
+    const dt act_dt = opts.precision == Precision::kBF16 && !plain_io ? dt::bf16 : dt::f32;
+    dnnl::memory::desc src_md(src_dims, act_dt, plain_io ? tag::nchw : tag::any);
+    dnnl::memory::desc dst_md(dst_dims, act_dt, plain_io ? tag::nchw : tag::any);
+    dnnl::memory::desc w_any(w_dims, act_dt, tag::any);
     dnnl::memory::desc b_md({ws[0]}, dt::f32, tag::x);
     const bool has_bias = n.has_input(2);
     const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
@@ -119,8 +121,7 @@ std::unique_ptr<Kernel> make_dnnl_conv(const Node& n, const std::vector<ValueTyp
       std::memcpy(b_mem.get_data_handle(), in[2].value->data(), static_cast<std::size_t>(ws[0]) * 4);
     }
     s.wait();
-    (void)opts;
-    return std::make_unique<DnnlConv>(pd, w_mem, b_mem, src_md, dst_md, has_sum);
+    return std::make_unique<DnnlConv>(pd, w_mem, b_mem, has_sum);
   } catch (const dnnl::error& e) {
     why = std::string("oneDNN refused: ") + e.what();
     return nullptr;
