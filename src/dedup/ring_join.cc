@@ -107,9 +107,22 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
       }
       const int s = static_cast<int>(t % steps) + 1;
       const bool twin_step = self && p % 2 == 0 && s == p / 2;
-      if (!twin_step || r < p / 2) joiner.join(home_view, cur.view(), false, out);
+      if (!twin_step) {
+        joiner.join(home_view, cur.view(), false, out);
+      } else {
+        // At the half-way step of an even ring, ranks r and r + P/2 hold each other's
+        // blocks. They share the work: the pair of home chunk h and travelling chunk j
+        // goes to the lower rank when h + j is even, to the upper one when it is odd,
+        // so each pair of rows is joined once and both ranks stay busy.
+        const std::int64_t j = t / steps;
+        const std::int64_t parity = r < p / 2 ? 0 : 1;
+        for (std::int64_t h = 0; h * block < home_view.rows; ++h)
+          if ((h + j) % 2 == parity)
+            joiner.join(slice(home_view, h * block, (h + 1) * block), cur.view(), false, out);
+      }
       if (more) complete(next);
       if (stats) ++stats->chunks;
+      if (config.on_chunk) config.on_chunk(t + 1, items);
     }
   }
   if (stats) {

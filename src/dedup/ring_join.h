@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "block_join.h"
@@ -34,11 +35,14 @@ struct JoinConfig {
   float threshold = 0.75f;
   std::int64_t block_rows = 8192;  // rows per travelling chunk
   std::int64_t tile = 1024;        // matmul tile side
+  // Called on this rank after each chunk joined (done, total): progress for long runs.
+  std::function<void(std::int64_t, std::int64_t)> on_chunk;
 };
 
 // Collective. Self join of the union of all ranks' `home` rows: each unordered pair of
 // rows once. Steps s = 1 .. floor(P/2) of the ring; with an even rank count the pair of
-// blocks (r, r + P/2) is met twice at the half-way step and joined only by r < P/2.
+// blocks (r, r + P/2) is met by both ranks at the half-way step, and they split it by
+// the parity of (home chunk + travelling chunk), block_rows rows per chunk.
 std::vector<ScoredPair> ring_self_join(const Comm& comm, const JoinRows& home,
                                        const JoinConfig& config, JoinStats* stats = nullptr);
 
