@@ -49,7 +49,9 @@ struct ModelInput {
 struct EmbeddingSpec {
   std::string output;  // graph output name
   int dim = 0;
-  EmbeddingNorm normalize = EmbeddingNorm::kL2;  // what the network already does
+  // kL2: stored embeddings are unit length (extract divides by the norm, a no-op when
+  // the network already does); kNone: stored as the network outputs them.
+  EmbeddingNorm normalize = EmbeddingNorm::kL2;
 };
 
 struct ModelCard {

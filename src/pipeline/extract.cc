@@ -151,7 +151,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   cfg.decode.target_height = card.input.height;
   cfg.decode.max_pixels = o.max_pixels;
   cfg.decode.max_bytes = o.max_bytes;
-  cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kNone;  // store L2-normalised always
+  // "l2": stored embeddings are unit length (a no-op when the network already divides
+  // by the norm); "none": stored as the network gives them.
+  cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kL2;
   cfg.progress_seconds = o.progress_seconds;
   cfg.quiet = o.quiet;
   cfg.total_hint = total;
