@@ -36,6 +36,9 @@ class Builder {
   int add_slot(const ValueType& t, std::optional<dnnl::memory::desc> layout) {
     SlotInfo s;
     s.type = t;
+    // A oneDNN layout that is just the plain one is recorded as plain, so that reference
+    // kernels read it directly.
+    if (layout && t.dtype == DType::kF32 && !t.shape.empty() && *layout == plain_desc(t.shape)) layout.reset();
     s.layout = std::move(layout);
     s.bytes = s.layout ? s.layout->get_size() : static_cast<std::size_t>(dims_product(t.shape)) * dtype_size(t.dtype);
     info_.push_back(s);
@@ -187,9 +190,13 @@ std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string,
     for (const auto& v : n.outputs) out_t.push_back(v.empty() ? ValueType{} : types.at(v));
     std::string why;
     std::unique_ptr<DnnlKernel> dk;
-    if (opts.reference) why = "reference mode";
-    else if (n.op == "Conv" || n.op == "pm.FusedConv") dk = make_dnnl_conv(n, in_t, out_t, opts, false, why);
-    else why = "no oneDNN kernel for " + n.op;
+    if (opts.reference) {
+      why = "reference mode";
+    } else {
+      std::vector<Layout> layouts;
+      for (const auto& v : n.inputs) layouts.push_back(v.empty() ? Layout{} : b.info(b.slot(v, types.at(v))).layout);
+      dk = make_dnnl_kernel(n, in_t, layouts, out_t, opts, why);
+    }
 
     Plan::Step step;
     step.label = n.label();
@@ -199,10 +206,9 @@ std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string,
         continue;
       }
       const int id = b.slot(n.inputs[i], in_t[i]);
-      if (!dk) step.in.push_back(b.in_layout(id, std::nullopt));
-      else if (i == 0) step.in.push_back(b.in_layout(id, dk->src_md));
-      else if (i == 3) step.in.push_back(b.in_layout(id, dk->dst_md));  // residual (sum post-op)
-      else step.in.push_back(id);  // weights/bias: the kernel holds its own reordered copy
+      // Reference kernels read plain tensors; oneDNN kernels say which layout they read.
+      const Layout want = dk && i < dk->in_mds.size() ? dk->in_mds[i] : Layout{};
+      step.in.push_back(b.info(id).layout || want ? b.in_layout(id, want) : id);
     }
     while (!step.in.empty() && step.in.back() < 0) step.in.pop_back();
     for (std::size_t i = 0; i < n.outputs.size(); ++i) {
@@ -211,7 +217,7 @@ std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string,
         continue;
       }
       PM_CHECK(!b.by_name_.count(n.outputs[i]), "value '" + n.outputs[i] + "' produced twice");
-      const int id = b.add_slot(out_t[i], dk && i == 0 ? std::optional<dnnl::memory::desc>(dk->dst_md) : std::nullopt);
+      const int id = b.add_slot(out_t[i], dk && i == 0 ? Layout(dk->dst_md) : std::nullopt);
       b.by_name_[n.outputs[i]] = id;
       b.info(id).planned = true;
       step.out.push_back(id);

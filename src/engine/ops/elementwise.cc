@@ -141,9 +141,39 @@ void binary_typed(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const T* pa = a.ptr<T>();
   const T* pb = b.ptr<T>();
   R* po = out.ptr<R>();
+  const std::int64_t count = out.numel();
   if (a.shape() == b.shape()) {
-    for (std::int64_t i = 0, e = a.numel(); i < e; ++i) po[i] = f(pa[i], pb[i]);
+    for (std::int64_t i = 0; i < count; ++i) po[i] = f(pa[i], pb[i]);
     return;
+  }
+  // Common broadcasts without index arithmetic: b repeats over a's leading dims
+  // (a per-channel constant on NHWC, a scalar), or b is constant over a's trailing dims
+  // (a per-channel scale on NCHW).
+  if (a.shape() == out.shape()) {
+    const Dims& os = out.shape();
+    Dims bs(os.size() - std::min(os.size(), b.shape().size()), 1);
+    bs.insert(bs.end(), b.shape().begin(), b.shape().end());
+    std::size_t lead = 0;
+    while (lead < bs.size() && bs[lead] == 1) ++lead;
+    bool suffix = true;
+    for (std::size_t d = lead; d < bs.size(); ++d) suffix = suffix && bs[d] == os[d];
+    if (suffix) {
+      const std::int64_t period = std::max<std::int64_t>(b.numel(), 1);
+      for (std::int64_t i = 0; i < count; i += period)
+        for (std::int64_t j = 0; j < period && i + j < count; ++j) po[i + j] = f(pa[i + j], pb[j]);
+      return;
+    }
+    std::size_t tail = bs.size();
+    while (tail > 0 && bs[tail - 1] == 1) --tail;
+    bool prefix = true;
+    for (std::size_t d = 0; d < tail; ++d) prefix = prefix && bs[d] == os[d];
+    if (prefix) {
+      std::int64_t inner = 1;
+      for (std::size_t d = tail; d < os.size(); ++d) inner *= os[d];
+      for (std::int64_t i = 0, q = 0; i < count; i += inner, ++q)
+        for (std::int64_t j = 0; j < inner; ++j) po[i + j] = f(pa[i + j], pb[q]);
+      return;
+    }
   }
   for_each_broadcast(out.shape(), a.shape(), b.shape(),
                      [&](std::int64_t o, std::int64_t ia, std::int64_t ib) { po[o] = f(pa[ia], pb[ib]); });

@@ -76,8 +76,7 @@ void ref_reduce(const Node& n, const std::vector<const Tensor*>& in, std::vector
       }
     }
   };
-  if (K == Kind::kLogSumExp) walk([&](std::int64_t o, double v) { maxv[o] = std::max(maxv[o], v); });
-  walk([&](std::int64_t o, double v) {
+  auto accumulate = [&](std::int64_t o, double v) {
     switch (K) {
       case Kind::kMean: case Kind::kSum: acc[o] += v; break;
       case Kind::kMax: acc[o] = std::max(acc[o], v); break;
@@ -86,7 +85,30 @@ void ref_reduce(const Node& n, const std::vector<const Tensor*>& in, std::vector
       case Kind::kL1: acc[o] += std::fabs(v); break;
       case Kind::kLogSumExp: acc[o] += std::exp(v - maxv[o]); break;
     }
-  });
+  };
+  // Reduced axes forming one contiguous run: plain outer x reduced x inner loops.
+  std::size_t first = 0, last = 0;
+  bool run = false, contiguous = true;
+  for (std::size_t d = 0; d < xs.size(); ++d) {
+    if (!red[d]) continue;
+    if (!run) first = d;
+    else if (d != last + 1) contiguous = false;
+    last = d;
+    run = true;
+  }
+  const bool fast = run && contiguous && K != Kind::kLogSumExp;
+  if (fast) {
+    std::int64_t outer = 1, len = 1, inner = 1;
+    for (std::size_t d = 0; d < xs.size(); ++d) (d < first ? outer : d <= last ? len : inner) *= xs[d];
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t r = 0; r < len; ++r) {
+        const float* row = px + (o * len + r) * inner;
+        for (std::int64_t i = 0; i < inner; ++i) accumulate(o * inner + i, double(row[i]));
+      }
+  } else {
+    if (K == Kind::kLogSumExp) walk([&](std::int64_t o, double v) { maxv[o] = std::max(maxv[o], v); });
+    walk(accumulate);
+  }
   const double n_red = on ? double(count) / double(on) : 1.0;
   float* py = out[0].ptr<float>();
   for (std::int64_t o = 0; o < on; ++o) {

@@ -20,14 +20,15 @@ class DnnlConv final : public DnnlKernel {
   DnnlConv(dnnl::convolution_forward::primitive_desc pd, dnnl::memory weights, dnnl::memory bias, bool has_sum)
       : pd_(std::move(pd)), prim_(pd_), weights_(std::move(weights)), bias_(std::move(bias)),
         has_sum_(has_sum), stream_(cpu_engine()) {
-    src_md = pd_.src_desc();
+    in_mds = {pd_.src_desc(), std::nullopt, std::nullopt};
+    if (has_sum_) in_mds.push_back(pd_.dst_desc());
     dst_md = pd_.dst_desc();
   }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     if (has_sum_ && in[3]->data() != out[0].data())
       std::memcpy(out[0].data(), in[3]->data(), dst_md.get_size());
-    dnnl::memory src(src_md, cpu_engine(), const_cast<void*>(in[0]->data()));
+    dnnl::memory src(*in_mds[0], cpu_engine(), const_cast<void*>(in[0]->data()));
     dnnl::memory dst(dst_md, cpu_engine(), out[0].data());
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};

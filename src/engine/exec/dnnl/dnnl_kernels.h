@@ -1,7 +1,10 @@
-// The oneDNN kernels. A DnnlKernel states the memory layout it reads and writes; the plan
-// keeps blocked layouts between oneDNN kernels and inserts reorders only where a consumer
-// wants another layout (a reference kernel, a graph output).
+// The oneDNN kernels. A DnnlKernel states the memory layout in which it reads each input
+// and writes its output; the plan keeps blocked layouts between oneDNN kernels and
+// inserts reorders only where a consumer wants another layout (a reference kernel, a
+// graph output).
 #pragma once
+
+#include <optional>
 
 #include <dnnl.hpp>
 
@@ -9,22 +12,44 @@
 
 namespace pm::engine {
 
+using Layout = std::optional<dnnl::memory::desc>;  // nullopt = plain row-major float32
+
 class DnnlKernel : public Kernel {
  public:
-  dnnl::memory::desc src_md;  // layout of input 0 (and of the residual for a sum post-op)
+  // Per input: the layout the kernel reads it in, or nullopt for inputs it does not read
+  // at run time (weights and bias it holds already reordered).
+  std::vector<Layout> in_mds;
   dnnl::memory::desc dst_md;  // layout of output 0
 };
 
-// Returns nullptr and sets `why` when oneDNN cannot (or should not) take the node.
-// `plain_io`: src/dst in plain NCHW float32 instead of the layouts oneDNN prefers.
+// Picks the oneDNN kernel for a node, given the current layouts of its inputs. Returns
+// nullptr and sets `why` when oneDNN cannot (or should not) take the node.
+std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<ValueType>& in,
+                                             const std::vector<Layout>& in_layouts,
+                                             const std::vector<ValueType>& out, const EngineOptions& opts,
+                                             std::string& why);
+
+// One function per op family; same contract as make_dnnl_kernel.
+// `plain_io` (conv): src/dst in plain NCHW float32 instead of the layouts oneDNN prefers.
 std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,
                                            const std::vector<ValueType>& out, const EngineOptions& opts,
                                            bool plain_io, std::string& why);
+std::unique_ptr<DnnlKernel> make_dnnl_pool(const Node& n, const std::vector<ValueType>& in,
+                                           const std::vector<Layout>& in_layouts,
+                                           const std::vector<ValueType>& out, std::string& why);
+std::unique_ptr<DnnlKernel> make_dnnl_gemm(const Node& n, const std::vector<ValueType>& in,
+                                           const std::vector<ValueType>& out, std::string& why);
+std::unique_ptr<DnnlKernel> make_dnnl_eltwise(const Node& n, const std::vector<ValueType>& in,
+                                              const std::vector<Layout>& in_layouts, std::string& why);
+std::unique_ptr<DnnlKernel> make_dnnl_binary(const Node& n, const std::vector<ValueType>& in,
+                                             const std::vector<Layout>& in_layouts,
+                                             const std::vector<ValueType>& out, std::string& why);
 
 // Converts between layouts (and f32 <-> bf16).
 std::unique_ptr<Kernel> make_dnnl_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
 
 // The plain row-major float32 descriptor of a shape.
 dnnl::memory::desc plain_desc(const Dims& shape);
+dnnl::memory::dims to_dnnl_dims(const Dims& d);
 
 }  // namespace pm::engine

@@ -42,3 +42,9 @@ dnnl::memory::desc plain_desc(const Dims& shape) {
 }
 
 }  // namespace pm::engine
+
+namespace pm::engine {
+
+dnnl::memory::dims to_dnnl_dims(const Dims& d) { return dnnl::memory::dims(d.begin(), d.end()); }
+
+}  // namespace pm::engine

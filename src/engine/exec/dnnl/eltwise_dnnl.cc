@@ -1,0 +1,61 @@
+// Stand-alone activations on oneDNN (those the fusion pass could not attach to a conv),
+// in the input's own layout.
+#include "exec/dnnl/primitive_kernel.h"
+
+namespace pm::engine {
+
+std::unique_ptr<DnnlKernel> make_dnnl_eltwise(const Node& n, const std::vector<ValueType>& in,
+                                              const std::vector<Layout>& in_layouts, std::string& why) {
+  if (in[0].dtype != DType::kF32 || in[0].shape.empty() || in[0].shape.size() > 6) {
+    why = "not a float32 tensor of rank 1..6";
+    return nullptr;
+  }
+  using A = dnnl::algorithm;
+  A alg{};
+  float alpha = 0.f, beta = 0.f;
+  const std::string& op = n.op;
+  if (op == "Relu") alg = A::eltwise_relu;
+  else if (op == "LeakyRelu") { alg = A::eltwise_relu; alpha = n.attr_f("alpha", 0.01f); }
+  else if (op == "Elu") { alg = A::eltwise_elu; alpha = n.attr_f("alpha", 1.f); }
+  else if (op == "Sigmoid") alg = A::eltwise_logistic;
+  else if (op == "HardSwish") alg = A::eltwise_hardswish;
+  else if (op == "Tanh") alg = A::eltwise_tanh;
+  else if (op == "Exp") alg = A::eltwise_exp;
+  else if (op == "Sqrt") alg = A::eltwise_sqrt;
+  else if (op == "Abs") alg = A::eltwise_abs;
+  else if (op == "Gelu") alg = n.attr_s("approximate", "none") == "tanh" ? A::eltwise_gelu_tanh : A::eltwise_gelu_erf;
+  else if (op == "HardSigmoid") {  // clamp(alpha*x + beta, 0, 1) = clip(linear)
+    why = "HardSigmoid needs two oneDNN eltwise ops";
+    return nullptr;
+  } else if (op == "Clip") {
+    alg = A::eltwise_clip_v2;
+    alpha = n.attr_f("min", -3.4e38f);
+    beta = n.attr_f("max", 3.4e38f);
+    if ((n.has_input(1) && !in[1].value) || (n.has_input(2) && !in[2].value)) {
+      why = "Clip bounds are not constant";
+      return nullptr;
+    }
+    if (n.has_input(1)) alpha = in[1].value->ptr<float>()[0];
+    if (n.has_input(2)) beta = in[2].value->ptr<float>()[0];
+  } else {
+    why = "no oneDNN eltwise for " + op;
+    return nullptr;
+  }
+  try {
+    auto& eng = cpu_engine();
+    const dnnl::memory::desc md = in_layouts[0] ? *in_layouts[0] : plain_desc(in[0].shape);
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
+    dnnl::eltwise_forward::primitive_desc pd(d, eng);
+    auto k = std::make_unique<PrimitiveKernel>(dnnl::eltwise_forward(pd), pd.impl_info_str(),
+                                               std::vector<PrimitiveKernel::Arg>{{DNNL_ARG_SRC, 0, md}},
+                                               pd.dst_desc(), std::unordered_map<int, dnnl::memory>{});
+    k->in_mds = {in_layouts[0]};
+    for (std::size_t i = 1; i < n.inputs.size(); ++i) k->in_mds.push_back(std::nullopt);
+    return k;
+  } catch (const dnnl::error& e) {
+    why = std::string("oneDNN refused: ") + e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace pm::engine

@@ -1,0 +1,24 @@
+// Which oneDNN kernel takes which op.
+#include "exec/dnnl/dnnl_kernels.h"
+
+namespace pm::engine {
+
+std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<ValueType>& in,
+                                             const std::vector<Layout>& in_layouts,
+                                             const std::vector<ValueType>& out, const EngineOptions& opts,
+                                             std::string& why) {
+  const std::string& op = n.op;
+  if (op == "Conv" || op == "pm.FusedConv") return make_dnnl_conv(n, in, out, opts, false, why);
+  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
+    return make_dnnl_pool(n, in, in_layouts, out, why);
+  if (op == "Gemm") return make_dnnl_gemm(n, in, out, why);
+  if (op == "Relu" || op == "LeakyRelu" || op == "Clip" || op == "Sigmoid" || op == "HardSwish" || op == "Tanh" ||
+      op == "Elu" || op == "HardSigmoid" || op == "Exp" || op == "Sqrt" || op == "Abs" || op == "Gelu" || op == "Erf")
+    return make_dnnl_eltwise(n, in, in_layouts, why);
+  if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min")
+    return make_dnnl_binary(n, in, in_layouts, out, why);
+  why = "no oneDNN kernel for " + op;
+  return nullptr;
+}
+
+}  // namespace pm::engine
