@@ -55,8 +55,9 @@ def read_h5(path):
         return keys, f["/images/status"][:], f["/images/embedding"][:]
 
 
-def dump(column):
-    p = subprocess.run([TOOL, "dump", url(), column], capture_output=True, text=True, check=True)
+def dump(column, table_url=None):
+    p = subprocess.run([TOOL, "dump", table_url or url(), column], capture_output=True, text=True,
+                       check=True)
     rows = {}
     for line in p.stdout.splitlines():
         k, v, s = line.split(" ")
@@ -126,6 +127,22 @@ def setup():
             f.write(f"{k.hex()} {s}\n")
     got = dump("f:img")
     assert set(got) == set(want), f"table rows differ from what was loaded: {set(got) ^ set(want)}"
+    regions = subprocess.run([TOOL, "regions", url(), "f:img"], capture_output=True, text=True,
+                             check=True).stdout.split("\n")
+    assert [r.split(" ")[0] for r in regions if r] == ["", b"darknet/h".hex(), b"opencv/c".hex(), b"x".hex()], regions
+
+    # Key patterns and key-quantile regions, 3 ranks sharing the list.
+    keys_url = url("pm_e2e_keys")
+    subprocess.run([TOOL, "drop", keys_url, "f:img"], check=False)
+    run(["ingest", "--input", f"dir:{PHOTOS}", "--output", keys_url, "--column", "f:img",
+         "--key-format", "img/{stem}.{ext}", "--regions", "3", "--batch-bytes", "100000"], np_=3)
+    p = subprocess.run([TOOL, "dump", keys_url, "f:img"], capture_output=True, text=True, check=True)
+    keys = sorted(bytes.fromhex(line.split(" ")[0]) for line in p.stdout.splitlines())
+    assert keys == sorted(("img/" + os.path.basename(r)).encode() for r in photos), keys
+    regions = subprocess.run([TOOL, "regions", keys_url, "f:img"], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    assert len(regions) == 3, f"--regions 3 gave {regions}"
+    subprocess.run([TOOL, "drop", keys_url, "f:img"], check=True)
     print(f"PASS: {len(want)} rows loaded ({len(photos)} by ingest, {len(extra)} binary/missing)")
 
 

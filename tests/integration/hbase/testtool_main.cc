@@ -4,6 +4,7 @@
 //                                                  with only another column -> missing)
 //   pm-hbase-testtool dump URL family:qualifier  > lines "HEXKEY HEXVALUE STATUS"
 //   pm-hbase-testtool drop URL family:qualifier  drops the table if it exists
+//   pm-hbase-testtool regions URL family:qualifier > lines "HEXSTART HEXSTOP" (replica 0)
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
+#include "planner.h"
 
 namespace {
 
@@ -36,7 +38,7 @@ std::string to_hex(const std::string& s) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: pm-hbase-testtool put|dump|drop URL family:qualifier\n");
+    std::fprintf(stderr, "usage: pm-hbase-testtool put|dump|drop|regions URL family:qualifier\n");
     return 2;
   }
   try {
@@ -68,6 +70,13 @@ int main(int argc, char** argv) {
     }
     if (cmd == "drop") {
       pm::hbase_drop_table(url);
+      return 0;
+    }
+    if (cmd == "regions") {
+      pm::HBaseSourceOptions o;
+      o.url = url;
+      for (const auto& r : pm::hbase::region_ranges(o))
+        std::printf("%s %s\n", to_hex(r.range.start).c_str(), to_hex(r.range.stop).c_str());
       return 0;
     }
     if (cmd == "dump") {
