@@ -183,8 +183,9 @@ int scale(int argc, char** argv, const Comm& comm) {
     config.on_chunk = [&](std::int64_t done, std::int64_t total) {
       if (now() - last < 60 && done != total) return;
       last = now();
-      std::printf("  progress: %lld/%lld chunks, %.0f s, ETA %.0f s, RSS %ld MB\n", static_cast<long long>(done),
-                  static_cast<long long>(total), last - start, (last - start) / done * (total - done), peak_rss_mb());
+      std::printf("  progress (rank 0): %.0f of ~%.0f GFLOP, %.0f s, %.1f GFLOP/s, ETA %.0f s, RSS %ld MB\n",
+                  done * 1e-9, total * 1e-9, last - start, done * 1e-9 / (last - start),
+                  (last - start) / std::max<std::int64_t>(done, 1) * std::max<std::int64_t>(total - done, 0), peak_rss_mb());
       std::fflush(stdout);
     };
   const std::int64_t begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
@@ -206,7 +207,7 @@ int scale(int argc, char** argv, const Comm& comm) {
   comm.barrier();
   const double t0 = now();
   start = last = t0;
-  const NodeResult r = dedup_nodes(comm, fresh, NodeBlock{}, config);
+  const NodeResult r = dedup_nodes(comm, std::move(fresh), NodeBlock{}, config);
   const double total = comm.allreduce_max(now() - t0);
   std::int64_t nontrivial = 0;
   for (std::size_t i = 0; i < r.group.size(); ++i)
@@ -229,7 +230,7 @@ int scale(int argc, char** argv, const Comm& comm) {
     std::printf("  join work            %.0f GFLOP, %.1f GFLOP/s all ranks, %.1f GFLOP/s per rank\n", gflop,
                 gflop / join_s, gflop / join_s / comm.size());
     std::printf("  pairs >= 0.75        %lld (expected about %lld)\n", static_cast<long long>(pairs),
-                static_cast<long long>(3 * (n / 100) + n / 1000));
+                static_cast<long long>(3 * (n / 100)));
     std::printf("  rows in groups, not their id: %lld\n", static_cast<long long>(grouped));
     std::printf("  peak RSS per rank    %lld MB (after generating data: %lld MB; rows held %.0f MB;"
                 " stated bound rows + 2 blocks + tile = %.0f MB)\n",

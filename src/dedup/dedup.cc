@@ -158,13 +158,13 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   // Every rank needs the dimension, including ranks without rows.
   const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(fresh.dim)));
   fresh.dim = dim;
-  const NodeBlock older_block = read_older(comm, older, s.against_rows, dim);
+  NodeBlock older_block = read_older(comm, older, s.against_rows, dim);
 
   dedup::JoinConfig config;
   config.threshold = static_cast<float>(options.threshold);
   config.block_rows = options.block_rows;
   config.tile = std::min<std::int64_t>(1024, options.block_rows);
-  const dedup::NodeResult res = dedup::dedup_nodes(comm, fresh, older_block, config);
+  const dedup::NodeResult res = dedup::dedup_nodes(comm, std::move(fresh), std::move(older_block), config);
 
   h5::DedupOutput out;
   out.first_row = begin;

@@ -7,7 +7,7 @@
 
 namespace pm::dedup {
 
-NodeResult dedup_nodes(const Comm& comm, const NodeBlock& fresh, const NodeBlock& older,
+NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
                        const JoinConfig& config) {
   NodeResult res;
 
@@ -22,12 +22,12 @@ NodeResult dedup_nodes(const Comm& comm, const NodeBlock& fresh, const NodeBlock
 
   // Near pairs: new x new (self join) and new x old (cross join); old x old was the
   // older runs' work and is not repeated.
-  const JoinRows home = join_rows(fresh);
+  const JoinRows home = take_join_rows(fresh);
   res.joined_rows = static_cast<std::int64_t>(home.ids.size());
   res.pairs = ring_self_join(comm, home, config, &res.join);
   const bool any_older = comm.allreduce_sum(older.rows()) > 0;
   if (any_older) {
-    const JoinRows visitors = join_rows(older);
+    const JoinRows visitors = take_join_rows(older);
     const auto cross = ring_cross_join(comm, home, visitors, config, &res.join);
     res.pairs.insert(res.pairs.end(), cross.begin(), cross.end());
   }

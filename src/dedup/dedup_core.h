@@ -38,11 +38,15 @@ struct NodeResult {
 
 // L2-normalises the usable rows of `block` into join rows (rows of norm 0 are dropped).
 JoinRows join_rows(const NodeBlock& block);
+// The same, taking the block's embedding buffer (left empty) instead of copying it.
+JoinRows take_join_rows(NodeBlock& block);
 
 // Collective. `fresh`: this rank's share of the input rows; `older`: its share of the
 // older files' rows (may be empty). The near groups contain the exact groups, the pairs
 // and the older groups (`prior_edges`).
-NodeResult dedup_nodes(const Comm& comm, const NodeBlock& fresh, const NodeBlock& older,
+// Takes the blocks by value: their embeddings become the join's buffers (pass with
+// std::move to keep one copy of the rows in memory).
+NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
                        const JoinConfig& config);
 
 // Reference on one process: all rows in `all` (nodes first_node..), `fresh_first` the

@@ -53,8 +53,24 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
   const BlockView home_view = home.view();
   const BlockView travel_view = travel.view();
 
-  // Step 0: the rank's own pair of blocks, no transfer.
-  joiner.join(home_view, travel_view, self, out);
+  // Progress is reported in flops against an estimate of this rank's share.
+  const double all_home = static_cast<double>(comm.allreduce_sum(home_view.rows));
+  const double all_travel = static_cast<double>(comm.allreduce_sum(travel_view.rows));
+  const double expected = (self ? all_home * all_home : 2.0 * all_home * all_travel) * dim / p;
+  auto report = [&] {
+    if (config.on_chunk)
+      config.on_chunk(static_cast<std::int64_t>(joiner.flops()), static_cast<std::int64_t>(expected));
+  };
+
+  // Step 0: the rank's own pair of blocks, no transfer; in chunk pairs, so that progress
+  // can be reported (the tiles computed are the same).
+  for (std::int64_t h = 0; h * block < home_view.rows; ++h) {
+    const BlockView a = slice(home_view, h * block, (h + 1) * block);
+    for (std::int64_t j = self ? h : 0; j * block < travel_view.rows; ++j) {
+      joiner.join(a, slice(travel_view, j * block, (j + 1) * block), self && h == j, out);
+      report();
+    }
+  }
 
   const int steps = self ? p / 2 : p - 1;
   const std::int64_t chunks =
@@ -122,7 +138,7 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
       }
       if (more) complete(next);
       if (stats) ++stats->chunks;
-      if (config.on_chunk) config.on_chunk(t + 1, items);
+      report();
     }
   }
   if (stats) {

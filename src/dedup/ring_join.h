@@ -35,7 +35,8 @@ struct JoinConfig {
   float threshold = 0.75f;
   std::int64_t block_rows = 8192;  // rows per travelling chunk
   std::int64_t tile = 1024;        // matmul tile side
-  // Called on this rank after each chunk joined (done, total): progress for long runs.
+  // Called on this rank after each chunk joined with (flops done, flops expected on this
+  // rank): progress for long runs.
   std::function<void(std::int64_t, std::int64_t)> on_chunk;
 };
 
