@@ -287,6 +287,31 @@ TEST_F(HBaseTable, EarlyStopFromEmit) {
   EXPECT_EQ(n, 3);
 }
 
+// HBase errors that retrying cannot fix (TIOError canRetry=false, here a disabled table)
+// fail at once, without spending the retry budget.
+TEST(HBaseErrors, DisabledTableFailsWithoutRetries) {
+  const auto url = url_for("pm_it_disabled");
+  hbase_drop_table(url);
+  ASSERT_TRUE(hbase_create_table_if_missing(url, {"f"}, {}));
+  HBaseSourceOptions o;
+  o.url = url;
+  o.retry.max_attempts = 1000;  // would take hours if this were retried
+  auto src = make_hbase_source(o);
+  const auto plan = src->plan();
+  {
+    Session s(url, {});
+    with_retries(s, {}, "disableTable", [&](auto& c) { c.disableTable(table_name(url.table)); });
+  }
+  try {
+    src->read_split(plan.front(), [](Record&&) { return true; });
+    FAIL() << "reading a disabled table should throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("TIOError"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("gave up"), std::string::npos) << e.what();
+  }
+  hbase_drop_table(url);
+}
+
 TEST(HBaseTimeRange, SinceUntilSelectCellVersions) {
   const auto url = url_for("pm_it_time");
   hbase_drop_table(url);

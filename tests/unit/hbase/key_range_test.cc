@@ -150,6 +150,20 @@ TEST(Source, UnreachableServerIsAClearError) {
   }
 }
 
+TEST(Source, ReadRetryBudgetEndsInAClearError) {
+  HBaseSourceOptions o;
+  o.url = parse_hbase_url("hbase://127.0.0.1:1/t");
+  o.retry.max_attempts = 3;
+  o.retry.backoff_initial_ms = 1;
+  auto src = make_hbase_source(o);
+  try {
+    src->read_split(SplitSpec{}, [](Record&&) { return true; });
+    FAIL() << "read_split should throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gave up after 3 attempts"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Embedding, LittleEndianRoundTrip) {
   const std::vector<float> v{1.0f, -2.5f, 0.0f, 3.25e-7f};
   const auto bytes = hbase_encode_embedding(v);
