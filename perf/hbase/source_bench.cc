@@ -2,7 +2,8 @@
 // claiming splits, as `extract --scanners N` does on one rank; no decode, no inference)
 // against one plain sequential Thrift scanner over the same table.
 //   pm-hbase-source-bench --url hbase://127.0.0.1:PORT/TABLE [--rows 20000]
-//       [--value-bytes 65536] [--regions 8] [--scanners 1,2,4,8] [--repeat 3]
+//       [--value-bytes 65536] [--regions 8] [--scanners 1,2,4,8] [--repeat 3] [--pages 1]
+// --pages 1 also measures the stateless-pages design (getScannerResults per call).
 // Loads the table first when it does not exist (random values, uniform keys).
 #include <algorithm>
 #include <atomic>
@@ -82,9 +83,10 @@ Sample plain_scan(const pm::HBaseUrl& url) {
   return s;
 }
 
-Sample source_scan(const pm::HBaseUrl& url, int scanners) {
+Sample source_scan(const pm::HBaseUrl& url, int scanners, bool pages) {
   pm::HBaseSourceOptions o;
   o.url = url;
+  o.stateless_pages = pages;
   o.column = {"f", "img"};
   o.report_missing = false;
   o.min_splits = 4 * scanners;
@@ -126,7 +128,7 @@ void report(const char* name, std::vector<Sample> v, double base_mbps) {
 
 int main(int argc, char** argv) {
   std::string url_s;
-  int rows = 20000, value_bytes = 65536, regions = 8, repeat = 3;
+  int rows = 20000, value_bytes = 65536, regions = 8, repeat = 3, pages = 0;
   std::vector<int> scanners{1, 2, 4, 8};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -135,6 +137,7 @@ int main(int argc, char** argv) {
     else if (a == "--value-bytes") value_bytes = std::atoi(v.c_str());
     else if (a == "--regions") regions = std::atoi(v.c_str());
     else if (a == "--repeat") repeat = std::atoi(v.c_str());
+    else if (a == "--pages") pages = std::atoi(v.c_str());
     else if (a == "--scanners") {
       scanners.clear();
       std::stringstream ss(v);
@@ -154,11 +157,14 @@ int main(int argc, char** argv) {
     report("plain scanner (1)", base, 0);
     std::sort(base.begin(), base.end(), [](const Sample& a, const Sample& b) { return a.seconds < b.seconds; });
     const double base_mbps = base[base.size() / 2].bytes / 1e6 / base[base.size() / 2].seconds;
-    for (int n : scanners) {
-      std::vector<Sample> v;
-      for (int r = 0; r < repeat; ++r) v.push_back(source_scan(url, n));
-      const std::string name = "pm::Source scanners=" + std::to_string(n);
-      report(name.c_str(), v, base_mbps);
+    for (int mode = 0; mode <= (pages ? 1 : 0); ++mode) {
+      for (int n : scanners) {
+        std::vector<Sample> v;
+        for (int r = 0; r < repeat; ++r) v.push_back(source_scan(url, n, mode == 1));
+        const std::string name =
+            std::string(mode ? "pages" : "pm::Source") + " scanners=" + std::to_string(n);
+        report(name.c_str(), v, base_mbps);
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pm-hbase-source-bench: %s\n", e.what());
