@@ -20,6 +20,9 @@ const std::map<std::string, OpDef>& table() {
     register_gemm_ops(ops);
     register_norm_ops(ops);
     register_fused_ops(ops);
+    register_pad_resize_ops(ops);
+    register_misc_ops(ops);
+    register_conv_transpose_ops(ops);
     std::map<std::string, OpDef> m;
     for (const auto& d : ops.defs) m.emplace(d.name, d);
     return m;

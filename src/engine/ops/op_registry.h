@@ -44,6 +44,9 @@ void register_shape_ops(OpTable& t);
 void register_gemm_ops(OpTable& t);
 void register_norm_ops(OpTable& t);
 void register_fused_ops(OpTable& t);
+void register_pad_resize_ops(OpTable& t);
+void register_misc_ops(OpTable& t);
+void register_conv_transpose_ops(OpTable& t);
 
 struct OpTable {
   void add(OpDef def);
