@@ -7,7 +7,7 @@
 //   /images/key_length     uint32 [N]     true key length (keys may contain 0x00)
 //   /images/status         uint8  [N]     pm::StatusCode
 //   /images/error          string [N]     fixed-length (kErrorLength) NUL-padded message
-//   /images/embedding      float  [N, D]  L2-normalised when the card says so; 0 when failed
+//   /images/embedding      float  [N, D]  unit length when the card says "l2"; 0 when failed
 //   /images/content_hash   uint8  [N, 32] SHA-256 of the raw bytes
 //   /images/phash          uint64 [N]     perceptual hash
 //   /images/width, height  int32  [N]
@@ -16,10 +16,11 @@
 //   /dedup/group           int64  [N]     smallest row index of the near-duplicate component
 //   /dedup/pairs           int64  [M, 2]  row pairs (i < j) with cosine >= threshold
 //   /dedup/score           float  [M]     their cosine similarity
-// Root attributes (strings unless noted): pixelmill_version, command_line, model_card
+// Root attributes (variable-length UTF-8 strings unless noted): pixelmill_version, command_line, model_card
 // (the card JSON), model_card_sha256, model_sha256, parameters (JSON), counts (JSON),
 // created_utc; embedding_dim (int64), rows (int64).
-// /dedup attributes: threshold (float), pairs (int64), groups (int64), against (JSON list).
+// /dedup attributes: threshold (float), pairs (int64), groups (int64: groups of two or
+// more rows), against (JSON list).
 #pragma once
 
 #include <cstddef>

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
 #include <sstream>
 
 #include "extract_job.h"
@@ -164,6 +165,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
                  o.reference ? "reference kernels" : (o.bf16 ? "oneDNN bf16" : "oneDNN fp32"),
                  comm.size(), budget.compute, budget.decode);
 
+  // Decode threads are the parallelism for OpenCV; its own pool (TBB in Debian) would
+  // only compete with the engine's OpenMP threads for the rank's cores.
+  cv::setNumThreads(1);
   pipeline::RankStats stats;
   auto results = pipeline::run_rank(comm, *source, splits, model, card, cfg, stats);
 
