@@ -19,7 +19,7 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "their groups keep their ids (negative ids in this file, see README)")
       ("threshold,t", po::value(&o.threshold)->default_value(-1),
        "cosine threshold: pairs with similarity >= T are near-duplicates (negative = the "
-       "model card's, 0.75 for sscd_distilled)")
+       "model card's dedup.threshold, else 0.65)")
       ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
        "rows per block travelling around the ring: bounds the memory per rank")
       ("quiet,q", po::bool_switch(&o.quiet), "no summary");
