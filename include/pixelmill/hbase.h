@@ -93,9 +93,14 @@ struct HBaseSourceOptions {
 // (pm::Error when either is missing). read_split() may run on several threads at once;
 // each call opens its own connection.
 std::unique_ptr<Source> make_hbase_source(const HBaseSourceOptions& options);
-// Same, from the command-line spec and the pipeline's generic source options.
+// Same, from the command-line spec and the pipeline's generic source options. The row
+// range may hold binary bytes written as \xHH (and \\ for a backslash).
 std::unique_ptr<Source> make_hbase_source_from_spec(const std::string& spec,
                                                     const SourceOptions& options);
+
+// Command-line form of a binary row key: \xHH is one byte, \\ a backslash, \, a comma
+// (for lists); anything else is literal. Throws pm::Error on a bad escape.
+std::string hbase_unescape_key(const std::string& text);
 
 // --- table operations (ingest, tests) ---
 

@@ -73,26 +73,22 @@ std::string make_key(const std::string& format, const std::string& rel) {
   return out;
 }
 
-// Comma-separated split keys; \xHH, \, and \\ escapes for binary keys.
+// Comma-separated split keys, each unescaped by hbase_unescape_key (\xHH, \\, \,).
 std::vector<std::string> parse_split_keys(const std::string& s) {
   std::vector<std::string> keys;
   std::string cur;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\\' && i + 1 < s.size()) {
-      if (s[i + 1] == 'x' && i + 3 < s.size()) {
-        cur.push_back(static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16)));
-        i += 3;
-      } else {
-        cur.push_back(s[++i]);
-      }
+      cur.push_back(s[i]);
+      cur.push_back(s[++i]);
     } else if (s[i] == ',') {
-      if (!cur.empty()) keys.push_back(cur);
+      if (!cur.empty()) keys.push_back(hbase_unescape_key(cur));
       cur.clear();
     } else {
       cur.push_back(s[i]);
     }
   }
-  if (!cur.empty()) keys.push_back(cur);
+  if (!cur.empty()) keys.push_back(hbase_unescape_key(cur));
   return keys;
 }
 

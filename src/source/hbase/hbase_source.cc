@@ -96,8 +96,8 @@ std::unique_ptr<Source> make_hbase_source_from_spec(const std::string& spec,
   HBaseSourceOptions o;
   o.url = parse_hbase_url(spec);
   if (!so.column.empty()) o.column = parse_hbase_column(so.column);
-  o.start_row = so.start_row;
-  o.stop_row = so.stop_row;
+  o.start_row = hbase_unescape_key(so.start_row);
+  o.stop_row = hbase_unescape_key(so.stop_row);
   o.since_ms = so.since;
   o.until_ms = so.until;
   o.max_read_mbps = so.max_read_mbps;

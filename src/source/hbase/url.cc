@@ -54,6 +54,37 @@ HBaseUrl parse_hbase_url(const std::string& url) {
   return out;
 }
 
+std::string hbase_unescape_key(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 1 >= text.size()) throw Error("row key '" + text + "': a trailing backslash");
+    const char c = text[++i];
+    if (c == 'x') {
+      auto hex = [&](std::size_t j) -> int {
+        if (j >= text.size()) return -1;
+        const char h = text[j];
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+      };
+      const int hi = hex(i + 1), lo = hex(i + 2);
+      if (hi < 0 || lo < 0) throw Error("row key '" + text + "': \\x needs two hex digits");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '\\' || c == ',') {
+      out.push_back(c);
+    } else {
+      throw Error("row key '" + text + "': unknown escape \\" + std::string(1, c));
+    }
+  }
+  return out;
+}
+
 HBaseColumn parse_hbase_column(const std::string& spec) {
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0)

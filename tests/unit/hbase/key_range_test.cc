@@ -126,6 +126,16 @@ TEST(Url, Column) {
   EXPECT_THROW(parse_hbase_column(":q"), Error);
 }
 
+TEST(Url, UnescapeKey) {
+  EXPECT_EQ(hbase_unescape_key("abc"), "abc");
+  EXPECT_EQ(hbase_unescape_key("a\\x00\\xFFb"), B({'a', 0x00, 0xff, 'b'}));
+  EXPECT_EQ(hbase_unescape_key("a\\\\b\\,c"), "a\\b,c");
+  EXPECT_THROW(hbase_unescape_key("a\\"), Error);
+  EXPECT_THROW(hbase_unescape_key("\\x4"), Error);
+  EXPECT_THROW(hbase_unescape_key("\\xg0"), Error);
+  EXPECT_THROW(hbase_unescape_key("\\n"), Error);
+}
+
 TEST(Source, BadOptionsFailBeforeAnyCall) {
   HBaseSourceOptions o;
   o.url = parse_hbase_url("hbase://127.0.0.1:1/t?nosuch=1");
