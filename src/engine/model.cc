@@ -3,6 +3,7 @@
 
 #include "model_impl.h"
 #include "onnx/loader.h"
+#include "ops/op_registry.h"
 #include "passes/passes.h"
 #include "pixelmill/error.h"
 
@@ -16,6 +17,13 @@ std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions 
   for (const auto& [name, t] : m->graph.constants) m->parameters += t.numel();
   PassContext ctx{opts, nullptr};
   run_pipeline(m->graph, load_passes(opts), ctx);
+  for (const auto& in : m->graph.inputs) {
+    bool needed = false;
+    for (const auto& n : m->graph.nodes)
+      for (std::size_t i = 0; i < n.inputs.size(); ++i)
+        if (n.inputs[i] == in.name && input_needs_value(n.op, i)) needed = true;
+    m->value_inputs.push_back(needed);
+  }
   if (opts.verbose) std::cerr << "[engine] loaded " << path << "\n" << dump(m->graph);
   return m;
 }

@@ -19,6 +19,9 @@ class ModelImpl final : public Model {
   EngineOptions opts;
   std::map<std::string, int> loaded_op_counts;
   std::int64_t parameters = 0;
+  // Per graph input: its contents decide shapes (a runtime shape/axes/scales input), so
+  // they are part of the plan key.
+  std::vector<bool> value_inputs;
 };
 
 }  // namespace pm::engine

@@ -9,7 +9,7 @@ namespace pm::engine {
 
 struct Session::Impl {
   std::shared_ptr<const ModelImpl> model;
-  std::map<std::vector<Dims>, std::unique_ptr<Plan>> plans;
+  std::map<std::string, std::unique_ptr<Plan>> plans;  // key: shapes (+ shape-input values)
 };
 
 Session::Session(std::shared_ptr<const Model> model) : impl_(std::make_unique<Impl>()) {
@@ -25,8 +25,9 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   const auto& decl = m.inputs();
   if (inputs.size() != decl.size())
     throw Error("model expects " + std::to_string(decl.size()) + " inputs, got " + std::to_string(inputs.size()));
-  std::vector<Dims> key;
+  std::string key;
   std::map<std::string, Dims> shapes;
+  std::map<std::string, Tensor> values;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     const ValueInfo& vi = decl[i];
@@ -36,12 +37,18 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
     for (std::size_t d = 0; ok && d < vi.shape.size(); ++d) ok = vi.shape[d] < 0 || vi.shape[d] == t.shape()[d];
     if (!ok) throw Error("input '" + vi.name + "' has shape " + dims_str(t.shape()) + ", the model wants " + dims_str(vi.shape));
     if (t.empty() && t.numel() > 0) throw Error("input '" + vi.name + "' has no data");
-    key.push_back(t.shape());
+    key += dims_str(t.shape());
     shapes[vi.name] = t.shape();
+    if (m.value_inputs[i]) {
+      if (t.numel() > 4096) throw Error("input '" + vi.name + "' gives a shape but has " + std::to_string(t.numel()) + " elements");
+      key.append(static_cast<const char*>(t.data()), t.nbytes());
+      values[vi.name] = t;
+    }
+    key += ';';
   }
   if (m.opts.threads > 0) omp_set_num_threads(m.opts.threads);
   auto& plan = impl_->plans[key];
-  if (!plan) plan = build_plan(m.graph, shapes, m.opts);
+  if (!plan) plan = build_plan(m.graph, shapes, values, m.opts);
   return execute(*plan, inputs);
 }
 

@@ -169,13 +169,14 @@ Plan::~Plan() {
 }
 
 std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string, Dims>& input_shapes,
-                                 const EngineOptions& opts) {
+                                 const std::map<std::string, Tensor>& input_values, const EngineOptions& opts) {
   auto plan = std::make_unique<Plan>();
   plan->profile = std::getenv("PM_ENGINE_PROFILE") != nullptr;
   Graph& g = plan->graph;
   g = model;
   std::map<std::string, ValueType> types;
-  specialize_shapes(g, input_shapes, types);
+  for (const auto& [name, t] : input_values) plan->input_values[name] = t.clone();
+  specialize_shapes(g, input_shapes, types, &plan->input_values);
   validate(g, "specialize_shapes");
   PassContext ctx{opts, &types};
   run_pipeline(g, plan_passes(opts), ctx);

@@ -23,6 +23,7 @@ struct Plan {
     double seconds = 0;    // accumulated when profiling
   };
   Graph graph;
+  std::map<std::string, Tensor> input_values;  // graph inputs the plan was specialised on
   std::vector<Tensor> slots;  // every value: constants, inputs, intermediates (views of arena)
   std::vector<Step> steps;
   std::vector<int> input_slots, output_slots;
@@ -33,8 +34,9 @@ struct Plan {
   ~Plan();
 };
 
+// `input_values`: contents of the graph inputs that shapes depend on (copied into the plan).
 std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string, Dims>& input_shapes,
-                                 const EngineOptions& opts);
+                                 const std::map<std::string, Tensor>& input_values, const EngineOptions& opts);
 
 // Runs the plan on inputs already checked against the graph; returns fresh output tensors.
 std::vector<Tensor> execute(Plan& plan, const std::vector<Tensor>& inputs);

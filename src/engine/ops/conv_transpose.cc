@@ -42,7 +42,9 @@ TGeom tgeom(const Node& n, const Dims& x, const Dims& w) {
       th = g.ih * g.sh;
       tw = g.iw * g.sw;
     }
-    const std::int64_t tot_h = std::max<std::int64_t>(0, full_h - th), tot_w = std::max<std::int64_t>(0, full_w - tw);
+    // Negative when output_shape is larger than the full result: the extra rows are
+    // zeros at the end (as ONNX Runtime and the ONNX test data have it).
+    const std::int64_t tot_h = full_h - th, tot_w = full_w - tw;
     const bool lower = auto_pad == "SAME_LOWER";
     g.pt = lower ? tot_h - tot_h / 2 : tot_h / 2;
     g.pb = tot_h - g.pt;

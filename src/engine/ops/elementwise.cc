@@ -186,6 +186,9 @@ void binary_any(const Node& n, const Tensor& a, const Tensor& b, Tensor& out, F 
     case DType::kI64: binary_typed<std::int64_t, std::int64_t>(a, b, out, f); break;
     case DType::kI32: binary_typed<std::int32_t, std::int32_t>(a, b, out, f); break;
     case DType::kF64: binary_typed<double, double>(a, b, out, f); break;
+    // 8-bit integers wrap around, as numpy (and ONNX) define it.
+    case DType::kU8: binary_typed<std::uint8_t, std::uint8_t>(a, b, out, [&](auto x, auto y) { return static_cast<std::uint8_t>(f(x, y)); }); break;
+    case DType::kI8: binary_typed<std::int8_t, std::int8_t>(a, b, out, [&](auto x, auto y) { return static_cast<std::int8_t>(f(x, y)); }); break;
     default: op_fail(n, "dtype " + dtype_name(a.dtype()) + " not supported");
   }
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "pixelmill/error.h"
+
 namespace pm::engine {
 
 void OpTable::add(OpDef def) { defs.push_back(def); }
@@ -23,8 +25,21 @@ const std::map<std::string, OpDef>& table() {
     register_pad_resize_ops(ops);
     register_misc_ops(ops);
     register_conv_transpose_ops(ops);
+    // Ops whose reference kernels compute in float32 only (the rest move bytes, or
+    // handle integer shape arithmetic too).
+    static const char* kFloatOnly[] = {
+        "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil",
+        "Softsign", "Softplus", "HardSwish", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Gelu", "Clip", "Pow",
+        "PRelu", "Conv", "pm.FusedConv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
+        "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceL1",
+        "ReduceSumSquare", "ReduceLogSumExp", "Gemm", "MatMul", "BatchNormalization", "Softmax", "LogSoftmax",
+        "LayerNormalization", "Resize", "Upsample", "ArgMax", "ArgMin", "Mean"};
     std::map<std::string, OpDef> m;
-    for (const auto& d : ops.defs) m.emplace(d.name, d);
+    for (auto d : ops.defs) {
+      for (const char* f : kFloatOnly)
+        if (std::string(f) == d.name) d.f32_only = true;
+      m.emplace(d.name, d);
+    }
     return m;
   }();
   return t;
@@ -34,6 +49,36 @@ const std::map<std::string, OpDef>& table() {
 const OpDef* find_op(const std::string& op) {
   auto it = table().find(op);
   return it == table().end() ? nullptr : &it->second;
+}
+
+std::vector<ValueType> infer_op(const Node& n, const std::vector<ValueType>& in) {
+  const OpDef* def = find_op(n.op);
+  if (!def) throw Error(n.label() + ": op not supported");
+  if (def->f32_only && !in.empty() && in[0].dtype != DType::kF32)
+    throw Error(n.label() + ": input type " + dtype_name(in[0].dtype) + " is not supported (float32 only)");
+  // Arithmetic: float32/64, int32/64 and (wrapping) 8-bit integers; comparisons: no 8-bit.
+  const bool arith = n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div" || n.op == "Sum" ||
+                     n.op == "Max" || n.op == "Min";
+  const bool compare = n.op == "Equal" || n.op == "Less" || n.op == "Greater";
+  for (const auto& t : in) {
+    if (!arith && !compare) break;
+    const bool small_int = t.dtype == DType::kU8 || t.dtype == DType::kI8;
+    if (t.dtype == DType::kF16 || t.dtype == DType::kBF16 || t.dtype == DType::kBool || (compare && small_int))
+      throw Error(n.label() + ": input type " + dtype_name(t.dtype) + " is not supported");
+  }
+  return def->infer(n, in);
+}
+
+bool input_needs_value(const std::string& op, std::size_t i) {
+  if (op == "Reshape" || op == "Expand" || op == "Squeeze" || op == "Unsqueeze" || op == "Split" || op == "Tile" ||
+      op.rfind("Reduce", 0) == 0)
+    return i == 1;
+  if (op == "Slice") return i >= 1;
+  if (op == "Pad") return i == 1 || i == 3;
+  if (op == "Resize") return i == 2 || i == 3;
+  if (op == "Upsample") return i == 1;
+  if (op == "Range" || op == "ConstantOfShape") return true;
+  return false;
 }
 
 std::vector<std::string> supported_ops() {

@@ -28,10 +28,20 @@ struct OpDef {
   // Outputs alias/copy the first input bit for bit (Identity, Reshape, ...): the executor
   // may skip the copy.
   bool is_view = false;
+  // The reference kernel reads input 0 as float32 (set by the registry for those ops).
+  bool f32_only = false;
 };
+
+// The op's inference, after checking the dtypes its reference kernel accepts; use this
+// rather than calling OpDef::infer directly.
+std::vector<ValueType> infer_op(const Node& n, const std::vector<ValueType>& in);
 
 const OpDef* find_op(const std::string& op);
 std::vector<std::string> supported_ops();
+
+// True when input `i` of `op` must be known when a plan is built (a shape, axes, pads,
+// scales, ...). Graph inputs feeding such positions become part of the plan key.
+bool input_needs_value(const std::string& op, std::size_t i);
 
 // Registration, one function per op family file (explicit, so static linking keeps them).
 struct OpTable;

@@ -183,7 +183,11 @@ void ref_Resize(const Node& n, const std::vector<const Tensor*>& in, std::vector
       double c;
       if (ctm == "half_pixel") c = (double(o) + 0.5) / scale - 0.5;
       else if (ctm == "pytorch_half_pixel") c = out_len > 1 ? (double(o) + 0.5) / scale - 0.5 : 0.0;
-      else if (ctm == "align_corners") c = out_len > 1 ? double(o) * double(in_len - 1) / double(out_len - 1) : 0.0;
+      else if (ctm == "align_corners") {
+        // The resized length is in * scale before flooring (ONNX reference semantics).
+        const double len = double(in_len) * scale;
+        c = len > 1.0 ? double(o) * double(in_len - 1) / (len - 1.0) : 0.0;
+      } else if (ctm == "tf_half_pixel_for_nn") c = (double(o) + 0.5) / scale;
       else if (ctm == "asymmetric") c = double(o) / scale;
       else if (ctm == "half_pixel_symmetric") {
         const double adj = double(out_len) / (scale * double(in_len));

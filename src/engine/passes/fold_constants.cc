@@ -23,7 +23,7 @@ bool try_fold(Graph& g, const Node& n, const std::vector<ValueType>& in_types) {
   }
   // Inputs absent at the end of the list are simply not passed.
   while (!ins.empty() && ins.back() == nullptr) ins.pop_back();
-  auto out_types = def->infer(n, in_types);
+  auto out_types = infer_op(n, in_types);
   std::vector<Tensor> outs;
   for (const auto& t : out_types) outs.emplace_back(t.dtype, t.shape);
   def->ref(n, ins, outs);
@@ -105,12 +105,14 @@ void remove_dead_nodes(Graph& g, const PassContext&) {
 }
 
 void specialize_shapes(Graph& g, const std::map<std::string, Dims>& input_shapes,
-                       std::map<std::string, ValueType>& types) {
+                       std::map<std::string, ValueType>& types, const std::map<std::string, Tensor>* input_values) {
   types.clear();
   for (const auto& in : g.inputs) {
     auto it = input_shapes.find(in.name);
     PM_CHECK(it != input_shapes.end(), "no shape given for input '" + in.name + "'");
     types[in.name] = ValueType{in.dtype, it->second, nullptr};
+    if (input_values)
+      if (auto v = input_values->find(in.name); v != input_values->end()) types[in.name].value = &v->second;
   }
   for (const auto& [name, t] : g.constants) types[name] = type_of_constant(t);
   std::vector<Node> kept;
@@ -147,17 +149,12 @@ void specialize_shapes(Graph& g, const std::map<std::string, Dims>& input_shapes
         if (!v.empty()) types[v] = type_of_constant(g.constants.at(v));
       continue;
     }
-    auto out = find_op(n.op)->infer(n, in);
+    auto out = infer_op(n, in);
     for (std::size_t i = 0; i < n.outputs.size() && i < out.size(); ++i)
       if (!n.outputs[i].empty()) types[n.outputs[i]] = out[i];
     kept.push_back(n);
   }
   g.nodes = std::move(kept);
-  // Values that point into g.constants must be refreshed (the map may have grown).
-  for (auto& [name, t] : types) {
-    auto it = g.constants.find(name);
-    t.value = it == g.constants.end() ? nullptr : &it->second;
-  }
 }
 
 }  // namespace pm::engine

@@ -39,7 +39,10 @@ std::vector<Pass> plan_passes(const EngineOptions& opts);
 // Infers the dtype and shape of every value for concrete input shapes, folding nodes whose
 // inputs are all known into constants as it goes (Shape of a concrete tensor, shape
 // arithmetic). Fills `types` (values point into g.constants).
+// `input_values` gives the contents of graph inputs that shapes depend on (see
+// input_needs_value); they must outlive `types`.
 void specialize_shapes(Graph& g, const std::map<std::string, Dims>& input_shapes,
-                       std::map<std::string, ValueType>& types);
+                       std::map<std::string, ValueType>& types,
+                       const std::map<std::string, Tensor>* input_values = nullptr);
 
 }  // namespace pm::engine
