@@ -1,7 +1,8 @@
 // pm_decode_bench: pm::decode_image + pm::preprocess_into (one image into one slot of the
 // model's batch tensor) against the plain OpenCV peer, cv::imdecode + cv::resize(INTER_AREA),
 // for a few photo sizes, single thread (cv::setNumThreads(1)). PERF.md's rules: warm-up,
-// median of --runs runs with min and max, figure, peer figure, ratio.
+// median of --runs runs (alternating the two sides) with min and max, figure, peer
+// figure, ratio.
 //
 //   pm_decode_bench [--card models/sscd_distilled.json] [--runs 5] [--min-seconds 0.25]
 //                   [--synth SRC] [--sizes 2048x1536,4032x3024] [FILE...]
@@ -25,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -58,24 +60,38 @@ struct Stats {
   double median = 0, min = 0, max = 0;  // images per second
 };
 
-// Calls fn() repeatedly: one warm-up run, then `runs` runs of at least min_seconds each
-// (the iteration count fixed by the warm-up); returns img/s statistics over the runs.
-template <class F>
-Stats measure(F&& fn, int runs, double min_seconds) {
+int calibrate(const std::function<void()>& fn, double min_seconds) {
   int iters = 0;
   const double t0 = now();
   do {
     fn();
     ++iters;
   } while (now() - t0 < min_seconds);
-  std::vector<double> rates;
-  for (int r = 0; r < runs; ++r) {
-    const double s = now();
-    for (int i = 0; i < iters; ++i) fn();
-    rates.push_back(iters / (now() - s));
-  }
+  return iters;
+}
+
+Stats summarize(std::vector<double> rates) {
   std::sort(rates.begin(), rates.end());
   return {rates[rates.size() / 2], rates.front(), rates.back()};
+}
+
+// Warm-up of both sides (which also fixes each side's iteration count: at least
+// min_seconds per run), then `runs` runs alternating a and b, so that a noisy neighbour
+// slows both alike; img/s statistics of each.
+std::pair<Stats, Stats> measure_pair(const std::function<void()>& a,
+                                     const std::function<void()>& b, int runs,
+                                     double min_seconds) {
+  const int ia = calibrate(a, min_seconds), ib = calibrate(b, min_seconds);
+  std::vector<double> ra, rb;
+  for (int r = 0; r < runs; ++r) {
+    double s = now();
+    for (int i = 0; i < ia; ++i) a();
+    ra.push_back(ia / (now() - s));
+    s = now();
+    for (int i = 0; i < ib; ++i) b();
+    rb.push_back(ib / (now() - s));
+  }
+  return {summarize(ra), summarize(rb)};
 }
 
 int peer_reduction(int w, int h, int tw, int th) {
@@ -182,9 +198,9 @@ int run(int argc, char** argv) {
               std::string(pm::layout_name(card.input.layout)).c_str(),
               std::string(pm::interpolation_name(card.interpolation)).c_str(), runs,
               min_seconds);
-  std::printf("%-28s %-8s %4s | %9s %9s %9s | %9s %9s | %6s\n", "photo", "decode", "1/k",
+  std::printf("%-28s %-8s %4s | %9s %9s %9s | %9s %13s | %6s\n", "photo", "decode", "1/k",
               "pm img/s", "min", "max", "cv img/s", "cv min/max", "ratio");
-  std::printf("%-28s %-8s %4s | %9s %9s %9s | %9s %9s | %6s\n", "", "", "", "(Mpx/s)", "", "",
+  std::printf("%-28s %-8s %4s | %9s %9s %9s | %9s %13s | %6s\n", "", "", "", "(Mpx/s)", "", "",
               "(Mpx/s)", "", "pm/cv");
 
   pm::Tensor batch = pm::make_batch_tensor(card, 1);
@@ -210,17 +226,15 @@ int run(int argc, char** argv) {
                     tw, th);
         continue;
       }
-      const Stats pm_s = measure(
-          [&] {
-            auto d = pm::decode_image(p.bytes, opt);
-            pm::preprocess_into(d.rgb, card, batch, 0);
-          },
-          runs, min_seconds);
       const cv::Mat raw(1, static_cast<int>(p.bytes.size()), CV_8U,
                         const_cast<char*>(p.bytes.data()));
       const int flag = reduced_flag(ck);
       cv::Mat out;
-      const Stats cv_s = measure(
+      const auto [pm_s, cv_s] = measure_pair(
+          [&] {
+            auto d = pm::decode_image(p.bytes, opt);
+            pm::preprocess_into(d.rgb, card, batch, 0);
+          },
           [&] {
             const cv::Mat m = cv::imdecode(raw, flag);
             cv::resize(m, out, cv::Size(tw, th), 0, 0, cv::INTER_AREA);
@@ -228,10 +242,12 @@ int run(int argc, char** argv) {
           runs, min_seconds);
       char kk[16];
       std::snprintf(kk, sizeof kk, pk == ck ? "%d" : "%d/%d", pk, ck);
-      std::printf("%-28s %-8s %4s | %9.1f %9.1f %9.1f | %9.1f %4.0f/%-4.0f | %6.2f\n", "",
+      char cvmm[32];
+      std::snprintf(cvmm, sizeof cvmm, "%.1f/%.1f", cv_s.min, cv_s.max);
+      std::printf("%-28s %-8s %4s | %9.1f %9.1f %9.1f | %9.1f %13s | %6.2f\n", "",
                   reduced ? "reduced" : "full", kk, pm_s.median, pm_s.min, pm_s.max,
-                  cv_s.median, cv_s.min, cv_s.max, pm_s.median / cv_s.median);
-      std::printf("%-28s %-8s %4s | %9.1f %9s %9s | %9.1f %9s |\n", "", "", "",
+                  cv_s.median, cvmm, pm_s.median / cv_s.median);
+      std::printf("%-28s %-8s %4s | %9.1f %9s %9s | %9.1f %13s |\n", "", "", "",
                   pm_s.median * mpx, "", "", cv_s.median * mpx, "");
     }
   }
