@@ -1,6 +1,6 @@
 // pm_decode_bench: pm::decode_image + pm::preprocess_into (one image into one slot of the
 // model's batch tensor) against the plain OpenCV peer, cv::imdecode + cv::resize(INTER_AREA),
-// for a few photo sizes, single thread (cv::setNumThreads(1)). PERF.md's rules: warm-up,
+// for a few photo sizes, single thread (cv::setNumThreads(1)). The usual rules: warm-up,
 // median of --runs runs (alternating the two sides) with min and max, figure, peer
 // figure, ratio.
 //

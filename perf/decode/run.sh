@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pm_decode_bench on the standard photos: two real demo photos of PERF.md's sizes
+# pm_decode_bench on the standard photos: real demo photos of common sizes
 # (768x576 dog.jpg, 1352x900 kite.jpg, 1000x872 hubble_deep_field.jpg) and kite.jpg
 # re-encoded at 2048x1536 and 4032x3024 (12 Mpx). One thread; warm-up, median of 5.
 #   perf/decode/run.sh [--bench BIN] [--work DIR] [pm_decode_bench options...]

@@ -2,7 +2,7 @@
 # End to end: `mpirun -np N pixelmill extract` (1 compute thread per rank) against the
 # Python pipeline a user would write (perf/e2e/python_peer.py: OpenCV decode + INTER_AREA
 # resize + ONNX Runtime, batch 16, intra_op_num_threads 1, N processes with
-# multiprocessing), on the same photos, N = 1 and 2 by default. PERF.md's rules: one
+# multiprocessing), on the same photos, N = 1 and 2 by default. The usual rules: one
 # warm-up of each side, then --runs runs alternating the two sides (so that a noisy
 # neighbour hits both alike); img/s median (min-max) per side, the ratio of medians, the
 # load average before and after; then how closely the two sides' embeddings agree.

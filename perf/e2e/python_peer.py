@@ -46,7 +46,7 @@ def list_images(root):
 
 
 def init_worker(model, card, threads):
-    """One ORT session per process, single-threaded, as in the PERF.md peer."""
+    """One ORT session per process, single-threaded: one core per process."""
     global _session, _card
     cv2.setNumThreads(1)
     import onnxruntime as ort
