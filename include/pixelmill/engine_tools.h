@@ -24,6 +24,10 @@ void write_npy(const std::string& path, const Tensor& t);
 // ONNX op types the engine runs.
 std::vector<std::string> engine_supported_ops();
 
+// Whether this CPU runs bf16 natively (AVX512_BF16 or AMX). Precision::kBF16 falls back
+// to fp32 (with a warning) where it does not.
+bool engine_has_bf16();
+
 // Lowercase hex SHA-256 of bytes (for model cards).
 std::string sha256_hex(const std::string& bytes);
 

@@ -5,6 +5,7 @@
 #include "onnx/loader.h"
 #include "ops/op_registry.h"
 #include "passes/passes.h"
+#include "pixelmill/engine_tools.h"
 #include "pixelmill/error.h"
 
 namespace pm::engine {
@@ -12,6 +13,11 @@ namespace pm::engine {
 std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions opts) {
   auto m = std::make_shared<ModelImpl>();
   m->graph = load_onnx(path);
+  if (opts.precision == Precision::kBF16 && !engine_has_bf16()) {
+    // Emulated bf16 would be slower than fp32 and less accurate: run fp32 instead.
+    std::cerr << "[engine] warning: this CPU has no AVX512_BF16/AMX; running " << path << " in fp32\n";
+    opts.precision = Precision::kF32;
+  }
   m->opts = opts;
   for (const auto& n : m->graph.nodes) ++m->loaded_op_counts[n.op];
   for (const auto& [name, t] : m->graph.constants) m->parameters += t.numel();

@@ -87,7 +87,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<Valu
       w_tag = tag::goihw;
     }
     // bf16: activations and weights in bf16, accumulation and bias in f32 (oneDNN's rule).
-    const dt act_dt = opts.precision == Precision::kBF16 && !plain_io ? dt::bf16 : dt::f32;
+    const dt act_dt = opts.precision == Precision::kBF16 && !plain_io && cpu_has_bf16() ? dt::bf16 : dt::f32;
     dnnl::memory::desc src_md(src_dims, act_dt, plain_io ? tag::nchw : tag::any);
     dnnl::memory::desc dst_md(dst_dims, act_dt, plain_io ? tag::nchw : tag::any);
     dnnl::memory::desc w_any(w_dims, act_dt, tag::any);
