@@ -67,6 +67,15 @@ free_port() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Can a server bind 127.0.0.1:PORT now (as Java does, with SO_REUSEADDR)? Unlike a connect
+# test this also sees ports held by outgoing connections.
+port_free() {
+  python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError: sys.exit(1)' "$1"
+}
+
 find_probe() {
   if [ -n "${PM_HBASE_PROBE:-}" ] && [ -x "$PM_HBASE_PROBE" ]; then echo "$PM_HBASE_PROBE"; return; fi
   local p
@@ -172,15 +181,31 @@ cmd_start() {
   else
     zk=${PM_HBASE_ZK_PORT:-$(free_port)}
     tp=${PM_HBASE_THRIFT_PORT:-$(free_port)}
-    [ "$zk" != "$tp" ] || tp=$(free_port)
-    echo "$zk $tp" > "$home/ports"
   fi
+  # Recorded ports are reused (a restarted Thrift server keeps its endpoint), unless some
+  # other process took one meanwhile (HBase's own ephemeral ports can): then pick anew.
+  if [ -z "$(running_pid master)" ]; then
+    # A Thrift server of ours without its cluster is useless; it restarts below.
+    stop_one thrift
+    if ! port_free "$zk"; then
+      zk=$(free_port)
+      log "ZooKeeper port taken by another process: using $zk"
+    fi
+  fi
+  if [ -z "$(running_pid thrift)" ]; then
+    local n=0
+    while ! port_free "$tp" && [ $n -lt 10 ]; do sleep 0.5; n=$((n + 1)); done
+    if ! port_free "$tp" || [ "$tp" = "$zk" ]; then
+      tp=$(free_port)
+      log "Thrift port taken by another process: using $tp"
+    fi
+  fi
+  echo "$zk $tp" > "$home/ports"
   write_conf "$zk" "$tp"
 
   if [ -n "$(running_pid master)" ]; then
     log "master already running (pid $(running_pid master))"
   else
-    port_open "$zk" && die "ZooKeeper port $zk is taken by another process"
     start_jvm master 1g org.apache.hadoop.hbase.master.HMaster start
   fi
   # ZooKeeper comes up first, within seconds; the Thrift server needs it to start.
@@ -194,10 +219,6 @@ cmd_start() {
   if [ -n "$(running_pid thrift)" ]; then
     log "thrift already running (pid $(running_pid thrift))"
   else
-    # The port may still be held for a moment by a server killed just before.
-    local n=0
-    while port_open "$tp" && [ $n -lt 60 ]; do sleep 0.5; n=$((n + 1)); done
-    port_open "$tp" && die "Thrift port $tp is taken by another process"
     start_jvm thrift 512m org.apache.hadoop.hbase.thrift2.ThriftServer \
       -threadpool -b 127.0.0.1 -p "$tp" start
   fi

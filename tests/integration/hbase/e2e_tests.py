@@ -174,8 +174,16 @@ def ranks():
         assert k == k1 and (s == s1).all(), f"np={n}: rows differ from np=1"
         diff = np.abs(e - e1).max()
         assert diff <= 1e-4, f"np={n}: embeddings differ by {diff}"
-    # The same photo under a binary key embeds like under its path.
-    print(f"PASS: {len(k1)} rows, every key exactly once at np=1,2,3; embeddings agree")
+    # A binary row range given on the command line (\xHH escapes), clipped across regions.
+    lo, hi = b"\x00\x00", b"opencv/\xff"
+    path = os.path.join(WORK, "hbase_range.h5")
+    run(["extract", "--input", url(), "--column", "f:img", "--model", TINY, "--output", path,
+         "--start-row", "\\x00\\x00", "--stop-row", "opencv/\\xff", "--quiet"], np_=2)
+    keys, _, _ = read_h5(path)
+    want = sorted(k for k in expected() if lo <= k < hi)
+    assert keys == want, f"row range: got {keys}, want {want}"
+    print(f"PASS: {len(k1)} rows, every key exactly once at np=1,2,3; embeddings agree; "
+          f"row range gave {len(keys)} rows")
 
 
 def restart():
