@@ -1,15 +1,25 @@
 // Session: per-thread execution context with plans cached per set of input shapes.
 #include <omp.h>
 
+#include <algorithm>
+
 #include "exec/plan.h"
 #include "model_impl.h"
 #include "pixelmill/error.h"
 
 namespace pm::engine {
 
+namespace {
+// Plans kept per session; the least recently used goes first. Each holds its buffers, so
+// a stream of ever-new shapes must not keep them all.
+constexpr std::size_t kMaxPlans = 8;
+}  // namespace
+
 struct Session::Impl {
   std::shared_ptr<const ModelImpl> model;
   std::map<std::string, std::unique_ptr<Plan>> plans;  // key: shapes (+ shape-input values)
+  std::map<std::string, std::uint64_t> last_used;
+  std::uint64_t clock = 0;
 };
 
 Session::Session(std::shared_ptr<const Model> model) : impl_(std::make_unique<Impl>()) {
@@ -47,9 +57,18 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
     key += ';';
   }
   if (m.opts.threads > 0) omp_set_num_threads(m.opts.threads);
-  auto& plan = impl_->plans[key];
-  if (!plan) plan = build_plan(m.graph, shapes, values, m.opts);
-  return execute(*plan, inputs);
+  auto it = impl_->plans.find(key);
+  if (it == impl_->plans.end()) {
+    if (impl_->plans.size() >= kMaxPlans) {
+      auto oldest = std::min_element(impl_->last_used.begin(), impl_->last_used.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+      impl_->plans.erase(oldest->first);
+      impl_->last_used.erase(oldest);
+    }
+    it = impl_->plans.emplace(key, build_plan(m.graph, shapes, values, m.opts)).first;
+  }
+  impl_->last_used[key] = ++impl_->clock;
+  return execute(*it->second, inputs);
 }
 
 }  // namespace pm::engine

@@ -1,0 +1,233 @@
+// Loader features on edited copies of the generated model: external data, unsupported
+// ops and opsets (errors name op and node), Constant nodes, runtime shape arithmetic.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <onnx/onnx_pb.h>
+
+#include "onnx/loader.h"
+#include "onnx/tensor_proto.h"
+#include "passes/passes.h"
+#include "pixelmill/engine.h"
+#include "pixelmill/engine_tools.h"
+#include "pixelmill/error.h"
+
+namespace pm::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TmpDir {
+  TmpDir() : path(fs::temp_directory_path() / ("pm_loader_" + std::to_string(::getpid()))) { fs::create_directories(path); }
+  ~TmpDir() { fs::remove_all(path); }
+  fs::path path;
+};
+
+onnx::ModelProto tiny() {
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(tiny_embed_onnx_bytes()));
+  return m;
+}
+
+std::string save(const onnx::ModelProto& m, const fs::path& p) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  m.SerializeToOstream(&f);
+  return p.string();
+}
+
+Tensor image(std::int64_t batch) {
+  Tensor t(DType::kF32, {batch, 3, 64, 64});
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.ptr<float>()[i] = std::sin(float(i) * 0.01f);
+  return t;
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    Model::load(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Loader, ExternalDataMatchesEmbedded) {
+  TmpDir dir;
+  onnx::ModelProto m = tiny();
+  const std::string embedded = save(m, dir.path / "embedded.onnx");
+  // Move every initializer's bytes into one side file.
+  std::ofstream data(dir.path / "weights.bin", std::ios::binary);
+  std::int64_t offset = 0;
+  for (auto& init : *m.mutable_graph()->mutable_initializer()) {
+    const std::string bytes = init.raw_data();
+    data.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    init.clear_raw_data();
+    init.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto add = [&](const char* k, const std::string& v) {
+      auto* e = init.add_external_data();
+      e->set_key(k);
+      e->set_value(v);
+    };
+    add("location", "weights.bin");
+    add("offset", std::to_string(offset));
+    add("length", std::to_string(bytes.size()));
+    offset += static_cast<std::int64_t>(bytes.size());
+  }
+  data.close();
+  const std::string external = save(m, dir.path / "external.onnx");
+  Session a(Model::load(embedded)), b(Model::load(external));
+  auto ya = a.run({image(2)});
+  auto yb = b.run({image(2)});
+  EXPECT_EQ(0, std::memcmp(ya[0].data(), yb[0].data(), ya[0].nbytes()));
+  // A location outside the model directory is refused.
+  m.mutable_graph()->mutable_initializer(0)->mutable_external_data(0)->set_value("../weights.bin");
+  EXPECT_NE(error_of(save(m, dir.path / "escape.onnx")).find("leaves the model directory"), std::string::npos);
+  // A truncated side file is an error, not a crash.
+  fs::resize_file(dir.path / "weights.bin", 100);
+  EXPECT_NE(error_of(external).find("out of range"), std::string::npos);
+}
+
+TEST(Loader, UnsupportedOpNamesOpAndNode) {
+  TmpDir dir;
+  onnx::ModelProto m = tiny();
+  m.mutable_graph()->mutable_node(1)->set_op_type("FancyNewOp");
+  const std::string msg = error_of(save(m, dir.path / "op.onnx"));
+  EXPECT_NE(msg.find("FancyNewOp"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(m.graph().node(1).name()), std::string::npos) << msg;
+}
+
+TEST(Loader, OpsetOutsideRangeIsRefused) {
+  TmpDir dir;
+  onnx::ModelProto m = tiny();
+  m.mutable_opset_import(0)->set_version(9);
+  EXPECT_NE(error_of(save(m, dir.path / "old.onnx")).find("opset 9"), std::string::npos);
+  m.mutable_opset_import(0)->set_version(19);
+  EXPECT_NE(error_of(save(m, dir.path / "new.onnx")).find("opset 19"), std::string::npos);
+}
+
+// Flatten replaced by the Shape/Gather/Unsqueeze/Concat/Reshape chain exporters emit for
+// x.view(x.size(0), -1), with a Constant node and an Identity: folded per plan.
+TEST(Loader, RuntimeShapeArithmetic) {
+  TmpDir dir;
+  onnx::ModelProto m = tiny();
+  auto* g = m.mutable_graph();
+  int flat = -1;
+  for (int i = 0; i < g->node_size(); ++i)
+    if (g->node(i).op_type() == "Flatten") flat = i;
+  ASSERT_GE(flat, 0);
+  onnx::GraphProto rebuilt;
+  for (int i = 0; i < g->node_size(); ++i) {
+    if (i != flat) {
+      *rebuilt.add_node() = g->node(i);
+      continue;
+    }
+    auto node = [&](const std::string& op, std::vector<std::string> in, const std::string& out) {
+      auto* n = rebuilt.add_node();
+      n->set_op_type(op);
+      n->set_name("chain_" + out);
+      for (auto& s : in) n->add_input(s);
+      n->add_output(out);
+      return n;
+    };
+    auto* c0 = node("Constant", {}, "zero");
+    auto* a = c0->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    Tensor zero(DType::kI64, {});
+    tensor_to_proto(zero, "", *a->mutable_t());
+    auto* cm1 = node("Constant", {}, "minus1");
+    auto* am = cm1->add_attribute();
+    am->set_name("value_ints");
+    am->set_type(onnx::AttributeProto::INTS);
+    am->add_ints(-1);
+    node("Shape", {"pool.out"}, "shape");
+    node("Gather", {"shape", "zero"}, "batch");
+    auto* u = node("Unsqueeze", {"batch"}, "batch1");
+    u->add_input("axes0");
+    node("Concat", {"batch1", "minus1"}, "target");
+    auto* attr = rebuilt.mutable_node(rebuilt.node_size() - 1)->add_attribute();
+    attr->set_name("axis");
+    attr->set_type(onnx::AttributeProto::INT);
+    attr->set_i(0);
+    node("Identity", {"target"}, "target_id");
+    node("Reshape", {"pool.out", "target_id"}, "flat.out");
+  }
+  Tensor axes(DType::kI64, {1});
+  tensor_to_proto(axes, "axes0", *g->add_initializer());
+  g->mutable_node()->Swap(rebuilt.mutable_node());
+  const std::string edited = save(m, dir.path / "chain.onnx");
+  const std::string plain = save(tiny(), dir.path / "plain.onnx");
+  Session a(Model::load(plain)), b(Model::load(edited));
+  for (std::int64_t batch : {1, 4}) {
+    auto ya = a.run({image(batch)});
+    auto yb = b.run({image(batch)});
+    ASSERT_EQ(yb[0].shape(), (Dims{batch, 32}));
+    EXPECT_EQ(0, std::memcmp(ya[0].data(), yb[0].data(), ya[0].nbytes()));
+  }
+}
+
+TEST(Passes, BatchNormFoldedAndConvsFused) {
+  TmpDir dir;
+  const std::string path = save(tiny(), dir.path / "t.onnx");
+  Graph g = load_onnx(path);
+  PassContext ctx{EngineOptions{}, nullptr};
+  run_pipeline(g, load_passes(EngineOptions{}), ctx);
+  for (const auto& n : g.nodes) EXPECT_NE(n.op, "BatchNormalization");
+  std::map<std::string, ValueType> types;
+  specialize_shapes(g, {{"input", {2, 3, 64, 64}}}, types);
+  ctx.types = &types;
+  run_pipeline(g, plan_passes(EngineOptions{}), ctx);
+  int fused = 0, with_residual = 0, relus = 0, adds = 0;
+  for (const auto& n : g.nodes) {
+    fused += n.op == "pm.FusedConv";
+    with_residual += n.op == "pm.FusedConv" && n.has_input(3);
+    relus += n.op == "Relu";
+    adds += n.op == "Add";
+  }
+  EXPECT_EQ(fused, 4);          // every conv took its activation (and the residual add)
+  EXPECT_EQ(with_residual, 1);
+  EXPECT_EQ(relus, 0);
+  EXPECT_EQ(adds, 0);
+  EXPECT_EQ(types.at("embedding").shape, (Dims{2, 32}));
+}
+
+TEST(Session, ManyShapesStayCorrect) {
+  TmpDir dir;
+  const std::string path = save(tiny(), dir.path / "t.onnx");
+  Session s(Model::load(path));
+  auto first = s.run({image(1)});
+  for (std::int64_t b = 1; b <= 10; ++b) {
+    auto y = s.run({image(b)});
+    ASSERT_EQ(y[0].shape(), (Dims{b, 32}));
+    // Row 0 of the same image is the same whatever the batch (up to summation order).
+    for (int i = 0; i < 32; ++i) EXPECT_NEAR(y[0].ptr<float>()[i], first[0].ptr<float>()[i], 1e-4f);
+  }
+  auto again = s.run({image(1)});
+  EXPECT_EQ(0, std::memcmp(again[0].data(), first[0].data(), first[0].nbytes()));
+}
+
+TEST(Session, Bf16IsCloseToFp32) {
+  TmpDir dir;
+  const std::string path = save(tiny(), dir.path / "t.onnx");
+  EngineOptions bf;
+  bf.precision = Precision::kBF16;
+  Session a(Model::load(path)), b(Model::load(path, bf));
+  auto ya = a.run({image(4)});
+  auto yb = b.run({image(4)});
+  for (int r = 0; r < 4; ++r) {
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < 32; ++i) {
+      const double x = ya[0].ptr<float>()[r * 32 + i], y = yb[0].ptr<float>()[r * 32 + i];
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+    }
+    EXPECT_GT(dot / std::sqrt(na * nb), 0.999) << "row " << r << (engine_has_bf16() ? " (bf16)" : " (fp32 fallback)");
+  }
+}
+
+}  // namespace
+}  // namespace pm::engine
