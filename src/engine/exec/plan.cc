@@ -168,8 +168,23 @@ Plan::~Plan() {
     std::cerr << "[engine]   " << k << ": " << t / runs * 1e3 << " ms (" << 100.0 * t / total << "%)\n";
 }
 
+namespace {
+std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::string, Dims>& input_shapes,
+                                      const std::map<std::string, Tensor>& input_values, const EngineOptions& opts);
+}  // namespace
+
 std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string, Dims>& input_shapes,
                                  const std::map<std::string, Tensor>& input_values, const EngineOptions& opts) {
+  try {
+    return build_plan_impl(model, input_shapes, input_values, opts);
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("building the execution plan failed in oneDNN: ") + e.what());
+  }
+}
+
+namespace {
+std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::string, Dims>& input_shapes,
+                                      const std::map<std::string, Tensor>& input_values, const EngineOptions& opts) {
   auto plan = std::make_unique<Plan>();
   plan->profile = std::getenv("PM_ENGINE_PROFILE") != nullptr;
   Graph& g = plan->graph;
@@ -238,6 +253,7 @@ std::unique_ptr<Plan> build_plan(const Graph& model, const std::map<std::string,
               << plan->arena_bytes << " bytes (" << plan->unplanned_bytes << " without reuse)\n";
   return plan;
 }
+}  // namespace
 
 std::vector<Tensor> execute(Plan& plan, const std::vector<Tensor>& inputs) {
   for (std::size_t i = 0; i < inputs.size(); ++i)

@@ -177,5 +177,34 @@ TEST(Kernels, ConcatAndResizeAfterConv) {
   expect_same(b, "cat_resize", {random_input({1, 3, 8, 8}, 17)});
 }
 
+TEST(Kernels, StandaloneBatchNormAfterConcat) {
+  // DenseNet's pattern: concat of blocked conv outputs, then BN + Relu that no conv absorbs.
+  GB b = conv_then({2, 8, 9, 9});
+  b.weight("w2", {16, 8, 3, 3}, 18);
+  auto& c2 = b.node("Conv", {"x", "w2"}, {"d"});
+  GB::ints(c2, "pads", {1, 1, 1, 1});
+  auto& cat = b.node("Concat", {"c", "d", "x"}, {"cat"});
+  GB::i(cat, "axis", 1);
+  b.weight("g", {40}, 19, 0.2f, 1.f);
+  b.weight("be", {40}, 20, 0.1f);
+  b.weight("m", {40}, 21, 0.1f);
+  b.weight("v", {40}, 22, 0.2f, 1.f);
+  b.node("BatchNormalization", {"cat", "g", "be", "m", "v"}, {"bn"});
+  b.node("Relu", {"bn"}, {"y"});
+  b.output("y");
+  expect_same(b, "bn_concat", {random_input({2, 8, 9, 9}, 23)});
+}
+
+TEST(Kernels, MatMulWithConstantWeights) {
+  GB b;
+  b.input("a", {2, 5, 7, 24});
+  b.weight("w", {24, 12}, 24);
+  b.node("MatMul", {"a", "w"}, {"y"});
+  b.weight("w2", {12, 24}, 25);
+  b.node("MatMul", {"y", "w2"}, {"z"});
+  b.output("z");
+  expect_same(b, "matmul", {random_input({2, 5, 7, 24}, 26)});
+}
+
 }  // namespace
 }  // namespace pm::engine::test

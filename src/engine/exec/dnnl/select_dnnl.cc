@@ -17,6 +17,9 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
     return make_dnnl_eltwise(n, in, in_layouts, why);
   if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min")
     return make_dnnl_binary(n, in, in_layouts, out, why);
+  if (op == "Concat") return make_dnnl_concat(n, in, in_layouts, out, why);
+  if (op == "BatchNormalization") return make_dnnl_batchnorm(n, in, in_layouts, why);
+  if (op == "MatMul") return make_dnnl_matmul(n, in, out, why);
   why = "no oneDNN kernel for " + op;
   return nullptr;
 }
