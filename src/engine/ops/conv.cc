@@ -24,6 +24,9 @@ std::vector<ValueType> infer_conv(const Node& n, const std::vector<ValueType>& i
                   " x group " + std::to_string(group));
   PM_OP_CHECK(n, w[0] % group == 0, "output channels not divisible by group");
   Window2D g = window_2d(n, x, x.size() == 3 ? 1 : w[2], w.back());
+  const auto ks = n.attr_ints("kernel_shape");
+  PM_OP_CHECK(n, ks.empty() || Dims(ks) == Dims(w.begin() + 2, w.end()),
+              "kernel_shape does not match the weights " + dims_str(w));
   if (in.size() > 2 && !in[2].shape.empty() && n.has_input(2))
     PM_OP_CHECK(n, dims_product(in[2].shape) == w[0], "bias size does not match output channels");
   if (x.size() == 3) return {vt(DType::kF32, {x[0], w[0], g.ow})};

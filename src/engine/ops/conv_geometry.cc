@@ -55,6 +55,7 @@ Window2D window_2d(const Node& n, const Dims& x, std::int64_t kh, std::int64_t k
       }
     }
   }
+  PM_OP_CHECK(n, w.pt >= 0 && w.pl >= 0 && w.pb >= 0 && w.pr >= 0, "negative pads");
   auto out_size = [&](std::int64_t in, std::int64_t lo, std::int64_t hi, std::int64_t ek, std::int64_t stride) {
     const std::int64_t span = in + lo + hi - ek;
     PM_OP_CHECK(n, span >= 0, "window larger than the padded input " + dims_str(x));
