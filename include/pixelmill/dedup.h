@@ -33,6 +33,9 @@ struct DedupOptions {
   // 1024). Memory per rank is about (N/ranks + 2 * block_rows) * dim * 4 bytes plus one
   // 1024 x 1024 float tile; smaller blocks cost more messages, not more flops.
   std::int64_t block_rows = 8192;
+  // Matmul threads per rank (0 = the node's cores / ranks on the node, at least 1), so
+  // ranks x threads do not oversubscribe the node. Restored when run_dedup returns.
+  int threads = 0;
   bool quiet = false;                // no summary on rank 0
 };
 
@@ -47,6 +50,7 @@ struct DedupSummary {
   std::int64_t rows_in_groups = 0;  // input rows in such groups
   std::int64_t largest_group = 0;   // input rows in the largest group
   std::int64_t largest_group_id = -1;
+  int threads = 0;                  // matmul threads per rank
   double join_seconds = 0;          // the all-pairs join (max over ranks)
   double join_gflop = 0;            // matmul work of the join, all ranks
   double seconds = 0;               // the whole run, including I/O

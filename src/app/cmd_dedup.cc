@@ -22,6 +22,8 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "model card's dedup.threshold, else 0.65)")
       ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
        "rows per block travelling around the ring: bounds the memory per rank")
+      ("threads", po::value(&o.threads)->default_value(0),
+       "matmul threads per rank (0 = the node's cores / ranks on the node)")
       ("quiet,q", po::bool_switch(&o.quiet), "no summary");
   auto vm = parse_command("dedup", "--input RUN.h5 [--against OLDER.h5 ...] [--threshold T]",
                           desc, args, comm.rank() == 0, {"input"});

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <sstream>
+#include <thread>
 
 #include "dedup_core.h"
 #include "dedup_file.h"
@@ -117,6 +119,34 @@ void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
   }
 }
 
+// Sets the OpenMP (hence oneDNN) thread count for the join and restores the caller's.
+class ThreadBudget {
+ public:
+  ThreadBudget(const Comm& comm, int requested) : saved_(omp_get_max_threads()) {
+    int threads = requested;
+    if (threads <= 0) {
+      // Ranks sharing this node split its cores.
+      MPI_Comm node = MPI_COMM_NULL;
+      MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node);
+      int local = 1;
+      MPI_Comm_size(node, &local);
+      MPI_Comm_free(&node);
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      threads = std::max(1, cores / std::max(1, local));
+    }
+    omp_set_num_threads(threads);
+    threads_ = threads;
+  }
+  ~ThreadBudget() { omp_set_num_threads(saved_); }
+  ThreadBudget(const ThreadBudget&) = delete;
+  ThreadBudget& operator=(const ThreadBudget&) = delete;
+  int threads() const { return threads_; }
+
+ private:
+  int saved_;
+  int threads_ = 1;
+};
+
 }  // namespace
 
 double resolve_threshold(const std::string& path, double requested) {
@@ -160,6 +190,8 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   fresh.dim = dim;
   NodeBlock older_block = read_older(comm, older, s.against_rows, dim);
 
+  const ThreadBudget budget(comm, options.threads);
+  s.threads = budget.threads();
   dedup::JoinConfig config;
   config.threshold = static_cast<float>(options.threshold);
   config.block_rows = options.block_rows;
@@ -206,7 +238,7 @@ std::string format_summary(const DedupSummary& s) {
   if (s.largest_group > 0) o << " (id " << s.largest_group_id << ")";
   o << "\njoin             " << s.join_seconds << " s, " << s.join_gflop << " GFLOP";
   if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
-  o << "\ntotal            " << s.seconds << " s\n";
+  o << " with " << s.threads << " thread(s) per rank\ntotal            " << s.seconds << " s\n";
   return o.str();
 }
 
