@@ -97,9 +97,29 @@ void ref_reduce(const Node& n, const std::vector<const Tensor*>& in, std::vector
     run = true;
   }
   const bool fast = run && contiguous && K != Kind::kLogSumExp;
-  if (fast) {
-    std::int64_t outer = 1, len = 1, inner = 1;
+  std::int64_t outer = 1, len = 1, inner = 1;
+  if (fast)
     for (std::size_t d = 0; d < xs.size(); ++d) (d < first ? outer : d <= last ? len : inner) *= xs[d];
+  if (fast && inner == 1) {
+    // Trailing axes (global pooling over H x W): one running value per output, in a
+    // register rather than through acc[].
+    for (std::int64_t o = 0; o < outer; ++o) {
+      const float* row = px + o * len;
+      double a = acc[static_cast<std::size_t>(o)];
+      for (std::int64_t r = 0; r < len; ++r) {
+        const double v = row[r];
+        switch (K) {
+          case Kind::kMean: case Kind::kSum: a += v; break;
+          case Kind::kMax: a = std::max(a, v); break;
+          case Kind::kMin: a = std::min(a, v); break;
+          case Kind::kL2: case Kind::kSumSquare: a += v * v; break;
+          case Kind::kL1: a += std::fabs(v); break;
+          case Kind::kLogSumExp: break;
+        }
+      }
+      acc[static_cast<std::size_t>(o)] = a;
+    }
+  } else if (fast) {
     for (std::int64_t o = 0; o < outer; ++o)
       for (std::int64_t r = 0; r < len; ++r) {
         const float* row = px + (o * len + r) * inner;

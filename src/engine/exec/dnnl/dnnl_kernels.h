@@ -53,6 +53,10 @@ std::unique_ptr<DnnlKernel> make_dnnl_batchnorm(const Node& n, const std::vector
 std::unique_ptr<DnnlKernel> make_dnnl_matmul(const Node& n, const std::vector<ValueType>& in,
                                              const std::vector<ValueType>& out, std::string& why);
 
+std::unique_ptr<DnnlKernel> make_dnnl_reduction(const Node& n, const std::vector<ValueType>& in,
+                                                const std::vector<Layout>& in_layouts,
+                                                const std::vector<ValueType>& out, std::string& why);
+
 // Converts between layouts (and f32 <-> bf16).
 std::unique_ptr<Kernel> make_dnnl_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
 

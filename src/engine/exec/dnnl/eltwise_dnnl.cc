@@ -24,7 +24,15 @@ std::unique_ptr<DnnlKernel> make_dnnl_eltwise(const Node& n, const std::vector<V
   else if (op == "Sqrt") alg = A::eltwise_sqrt;
   else if (op == "Abs") alg = A::eltwise_abs;
   else if (op == "Gelu") alg = n.attr_s("approximate", "none") == "tanh" ? A::eltwise_gelu_tanh : A::eltwise_gelu_erf;
-  else if (op == "HardSigmoid") {  // clamp(alpha*x + beta, 0, 1) = clip(linear)
+  else if (op == "Pow") {  // x ^ constant scalar (GeM pooling)
+    if (!in[1].value || in[1].value->numel() != 1 || in[1].value->dtype() != DType::kF32) {
+      why = "exponent is not a float32 constant scalar";
+      return nullptr;
+    }
+    alg = A::eltwise_pow;
+    alpha = 1.f;
+    beta = in[1].value->ptr<float>()[0];
+  } else if (op == "HardSigmoid") {  // clamp(alpha*x + beta, 0, 1) = clip(linear)
     why = "HardSigmoid needs two oneDNN eltwise ops";
     return nullptr;
   } else if (op == "Clip") {

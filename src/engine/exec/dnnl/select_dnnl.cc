@@ -13,10 +13,14 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
     return make_dnnl_pool(n, in, in_layouts, out, why);
   if (op == "Gemm") return make_dnnl_gemm(n, in, out, why);
   if (op == "Relu" || op == "LeakyRelu" || op == "Clip" || op == "Sigmoid" || op == "HardSwish" || op == "Tanh" ||
-      op == "Elu" || op == "HardSigmoid" || op == "Exp" || op == "Sqrt" || op == "Abs" || op == "Gelu" || op == "Erf")
+      op == "Elu" || op == "HardSigmoid" || op == "Exp" || op == "Sqrt" || op == "Abs" || op == "Gelu" || op == "Erf" ||
+      op == "Pow")
     return make_dnnl_eltwise(n, in, in_layouts, why);
   if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min")
     return make_dnnl_binary(n, in, in_layouts, out, why);
+  if (op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceL2" ||
+      op == "ReduceL1")
+    return make_dnnl_reduction(n, in, in_layouts, out, why);
   if (op == "Concat") return make_dnnl_concat(n, in, in_layouts, out, why);
   if (op == "BatchNormalization") return make_dnnl_batchnorm(n, in, in_layouts, why);
   if (op == "MatMul") return make_dnnl_matmul(n, in, out, why);
