@@ -31,6 +31,7 @@ void remove_dead_nodes(Graph& g, const PassContext& ctx);  // outputs nobody use
 // Plan time (needs ctx.types).
 void fuse_conv_sum(Graph& g, const PassContext& ctx);         // Conv -> Add(residual)
 void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Clip/...
+void fuse_input_normalization(Graph& g, const PassContext& ctx);  // Cast/Sub/Div/Transpose
 
 void run_pipeline(Graph& g, const std::vector<Pass>& passes, const PassContext& ctx);
 std::vector<Pass> load_passes(const EngineOptions& opts);

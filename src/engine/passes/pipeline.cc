@@ -24,7 +24,8 @@ std::vector<Pass> load_passes(const EngineOptions& opts) {
 
 std::vector<Pass> plan_passes(const EngineOptions& opts) {
   if (opts.reference) return {};
-  return {{"fuse_conv_sum", fuse_conv_sum}, {"fuse_conv_activation", fuse_conv_activation},
+  return {{"fuse_input_normalization", fuse_input_normalization},
+          {"fuse_conv_sum", fuse_conv_sum}, {"fuse_conv_activation", fuse_conv_activation},
           {"remove_dead_nodes", remove_dead_nodes}};
 }
 

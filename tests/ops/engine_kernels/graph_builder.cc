@@ -19,11 +19,11 @@ GraphBuilder::GraphBuilder(int opset) {
   m_.mutable_graph()->set_name("test");
 }
 
-void GraphBuilder::input(const std::string& name, const Dims& shape, bool dynamic_batch) {
+void GraphBuilder::input(const std::string& name, const Dims& shape, bool dynamic_batch, int elem_type) {
   auto* v = m_.mutable_graph()->add_input();
   v->set_name(name);
   auto* tt = v->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->set_elem_type(elem_type);
   for (std::size_t k = 0; k < shape.size(); ++k) {
     auto* d = tt->mutable_shape()->add_dim();
     if (k == 0 && dynamic_batch) d->set_dim_param("batch");

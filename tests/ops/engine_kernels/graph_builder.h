@@ -15,7 +15,8 @@ class GraphBuilder {
  public:
   explicit GraphBuilder(int opset = 17);
   // A float32 graph input with a dynamic batch dimension when `dynamic_batch`.
-  void input(const std::string& name, const Dims& shape, bool dynamic_batch = false);
+  void input(const std::string& name, const Dims& shape, bool dynamic_batch = false,
+             int elem_type = onnx::TensorProto::FLOAT);
   void output(const std::string& name);
   // A float32 initializer filled from a fixed seed in [-scale, scale).
   void weight(const std::string& name, const Dims& shape, unsigned seed, float scale = 0.5f, float offset = 0.f);

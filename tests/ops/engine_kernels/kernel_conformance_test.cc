@@ -2,6 +2,8 @@
 // post-ops), compared with the same graph on the reference kernels.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "graph_builder.h"
 #include "pixelmill/engine.h"
 
@@ -204,6 +206,40 @@ TEST(Kernels, MatMulWithConstantWeights) {
   b.node("MatMul", {"y", "w2"}, {"z"});
   b.output("z");
   expect_same(b, "matmul", {random_input({2, 5, 7, 24}, 26)});
+}
+
+TEST(Kernels, NhwcPixelPrologueIsFusedExactly) {
+  // uint8 NHWC pixels -> Cast -> Sub(mean) -> Div(std) -> Transpose -> Conv (the default
+  // model's prologue), fused into one pass: bit-identical to the chain.
+  GB b;
+  b.input("img", {-1, 11, 13, 3}, true, onnx::TensorProto::UINT8);
+  auto& cast = b.node("Cast", {"img"}, {"f"});
+  GB::i(cast, "to", 1);
+  Tensor mean(DType::kF32, {3}), stdv(DType::kF32, {1, 1, 1, 3});
+  for (int c = 0; c < 3; ++c) {
+    mean.ptr<float>()[c] = 100.f + 20.f * float(c);
+    stdv.ptr<float>()[c] = 50.f + 7.f * float(c);
+  }
+  b.constant("mean", mean);
+  b.constant("std", stdv);
+  b.node("Sub", {"f", "mean"}, {"centred"});
+  b.node("Div", {"centred", "std"}, {"scaled"});
+  auto& tr = b.node("Transpose", {"scaled"}, {"nchw"});
+  GB::ints(tr, "perm", {0, 3, 1, 2});
+  b.output("nchw");
+  b.weight("w", {8, 3, 3, 3}, 27);
+  b.node("Conv", {"nchw", "w"}, {"y"});
+  b.output("y");
+  Tensor img(DType::kU8, {2, 11, 13, 3});
+  for (std::int64_t i = 0; i < img.numel(); ++i) img.ptr<std::uint8_t>()[i] = static_cast<std::uint8_t>(i * 37);
+  const std::string path = b.save("prologue");
+  EngineOptions ref_opts;
+  ref_opts.reference = true;
+  auto got = Session(Model::load(path)).run({img});
+  auto want = Session(Model::load(path, ref_opts)).run({img});
+  EXPECT_EQ(0, std::memcmp(got[0].data(), want[0].data(), got[0].nbytes()));
+  EXPECT_LT(max_rel_diff(got[1], want[1]), 1e-4f);
+  std::remove(path.c_str());
 }
 
 }  // namespace
