@@ -16,7 +16,7 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "the run's HDF5 file (from extract); /dedup is written into it")
       ("against,a", po::value(&o.against)->multitoken()->composing(),
        "older runs' HDF5 files, oldest first: new rows are joined against their rows, and "
-       "their groups keep their ids (negative ids in this file, see README)")
+       "their groups keep their ids (older rows are ids N + offset, see README)")
       ("threshold,t", po::value(&o.threshold)->default_value(-1),
        "cosine threshold: pairs with similarity >= T are near-duplicates (negative = the "
        "model card's dedup.threshold, else 0.65)")
