@@ -20,6 +20,7 @@ struct SlotInfo {
   std::optional<dnnl::memory::desc> layout;  // nullopt = plain
   std::size_t bytes = 0;
   bool planned = false;  // intermediate: lives in the arena
+  int alias = -1;        // a view (Reshape, Flatten, ...) of this slot's buffer
 };
 
 class Builder {
@@ -95,58 +96,75 @@ void log_choice(const EngineOptions& opts, const Node& n, const Kernel& k, const
 // step never reads and writes the same buffer.
 void plan_memory(Plan& plan, Builder& b) {
   const int n_slots = static_cast<int>(plan.slots.size());
+  auto root = [&](int s) {
+    while (b.info(s).alias >= 0) s = b.info(s).alias;
+    return s;
+  };
   std::vector<int> last_use(static_cast<std::size_t>(n_slots), -1);
+  auto use = [&](int s, int i) {
+    auto& l = last_use[static_cast<std::size_t>(root(s))];
+    l = std::max(l, i);
+  };
   for (int i = 0; i < static_cast<int>(plan.steps.size()); ++i)
     for (int s : plan.steps[static_cast<std::size_t>(i)].in)
-      if (s >= 0) last_use[static_cast<std::size_t>(s)] = i;
-  for (int s : plan.output_slots) last_use[static_cast<std::size_t>(s)] = static_cast<int>(plan.steps.size());
+      if (s >= 0) use(s, i);
+  for (int s : plan.output_slots) use(s, static_cast<int>(plan.steps.size()));
   struct Block {
     std::size_t bytes;
     bool free;
   };
   std::vector<Block> blocks;
   std::vector<int> block_of(static_cast<std::size_t>(n_slots), -1);
+  auto blk = [&](int k) -> Block& { return blocks[static_cast<std::size_t>(k)]; };
   for (int i = 0; i < static_cast<int>(plan.steps.size()); ++i) {
     const auto& step = plan.steps[static_cast<std::size_t>(i)];
-    for (int s : step.out) {
+    for (std::size_t o = 0; o < step.out.size(); ++o) {
+      const int s = step.out[o];
       if (s < 0 || !b.info(s).planned) continue;
       const std::size_t need = std::max<std::size_t>(b.info(s).bytes, 64);
-      int best = -1;
-      for (int k = 0; k < static_cast<int>(blocks.size()); ++k) {
-        const auto& blk = blocks[static_cast<std::size_t>(k)];
-        if (blk.free && blk.bytes >= need && (best < 0 || blk.bytes < blocks[static_cast<std::size_t>(best)].bytes)) best = k;
+      // In place: the residual of a sum post-op dies here, so the output takes its buffer.
+      if (o == 0 && step.inplace_input >= 0) {
+        const int r = root(step.in[static_cast<std::size_t>(step.inplace_input)]);
+        const int rb = block_of[static_cast<std::size_t>(r)];
+        if (rb >= 0 && last_use[static_cast<std::size_t>(r)] == i && blk(rb).bytes >= need) {
+          block_of[static_cast<std::size_t>(s)] = rb;
+          last_use[static_cast<std::size_t>(r)] = -2;  // the buffer now belongs to s
+          if (last_use[static_cast<std::size_t>(s)] < 0) last_use[static_cast<std::size_t>(s)] = i;
+          continue;
+        }
       }
+      int best = -1;
+      for (int k = 0; k < static_cast<int>(blocks.size()); ++k)
+        if (blk(k).free && blk(k).bytes >= need && (best < 0 || blk(k).bytes < blk(best).bytes)) best = k;
       if (best < 0) {
         // Grow the largest free block rather than adding one, when any is free.
         for (int k = 0; k < static_cast<int>(blocks.size()); ++k)
-          if (blocks[static_cast<std::size_t>(k)].free &&
-              (best < 0 || blocks[static_cast<std::size_t>(k)].bytes > blocks[static_cast<std::size_t>(best)].bytes))
-            best = k;
+          if (blk(k).free && (best < 0 || blk(k).bytes > blk(best).bytes)) best = k;
         if (best < 0) {
           blocks.push_back({need, false});
           best = static_cast<int>(blocks.size()) - 1;
         }
-        blocks[static_cast<std::size_t>(best)].bytes = std::max(blocks[static_cast<std::size_t>(best)].bytes, need);
+        blk(best).bytes = std::max(blk(best).bytes, need);
       }
-      blocks[static_cast<std::size_t>(best)].free = false;
+      blk(best).free = false;
       block_of[static_cast<std::size_t>(s)] = best;
       // An output nobody reads is released right after its step.
       if (last_use[static_cast<std::size_t>(s)] < 0) last_use[static_cast<std::size_t>(s)] = i;
     }
     for (int s = 0; s < n_slots; ++s)
       if (last_use[static_cast<std::size_t>(s)] == i && block_of[static_cast<std::size_t>(s)] >= 0)
-        blocks[static_cast<std::size_t>(block_of[static_cast<std::size_t>(s)])].free = true;
+        blk(block_of[static_cast<std::size_t>(s)]).free = true;
   }
-  for (const auto& blk : blocks) {
-    plan.arena.emplace_back(DType::kU8, Dims{static_cast<std::int64_t>(blk.bytes)});
-    plan.arena_bytes += blk.bytes;
+  for (const auto& bl : blocks) {
+    plan.arena.emplace_back(DType::kU8, Dims{static_cast<std::int64_t>(bl.bytes)});
+    plan.arena_bytes += bl.bytes;
   }
   for (int s = 0; s < n_slots; ++s) {
-    const int blk = block_of[static_cast<std::size_t>(s)];
-    if (blk < 0) continue;
     const SlotInfo& si = b.info(s);
-    plan.unplanned_bytes += si.bytes;
-    void* p = plan.arena[static_cast<std::size_t>(blk)].data();
+    const int k = block_of[static_cast<std::size_t>(root(s))];
+    if (k < 0 || (si.alias < 0 && !si.planned)) continue;
+    if (si.alias < 0) plan.unplanned_bytes += si.bytes;
+    void* p = plan.arena[static_cast<std::size_t>(k)].data();
     plan.slots[static_cast<std::size_t>(s)] =
         si.layout ? Tensor::borrow(DType::kU8, {static_cast<std::int64_t>(si.bytes)}, p)
                   : Tensor::borrow(si.type.dtype, si.type.shape, p);
@@ -204,6 +222,18 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
     std::vector<ValueType> in_t, out_t;
     for (const auto& v : n.inputs) in_t.push_back(v.empty() ? ValueType{} : types.at(v));
     for (const auto& v : n.outputs) out_t.push_back(v.empty() ? ValueType{} : types.at(v));
+    // Reshape-like ops on a plain intermediate cost nothing: the output is a view of the
+    // input's buffer with another shape (liveness extends the buffer's life).
+    if (find_op(n.op)->is_view && n.outputs.size() == 1 && !n.inputs.empty() && !n.inputs[0].empty()) {
+      const int src = b.slot(n.inputs[0], in_t[0]);
+      if ((b.info(src).planned || b.info(src).alias >= 0) && !b.info(src).layout && !b.by_name_.count(n.outputs[0])) {
+        const int id = b.add_slot(out_t[0], std::nullopt);
+        b.info(id).alias = src;
+        b.by_name_[n.outputs[0]] = id;
+        if (opts.verbose) std::cerr << "[engine] " << n.label() << " -> view (no copy)\n";
+        continue;
+      }
+    }
     std::string why;
     std::unique_ptr<DnnlKernel> dk;
     if (opts.reference) {
@@ -238,6 +268,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
       b.info(id).planned = true;
       step.out.push_back(id);
     }
+    if (dk && n.op == "pm.FusedConv" && n.has_input(3)) step.inplace_input = 3;
     if (dk) step.kernel = std::move(dk);
     else step.kernel = make_ref_kernel(n);
     log_choice(opts, n, *step.kernel, why);

@@ -21,6 +21,7 @@ struct Plan {
     std::vector<int> out;  // slot ids, -1 for an unused optional output
     std::string label;
     double seconds = 0;    // accumulated when profiling
+    int inplace_input = -1;  // this input's buffer may become the output's (sum post-op)
   };
   Graph graph;
   std::map<std::string, Tensor> input_values;  // graph inputs the plan was specialised on
