@@ -219,7 +219,12 @@ def main():
         notes.append(f"{m}: {gmac:.3f} GMAC/image counted from the graph (Conv/Gemm/MatMul)"
                      + (f"; pixelmill model info: {info}" if info else ""))
         for t in threads:
-            peak = peaks.get(t, {})
+            # The FMA peak again, just before this row: on a shared machine the load (and
+            # so the peak a process sees) moves within minutes; the row's shares use it.
+            peak = fma_peaks(a.fma, [t], 3).get(t, peaks.get(t, {}))
+            if peak:
+                print(f"  measured FMA peak t{t}: fp32 {peak['fp32']:.1f}, bf16 {peak['bf16']:.1f} "
+                      f"GFLOP/s  load {load1():.2f}", flush=True)
             figs = {}
             for prec in precs:
                 if pm:
@@ -246,6 +251,9 @@ def main():
     print(f"{'model':<14}{'thr':>3}  {'figure':<15}{'img/s med [min, max]':>26} {'GFLOP/s':>8}"
           f" {'%peak':>5} {'load':>5}  {'peer':<12}{'img/s med [min, max]':>26} {'load':>5} {'ratio':>6}")
     for m, t, gmac, peak, figs in rows:
+        if peak:
+            print(f"{m:<14}{t:>3}  {'(FMA peak)':<15}{'':>26} {peak['fp32']:8.1f}  fp32; "
+                  f"bf16 {peak['bf16']:.1f} GFLOP/s, measured just before this row")
         for prec in precs:
             mine, mld, _ = figs.get(("pixelmill", prec), (None, None, ""))
             gf = mine["median"] * 2 * gmac if mine else None
