@@ -37,7 +37,7 @@ def main(path):
             groups = [m for m in members.values() if len(m) > 1]
             exact_groups = len([g for g, c in collections.Counter(exact.tolist()).items() if c > 1])
             thr = f["/dedup"].attrs.get("threshold", "?")
-            print(f"  duplicates (cosine >= {thr}): {len(groups)} groups holding "
+            print(f"  duplicates (cosine >= {float(thr):.2f}): {len(groups)} groups holding "
                   f"{sum(len(g) for g in groups)} images; {exact_groups} groups of identical files")
             for m in sorted(groups, key=len, reverse=True)[:8]:
                 print("    group: " + "  ".join(key(f, i) for i in m[:6]) + (" ..." if len(m) > 6 else ""))
