@@ -249,6 +249,18 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
   if (comm.rank() == 0 && !cfg.quiet) reporter = std::make_unique<ProgressReporter>(stderr, cfg.total_hint);
   auto last_publish = Clock::now();
   auto last_report = Clock::now();
+  // Sleep, then publish this rank's stats (every 0.5 s) and, on rank 0, print progress.
+  auto tick = [&](std::chrono::milliseconds pause) {
+    std::this_thread::sleep_for(pause);
+    if (Clock::now() - last_publish > std::chrono::milliseconds(500)) {
+      board.publish(StatsSnapshot::of(stats));
+      last_publish = Clock::now();
+    }
+    if (reporter && Clock::now() - last_report > std::chrono::duration<double>(cfg.progress_seconds)) {
+      reporter->report(board.read_all(), false);
+      last_report = Clock::now();
+    }
+  };
   bool exhausted = false;
   while (!exhausted) {
     if (error.has()) break;
@@ -261,29 +273,11 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
       }
       continue;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (Clock::now() - last_publish > std::chrono::milliseconds(500)) {
-      board.publish(StatsSnapshot::of(stats));
-      last_publish = Clock::now();
-    }
-    if (reporter && Clock::now() - last_report > std::chrono::duration<double>(cfg.progress_seconds)) {
-      reporter->report(board.read_all(), false);
-      last_report = Clock::now();
-    }
+    tick(std::chrono::milliseconds(20));
   }
   split_queue.close();
   // Keep publishing (and on rank 0 reporting) while this rank drains its last splits.
-  while (!finished) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (Clock::now() - last_publish > std::chrono::milliseconds(500)) {
-      board.publish(StatsSnapshot::of(stats));
-      last_publish = Clock::now();
-    }
-    if (reporter && Clock::now() - last_report > std::chrono::duration<double>(cfg.progress_seconds)) {
-      reporter->report(board.read_all(), false);
-      last_report = Clock::now();
-    }
-  }
+  while (!finished) tick(std::chrono::milliseconds(50));
   for (auto& t : reader_threads) t.join();
   for (auto& t : decode_threads) t.join();
   infer_thread.join();
