@@ -59,7 +59,7 @@ TEST(ModelCard, LoadsTheDefaultCard) {
   EXPECT_EQ(c.embedding.output, "embedding");
   EXPECT_EQ(c.embedding.dim, 512);
   EXPECT_EQ(c.embedding.normalize, EmbeddingNorm::kL2);
-  EXPECT_FLOAT_EQ(c.dedup_threshold, 0.75f);
+  EXPECT_FLOAT_EQ(c.dedup_threshold, 0.65f);
   EXPECT_EQ(c.path, kDefaultCard);
   std::ifstream in(kDefaultCard, std::ios::binary);
   EXPECT_EQ(c.raw_json, std::string(std::istreambuf_iterator<char>(in), {}));
