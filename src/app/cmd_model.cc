@@ -1,5 +1,5 @@
 // `pixelmill model info|run|bench|make-test`: the engine on raw ONNX files, without images.
-// Runs on rank 0 only (the others wait): these are single-process tools.
+// Runs on rank 0 only (the others wait for its verdict): these are single-process tools.
 #include <omp.h>
 
 #include <algorithm>
@@ -203,13 +203,23 @@ int cmd_model(const Args& args, const Comm& comm) {
   int rc = 0;
   if (sub != "info" && sub != "run" && sub != "bench" && sub != "make-test")
     throw Error("unknown model subcommand '" + sub + "' (info, run, bench, make-test)");
+  // The tools run on rank 0; its verdict (an error or the exit code) is shared so that a
+  // bad flag fails every rank, not only rank 0.
+  std::string outcome;
   if (comm.rank() == 0) {
-    if (sub == "info") rc = cmd_info(rest);
-    else if (sub == "run") rc = cmd_run(rest);
-    else if (sub == "bench") rc = cmd_bench(rest);
-    else rc = cmd_make_test(rest);
+    try {
+      if (sub == "info") rc = cmd_info(rest);
+      else if (sub == "run") rc = cmd_run(rest);
+      else if (sub == "bench") rc = cmd_bench(rest);
+      else rc = cmd_make_test(rest);
+      outcome = "R" + std::to_string(rc);
+    } catch (const std::exception& e) {
+      outcome = std::string("E") + e.what();
+    }
   }
-  return rc;
+  outcome = comm.broadcast(outcome, 0);
+  if (!outcome.empty() && outcome[0] == 'E') throw Error(outcome.substr(1));
+  return outcome.size() > 1 ? std::stoi(outcome.substr(1)) : rc;
 }
 
 }  // namespace pm::app
