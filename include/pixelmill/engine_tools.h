@@ -2,6 +2,8 @@
 // test model, .npy files, and the list of supported ops.
 #pragma once
 
+#include "pixelmill/sha256.h"  // pm::sha256_hex, for model cards
+
 #include <string>
 #include <vector>
 
@@ -27,8 +29,5 @@ std::vector<std::string> engine_supported_ops();
 // Whether this CPU runs bf16 natively (AVX512_BF16 or AMX). Precision::kBF16 falls back
 // to fp32 (with a warning) where it does not.
 bool engine_has_bf16();
-
-// Lowercase hex SHA-256 of bytes (for model cards).
-std::string sha256_hex(const std::string& bytes);
 
 }  // namespace pm::engine

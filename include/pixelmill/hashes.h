@@ -1,4 +1,4 @@
-// Hashes of images: SHA-256 of the raw bytes (exact duplicates, model pinning) and a
+// Hashes of images: SHA-256 of the raw bytes (sha256.h, exact duplicates) and a
 // 64-bit DCT perceptual hash of the decoded pixels (near duplicates, cheap to compare).
 // All functions are pure and thread-safe.
 #pragma once
@@ -11,29 +11,9 @@
 #include <opencv2/core/mat.hpp>
 
 #include "pixelmill/image_result.h"  // pm::ContentHash
+#include "pixelmill/sha256.h"  // SHA-256 of raw bytes (pm_core)
 
 namespace pm {
-
-// Incremental SHA-256 (FIPS 180-4), for data that arrives in pieces (files, streams).
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* data, std::size_t n);
-  void update(std::string_view s) { update(s.data(), s.size()); }
-  ContentHash finish();  // the object must not be updated afterwards
-
- private:
-  std::uint32_t h_[8];
-  std::uint8_t buf_[64];
-  std::size_t buf_len_ = 0;
-  std::uint64_t total_ = 0;
-};
-
-ContentHash sha256(std::string_view bytes);
-std::string sha256_hex(std::string_view bytes);
-std::string to_hex(const ContentHash& h);  // 64 lower-case hex digits
-// Throws pm::Error when the file cannot be read.
-std::string sha256_file(const std::string& path);
 
 // 64-bit pHash: grayscale, INTER_AREA resize to 32x32, 2-D DCT-II (orthonormal), the 8x8
 // lowest-frequency block; bit (8*v + u) is set when coefficient (v, u) is greater than the

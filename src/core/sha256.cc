@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pixelmill/error.h"
-#include "pixelmill/hashes.h"
+#include "pixelmill/sha256.h"
 #include "sha256_compress.h"
 
 namespace pm {
