@@ -21,6 +21,8 @@ fi
 mkdir -p "$out"
 
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+# Ranks share this machine's cores: OpenMP threads that spin while idle would steal them.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 dedup_flag=""
 "$build/src/app/pixelmill" dedup --help >/dev/null 2>&1 && dedup_flag="--dedup"
 
