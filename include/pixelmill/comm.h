@@ -1,5 +1,5 @@
 // The communicator passed to every module that talks to other ranks. Owns nothing
-// global: main() wraps MPI_COMM_WORLD once; tests may pass a sub-communicator.
+// global: main() wraps the world communicator once; tests may pass a sub-communicator.
 // Typed collectives keep MPI datatypes out of callers. Not thread-safe: call from the
 // rank's main thread only.
 #pragma once
