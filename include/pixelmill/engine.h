@@ -17,11 +17,23 @@ namespace pm::engine {
 
 enum class Precision : std::uint8_t { kF32, kBF16 };
 
+// How fp32 3x3 stride-1 convolutions are computed. kAuto takes oneDNN's Winograd
+// F(4x4, 3x3) where it has one (about half the multiplies; relative error ~1e-6 against
+// direct, measured in perf/engine), direct everywhere else. kDirect never uses Winograd.
+enum class ConvAlgorithm : std::uint8_t { kAuto, kDirect };
+
 struct EngineOptions {
   Precision precision = Precision::kF32;  // bf16 only where the CPU has AVX512_BF16/AMX
   bool reference = false;  // run every op on the plain C++ reference kernels (slow, exact oracle)
   int threads = 0;         // OpenMP threads for the kernels; 0 = leave the runtime default
   bool verbose = false;    // log each pass and each kernel choice (and why) to stderr
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::kAuto;
+  // Rows of the batch run through the network at once. A memory-bound network (few MACs
+  // per byte of activations, e.g. MobileNets) run on a batch too large for the cache is
+  // run in chunks of rows whose activations fit it; results are the same rows in the
+  // same order. 0 = chosen by the engine (only when the graph is provably row-local),
+  // > 0 = at most this many rows per chunk (still only when row-local), < 0 = never split.
+  int micro_batch = 0;
 };
 
 struct ValueInfo {

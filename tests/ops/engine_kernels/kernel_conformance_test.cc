@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include "graph_builder.h"
 #include "pixelmill/engine.h"
 
@@ -239,6 +241,45 @@ TEST(Kernels, NhwcPixelPrologueIsFusedExactly) {
   auto want = Session(Model::load(path, ref_opts)).run({img});
   EXPECT_EQ(0, std::memcmp(got[0].data(), want[0].data(), got[0].nbytes()));
   EXPECT_LT(max_rel_diff(got[1], want[1]), 1e-4f);
+  std::remove(path.c_str());
+}
+
+TEST(Kernels, WinogradMatchesDirectAndReference) {
+  // 3x3 stride-1 convolutions with bias, residual sum and ReLU: Winograd (auto) and
+  // direct against the reference kernels.
+  GB b;
+  b.input("x", {-1, 64, 14, 14}, true);
+  b.weight("w1", {64, 64, 3, 3}, 31, 0.1f);
+  b.weight("b1", {64}, 32, 0.1f);
+  b.weight("w2", {64, 64, 3, 3}, 33, 0.1f);
+  auto& c1 = b.node("Conv", {"x", "w1", "b1"}, {"a"});
+  GB::ints(c1, "pads", {1, 1, 1, 1});
+  b.node("Relu", {"a"}, {"ar"});
+  auto& c2 = b.node("Conv", {"ar", "w2"}, {"c"});
+  GB::ints(c2, "pads", {1, 1, 1, 1});
+  b.node("Add", {"c", "x"}, {"s"});
+  b.node("Relu", {"s"}, {"y"});
+  b.output("y");
+  const std::string path = b.save("conv3x3");
+  const Tensor x = random_input({3, 64, 14, 14}, 34);
+  EngineOptions ref_opts, auto_opts, direct_opts;
+  ref_opts.reference = true;
+  auto_opts.verbose = direct_opts.verbose = true;
+  direct_opts.conv_algorithm = ConvAlgorithm::kDirect;
+  auto want = Session(Model::load(path, ref_opts)).run({x});
+  testing::internal::CaptureStderr();
+  auto fast = Session(Model::load(path, auto_opts)).run({x});
+  const std::string auto_log = testing::internal::GetCapturedStderr();
+  testing::internal::CaptureStderr();
+  auto direct = Session(Model::load(path, direct_opts)).run({x});
+  const std::string direct_log = testing::internal::GetCapturedStderr();
+  EXPECT_LT(max_rel_diff(fast[0], want[0]), 1e-4f);
+  EXPECT_LT(max_rel_diff(direct[0], want[0]), 1e-4f);
+  EXPECT_EQ(direct_log.find("-> dnnl:jit_wino"), std::string::npos) << direct_log;
+  // oneDNN 2.6 has its fp32 Winograd kernel on AVX-512 CPUs.
+  if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
+    EXPECT_NE(auto_log.find("-> dnnl:jit_wino"), std::string::npos) << auto_log;
+  }
   std::remove(path.c_str());
 }
 

@@ -2,6 +2,7 @@
 // reordered once, when the kernel is built, into the layout the primitive chose.
 #include <cstring>
 #include <iostream>
+#include <optional>
 
 #include "exec/dnnl/dnnl_common.h"
 #include "exec/dnnl/dnnl_kernels.h"
@@ -94,12 +95,6 @@ std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<Valu
     dnnl::memory::desc b_md({ws[0]}, dt::f32, tag::x);
     const bool has_bias = n.has_input(2);
     const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
-    auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                           dnnl::algorithm::convolution_direct, src_md, w_any,
-                                                           b_md, dst_md, strides, dil, pl, pr)
-                         : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                           dnnl::algorithm::convolution_direct, src_md, w_any,
-                                                           dst_md, strides, dil, pl, pr);
     dnnl::post_ops po;
     const bool has_sum = n.op == "pm.FusedConv" && n.has_input(3);
     if (has_sum) po.append_sum(1.f);
@@ -110,7 +105,27 @@ std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<Valu
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(po);
-    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    auto make_pd = [&](dnnl::algorithm alg) {
+      auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src_md,
+                                                             w_any, b_md, dst_md, strides, dil, pl, pr)
+                           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src_md,
+                                                             w_any, dst_md, strides, dil, pl, pr);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    };
+    // Winograd F(4x4, 3x3): fp32 only in oneDNN 2.6, 3x3 stride 1 without dilation or
+    // groups; oneDNN refuses the shapes it has no kernel for, and direct takes over.
+    const bool winograd = opts.conv_algorithm == ConvAlgorithm::kAuto && act_dt == dt::f32 && !plain_io &&
+                          group == 1 && ws[2] == 3 && ws[3] == 3 && w.sh == 1 && w.sw == 1 && w.dh == 1 &&
+                          w.dw == 1;
+    std::optional<dnnl::convolution_forward::primitive_desc> wino;
+    if (winograd) {
+      try {
+        wino = make_pd(dnnl::algorithm::convolution_winograd);
+      } catch (const dnnl::error& e) {
+        if (opts.verbose) std::cerr << "[engine] " << n.label() << ": no Winograd kernel (" << e.what() << ")\n";
+      }
+    }
+    dnnl::convolution_forward::primitive_desc pd = wino ? *wino : make_pd(dnnl::algorithm::convolution_direct);
     // Weights: plain -> the primitive's layout, once.
     dnnl::memory w_plain({w_dims, dt::f32, w_tag}, eng, const_cast<void*>(in[1].value->data()));
     dnnl::memory w_mem(pd.weights_desc(), eng);
