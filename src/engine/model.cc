@@ -49,21 +49,7 @@ ModelSummary ModelImpl::summary(const std::map<std::string, Dims>& input_shapes)
   Graph g = graph;
   std::map<std::string, ValueType> types;
   specialize_shapes(g, shapes, types);
-  std::int64_t macs = 0;
-  for (const auto& n : g.nodes) {
-    const auto& out = types.at(n.outputs[0]).shape;
-    if (n.op == "Conv" || n.op == "ConvTranspose") {
-      const auto& w = types.at(n.inputs[1]).shape;
-      std::int64_t per = 1;
-      for (std::size_t i = 1; i < w.size(); ++i) per *= w[i];
-      macs += dims_product(out) * per;
-    } else if (n.op == "Gemm" || n.op == "MatMul") {
-      const auto& a = types.at(n.inputs[0]).shape;
-      const bool ta = n.op == "Gemm" && n.attr_i("transA", 0);
-      macs += dims_product(out) * (ta ? a[0] : a.back());
-    }
-  }
-  s.macs = macs;
+  s.macs = count_macs(g, types);
   return s;
 }
 

@@ -46,4 +46,7 @@ void specialize_shapes(Graph& g, const std::map<std::string, Dims>& input_shapes
                        std::map<std::string, ValueType>& types,
                        const std::map<std::string, Tensor>* input_values = nullptr);
 
+// Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul in a specialised graph.
+std::int64_t count_macs(const Graph& g, const std::map<std::string, ValueType>& types);
+
 }  // namespace pm::engine

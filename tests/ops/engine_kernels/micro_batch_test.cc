@@ -1,0 +1,176 @@
+// Micro-batching (exec/micro_batch): a row-local graph run in chunks gives the rows the
+// whole batch gives; graphs that mix rows are never split.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "exec/micro_batch.h"
+#include "graph_builder.h"
+#include "model_impl.h"
+#include "pixelmill/engine.h"
+
+namespace pm::engine::test {
+namespace {
+
+using GB = GraphBuilder;
+
+// An inverted-residual block (MobileNetV2): 1x1 expand, ReLU6, 3x3 depthwise, 1x1
+// project, residual add, then pooling and a classifier.
+GraphBuilder inverted_residual(std::int64_t c, std::int64_t hw) {
+  GB b;
+  b.input("x", {-1, c, hw, hw}, true);
+  b.weight("we", {4 * c, c, 1, 1}, 1, 0.3f);
+  b.weight("be", {4 * c}, 2, 0.1f);
+  b.weight("wd", {4 * c, 1, 3, 3}, 3, 0.3f);
+  b.weight("bd", {4 * c}, 4, 0.1f);
+  b.weight("wp", {c, 4 * c, 1, 1}, 5, 0.3f);
+  b.weight("wf", {10, c}, 6, 0.3f);
+  Tensor lo(DType::kF32, {}), hi(DType::kF32, {});
+  *hi.ptr<float>() = 6.f;
+  b.constant("lo", lo);
+  b.constant("hi", hi);
+  b.node("Conv", {"x", "we", "be"}, {"e"});
+  b.node("Clip", {"e", "lo", "hi"}, {"er"});
+  auto& dw = b.node("Conv", {"er", "wd", "bd"}, {"d"});
+  GB::ints(dw, "pads", {1, 1, 1, 1});
+  GB::i(dw, "group", 4 * c);
+  b.node("Clip", {"d", "lo", "hi"}, {"dr"});
+  b.node("Conv", {"dr", "wp"}, {"p"});
+  b.node("Add", {"p", "x"}, {"s"});
+  b.node("GlobalAveragePool", {"s"}, {"g"});
+  b.node("Flatten", {"g"}, {"f"});
+  auto& fc = b.node("Gemm", {"f", "wf"}, {"y"});
+  GB::i(fc, "transB", 1);
+  b.output("s");
+  b.output("y");
+  return b;
+}
+
+RowProfile profile_of(const std::string& path, const Dims& x) {
+  auto m = std::dynamic_pointer_cast<const ModelImpl>(Model::load(path));
+  return profile_rows(m->graph, {{m->inputs()[0].name, x}});
+}
+
+TEST(MicroBatch, ChunkedRowsEqualTheWholeBatch) {
+  GB b = inverted_residual(16, 20);
+  const std::string path = b.save("micro_ir");
+  const Tensor x = random_input({7, 16, 20, 20}, 7);
+  const RowProfile p = profile_of(path, x.shape());
+  ASSERT_TRUE(p.row_local) << p.why;
+  EXPECT_GT(p.macs_per_row, 0);
+  EXPECT_EQ(p.max_value_bytes_per_row, 64 * 20 * 20 * 4);  // the expanded activation
+
+  EngineOptions whole, chunked, ref;
+  whole.micro_batch = -1;
+  chunked.micro_batch = 3;  // 7 rows: chunks of 3, 2, 2
+  chunked.verbose = true;
+  ref.reference = true;
+  ref.micro_batch = -1;
+  auto want = Session(Model::load(path, ref)).run({x});
+  auto all = Session(Model::load(path, whole)).run({x});
+  testing::internal::CaptureStderr();
+  auto got = Session(Model::load(path, chunked)).run({x});
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("run in chunks of at most 3 rows"), std::string::npos) << log;
+  ASSERT_EQ(got.size(), 2u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].shape(), all[i].shape());
+    EXPECT_EQ(got[i].shape()[0], 7);
+    EXPECT_LT(max_rel_diff(got[i], all[i]), 1e-5f) << "output " << i;
+    EXPECT_LT(max_rel_diff(got[i], want[i]), 1e-4f) << "output " << i;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(MicroBatch, GraphsThatMixRowsAreNotSplit) {
+  struct Case {
+    std::string name;
+    void (*build)(GB&);
+  };
+  const Case cases[] = {
+      {"softmax_over_batch",
+       [](GB& b) {
+         auto& n = b.node("Softmax", {"x"}, {"y"});
+         GB::i(n, "axis", 0);
+       }},
+      {"legacy_softmax_whole_tensor",
+       [](GB& b) {
+         auto& n = b.node("Softmax", {"x"}, {"y"});
+         GB::i(n, "axis", 0);
+       }},
+      {"mean_over_batch",
+       [](GB& b) {
+         auto& r = b.node("ReduceMean", {"x"}, {"m"});
+         GB::ints(r, "axes", {0});
+         b.node("Sub", {"x", "m"}, {"y"});
+       }},
+      {"transpose_batch_away",
+       [](GB& b) {
+         auto& t = b.node("Transpose", {"x"}, {"t"});
+         GB::ints(t, "perm", {1, 0});
+         auto& t2 = b.node("Transpose", {"t"}, {"y"});
+         GB::ints(t2, "perm", {1, 0});
+       }},
+      {"gather_rows_by_data",
+       [](GB& b) {
+         auto& a = b.node("ArgMax", {"x"}, {"i"});
+         GB::i(a, "axis", 1);
+         GB::i(a, "keepdims", 0);
+         b.node("Gather", {"x", "i"}, {"y"});
+       }},
+      {"flatten_whole_batch",
+       [](GB& b) {
+         auto& f = b.node("Flatten", {"x"}, {"f"});
+         GB::i(f, "axis", 0);
+         b.node("Relu", {"f"}, {"y"});
+       }},
+  };
+  int k = 0;
+  for (const auto& c : cases) {
+    GB b(c.name == "legacy_softmax_whole_tensor" ? 11 : 17);
+    b.input("x", {-1, 5}, true);
+    c.build(b);
+    b.output("y");
+    const std::string path = b.save("mix" + std::to_string(k++));
+    const Tensor x = random_input({6, 5}, 9);
+    const RowProfile p = profile_of(path, x.shape());
+    EXPECT_FALSE(p.row_local) << c.name;
+    EXPECT_FALSE(p.why.empty()) << c.name;
+    // Asked for chunks of one row, the engine still runs the whole batch.
+    EngineOptions one, ref;
+    one.micro_batch = 1;
+    ref.reference = true;
+    ref.micro_batch = -1;
+    auto got = Session(Model::load(path, one)).run({x});
+    auto want = Session(Model::load(path, ref)).run({x});
+    ASSERT_EQ(got[0].shape(), want[0].shape()) << c.name;
+    EXPECT_LT(max_rel_diff(got[0], want[0]), 1e-5f) << c.name;
+    std::remove(path.c_str());
+  }
+}
+
+TEST(MicroBatch, ChunkChoice) {
+  RowProfile p;
+  p.row_local = true;
+  p.macs_per_row = 300'000'000;
+  p.act_bytes_per_row = 50'000'000;  // 6 MACs per byte: memory-bound
+  p.max_value_bytes_per_row = 4 << 20;
+  EngineOptions auto_opts;
+  EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 32 << 20).rows, 4);  // 32 MiB / (2 x 4 MiB)
+  EXPECT_EQ(choose_batch_split(p, 4, auto_opts, 32 << 20).rows, 0);   // the whole batch fits
+  EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 1 << 20).rows, 1);   // at least one row
+  EngineOptions fixed;
+  fixed.micro_batch = 5;
+  EXPECT_EQ(choose_batch_split(p, 16, fixed, 32 << 20).rows, 5);
+  EngineOptions off;
+  off.micro_batch = -1;
+  EXPECT_EQ(choose_batch_split(p, 16, off, 32 << 20).rows, 0);
+  p.macs_per_row = 4'000'000'000;  // 80 MACs per byte: compute-bound, never split by itself
+  EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 32 << 20).rows, 0);
+  EXPECT_EQ(choose_batch_split(p, 16, fixed, 32 << 20).rows, 5);
+  p.row_local = false;
+  EXPECT_EQ(choose_batch_split(p, 16, fixed, 32 << 20).rows, 0);
+}
+
+}  // namespace
+}  // namespace pm::engine::test
