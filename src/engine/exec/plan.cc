@@ -211,7 +211,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
   for (const auto& [name, t] : input_values) plan->input_values[name] = t.clone();
   specialize_shapes(g, input_shapes, types, &plan->input_values);
   validate(g, "specialize_shapes");
-  PassContext ctx{opts, &types};
+  PassContext ctx{opts, &types, dnnl_runs_well};
   run_pipeline(g, plan_passes(opts), ctx);
 
   Builder b(*plan, opts);

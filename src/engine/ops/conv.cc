@@ -54,7 +54,65 @@ void ref_FusedConv(const Node& n, const std::vector<const Tensor*>& in, std::vec
   apply_activation(fused_activation(n), y, count);
 }
 
+std::vector<ValueType> infer_fused_dw(const Node& n, const std::vector<ValueType>& in) {
+  PM_OP_CHECK(n, in.size() >= 4, "needs X, W, B, W_dw");
+  const Node pw = pointwise_stage(n);
+  const auto mid = infer_conv(pw, {in[0], in[1], in[2]});
+  const Node dw = depthwise_stage(n, mid[0].shape[1]);
+  return infer_conv(dw, {mid[0], in[3], in.size() > 4 ? in[4] : ValueType{}});
+}
+
+void ref_FusedConvDw(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+  const Node pw = pointwise_stage(n);
+  const auto mid_t = infer_conv(pw, {vt(DType::kF32, in[0]->shape()), vt(DType::kF32, in[1]->shape()),
+                                     in[2] ? vt(DType::kF32, in[2]->shape()) : ValueType{}});
+  Tensor mid(DType::kF32, mid_t[0].shape);
+  conv_reference(pw, *in[0], *in[1], in[2], mid);
+  apply_activation(fused_activation(n), mid.ptr<float>(), mid.numel());
+  const Node dw = depthwise_stage(n, mid.shape()[1]);
+  conv_reference(dw, mid, *in[3], in.size() > 4 ? in[4] : nullptr, out[0]);
+  apply_activation(fused_dw_activation(n), out[0].ptr<float>(), out[0].numel());
+}
+
 }  // namespace
+
+Node pointwise_stage(const Node& fused) {
+  Node pw;
+  pw.op = "Conv";
+  pw.name = fused.name;
+  pw.inputs = {fused.inputs[0], fused.inputs[1], fused.inputs.size() > 2 ? fused.inputs[2] : ""};
+  for (const auto& [k, v] : fused.attrs)
+    if (k.rfind("dw_", 0) != 0 && k.rfind("activation", 0) != 0) pw.attrs[k] = v;
+  return pw;
+}
+
+Node depthwise_stage(const Node& fused, std::int64_t channels) {
+  Node dw;
+  dw.op = "Conv";
+  dw.name = fused.name + "/dw";
+  dw.inputs = {"", fused.inputs[3], fused.inputs.size() > 4 ? fused.inputs[4] : ""};
+  auto ints = [](std::vector<std::int64_t> v) {
+    Attr a;
+    a.kind = Attr::Kind::kInts;
+    a.ints = std::move(v);
+    return a;
+  };
+  const std::int64_t s = fused.attr_i("dw_stride", 1);
+  dw.attrs["group"].kind = Attr::Kind::kInt;
+  dw.attrs["group"].i = channels;
+  dw.attrs["kernel_shape"] = ints({3, 3});
+  dw.attrs["pads"] = ints({1, 1, 1, 1});
+  dw.attrs["strides"] = ints({s, s});
+  return dw;
+}
+
+FusedActivation fused_dw_activation(const Node& n) {
+  FusedActivation a;
+  a.kind = n.attr_s("dw_activation", "");
+  a.alpha = n.attr_f("dw_activation_alpha", 0.f);
+  a.beta = n.attr_f("dw_activation_beta", 0.f);
+  return a;
+}
 
 FusedActivation fused_activation(const Node& n) {
   FusedActivation a;
@@ -127,6 +185,7 @@ void conv_reference(const Node& n, const Tensor& x, const Tensor& w, const Tenso
 void register_conv_ops(OpTable& t) {
   t.add({"Conv", infer_conv, ref_Conv});
   t.add({"pm.FusedConv", infer_fused, ref_FusedConv});
+  t.add({"pm.FusedConvDw", infer_fused_dw, ref_FusedConvDw});
 }
 
 }  // namespace pm::engine

@@ -15,6 +15,10 @@ struct PassContext {
   EngineOptions options;
   // Concrete shapes of every value, when the pipeline runs for a plan (empty at load).
   std::map<std::string, ValueType>* types = nullptr;
+  // Whether the execution backend runs a fused node well (set when planning); a pass that
+  // makes a node only a backend kernel can run asks it first. Null: never fuse such nodes.
+  bool (*backend_runs)(const Node& n, const std::vector<ValueType>& in, const std::vector<ValueType>& out,
+                       const EngineOptions& opts) = nullptr;
 };
 
 using PassFn = void (*)(Graph& g, const PassContext& ctx);
@@ -32,6 +36,7 @@ void remove_dead_nodes(Graph& g, const PassContext& ctx);  // outputs nobody use
 void fuse_conv_sum(Graph& g, const PassContext& ctx);         // Conv -> Add(residual)
 void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Clip/...
 void fuse_input_normalization(Graph& g, const PassContext& ctx);  // Cast/Sub/Div/Transpose
+void fuse_conv_depthwise(Graph& g, const PassContext& ctx);  // Conv1x1 -> depthwise Conv3x3
 
 void run_pipeline(Graph& g, const std::vector<Pass>& passes, const PassContext& ctx);
 std::vector<Pass> load_passes(const EngineOptions& opts);

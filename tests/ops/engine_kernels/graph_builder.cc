@@ -89,6 +89,37 @@ std::string GraphBuilder::save(const std::string& tag) const {
   return path.string();
 }
 
+GraphBuilder inverted_residual(std::int64_t c, std::int64_t hw, std::int64_t stride) {
+  GraphBuilder b;
+  b.input("x", {-1, c, hw, hw}, true);
+  b.weight("we", {4 * c, c, 1, 1}, 1, 0.3f);
+  b.weight("be", {4 * c}, 2, 0.1f);
+  b.weight("wd", {4 * c, 1, 3, 3}, 3, 0.3f);
+  b.weight("bd", {4 * c}, 4, 0.1f);
+  b.weight("wp", {c, 4 * c, 1, 1}, 5, 0.3f);
+  b.weight("wf", {10, c}, 6, 0.3f);
+  Tensor lo(DType::kF32, {}), hi(DType::kF32, {});
+  *hi.ptr<float>() = 6.f;
+  b.constant("lo", lo);
+  b.constant("hi", hi);
+  b.node("Conv", {"x", "we", "be"}, {"e"});
+  b.node("Clip", {"e", "lo", "hi"}, {"er"});
+  auto& dw = b.node("Conv", {"er", "wd", "bd"}, {"d"});
+  GraphBuilder::ints(dw, "pads", {1, 1, 1, 1});
+  GraphBuilder::ints(dw, "strides", {stride, stride});
+  GraphBuilder::i(dw, "group", 4 * c);
+  b.node("Clip", {"d", "lo", "hi"}, {"dr"});
+  b.node("Conv", {"dr", "wp"}, {stride == 1 ? "p" : "s"});
+  if (stride == 1) b.node("Add", {"p", "x"}, {"s"});
+  b.node("GlobalAveragePool", {"s"}, {"g"});
+  b.node("Flatten", {"g"}, {"f"});
+  auto& fc = b.node("Gemm", {"f", "wf"}, {"y"});
+  GraphBuilder::i(fc, "transB", 1);
+  b.output("s");
+  b.output("y");
+  return b;
+}
+
 Tensor random_input(const Dims& shape, unsigned seed) {
   Tensor t(DType::kF32, shape);
   std::uint32_t x = seed * 747796405u + 2891336453u;

@@ -33,6 +33,11 @@ class GraphBuilder {
   onnx::ModelProto m_;
 };
 
+// An inverted-residual block (MobileNetV2) on input x [-1, c, hw, hw]: 1x1 expand to 4c,
+// ReLU6, 3x3 depthwise (pad 1, `stride`), ReLU6, 1x1 project, residual add when the
+// stride is 1, then GlobalAveragePool, Flatten and a 10-way Gemm. Outputs "s" and "y".
+GraphBuilder inverted_residual(std::int64_t c, std::int64_t hw, std::int64_t stride = 1);
+
 Tensor random_input(const Dims& shape, unsigned seed);
 // Largest |a - b| / (1 + |b|) over all elements.
 float max_rel_diff(const Tensor& a, const Tensor& b);

@@ -283,5 +283,34 @@ TEST(Kernels, WinogradMatchesDirectAndReference) {
   std::remove(path.c_str());
 }
 
+TEST(Kernels, DepthwiseFusedIntoPointwise) {
+  // MobileNetV2 blocks: 1x1 expand + ReLU6 feeding a 3x3 depthwise + ReLU6, stride 1 and
+  // 2, fused into one pm.FusedConvDw (oneDNN's depthwise post-op) where oneDNN has the
+  // kernel; against the reference kernels either way.
+  for (std::int64_t stride : {1, 2}) {
+    GB b = inverted_residual(16, 56, stride);
+    const std::string path = b.save("ir_s" + std::to_string(stride));
+    const Tensor x = random_input({4, 16, 56, 56}, 40 + static_cast<unsigned>(stride));
+    EngineOptions ref_opts, fast_opts;
+    ref_opts.reference = true;
+    fast_opts.verbose = true;
+    fast_opts.threads = 2;  // oneDNN's choice of the fused kernel depends on the thread count
+    auto want = Session(Model::load(path, ref_opts)).run({x});
+    testing::internal::CaptureStderr();
+    auto got = Session(Model::load(path, fast_opts)).run({x});
+    const std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_EQ(got.size(), 2u);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].shape(), want[i].shape()) << "stride " << stride;
+      EXPECT_LT(max_rel_diff(got[i], want[i]), 1e-4f) << "stride " << stride << " output " << i;
+    }
+    // oneDNN 2.6 has the fused 1x1 + depthwise fp32 kernel on AVX-512 CPUs.
+    if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
+      EXPECT_NE(log.find("pm.FusedConvDw"), std::string::npos) << log;
+    }
+    std::remove(path.c_str());
+  }
+}
+
 }  // namespace
 }  // namespace pm::engine::test

@@ -14,38 +14,6 @@ namespace {
 
 using GB = GraphBuilder;
 
-// An inverted-residual block (MobileNetV2): 1x1 expand, ReLU6, 3x3 depthwise, 1x1
-// project, residual add, then pooling and a classifier.
-GraphBuilder inverted_residual(std::int64_t c, std::int64_t hw) {
-  GB b;
-  b.input("x", {-1, c, hw, hw}, true);
-  b.weight("we", {4 * c, c, 1, 1}, 1, 0.3f);
-  b.weight("be", {4 * c}, 2, 0.1f);
-  b.weight("wd", {4 * c, 1, 3, 3}, 3, 0.3f);
-  b.weight("bd", {4 * c}, 4, 0.1f);
-  b.weight("wp", {c, 4 * c, 1, 1}, 5, 0.3f);
-  b.weight("wf", {10, c}, 6, 0.3f);
-  Tensor lo(DType::kF32, {}), hi(DType::kF32, {});
-  *hi.ptr<float>() = 6.f;
-  b.constant("lo", lo);
-  b.constant("hi", hi);
-  b.node("Conv", {"x", "we", "be"}, {"e"});
-  b.node("Clip", {"e", "lo", "hi"}, {"er"});
-  auto& dw = b.node("Conv", {"er", "wd", "bd"}, {"d"});
-  GB::ints(dw, "pads", {1, 1, 1, 1});
-  GB::i(dw, "group", 4 * c);
-  b.node("Clip", {"d", "lo", "hi"}, {"dr"});
-  b.node("Conv", {"dr", "wp"}, {"p"});
-  b.node("Add", {"p", "x"}, {"s"});
-  b.node("GlobalAveragePool", {"s"}, {"g"});
-  b.node("Flatten", {"g"}, {"f"});
-  auto& fc = b.node("Gemm", {"f", "wf"}, {"y"});
-  GB::i(fc, "transB", 1);
-  b.output("s");
-  b.output("y");
-  return b;
-}
-
 RowProfile profile_of(const std::string& path, const Dims& x) {
   auto m = std::dynamic_pointer_cast<const ModelImpl>(Model::load(path));
   return profile_rows(m->graph, {{m->inputs()[0].name, x}});

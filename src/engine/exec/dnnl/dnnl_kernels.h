@@ -29,6 +29,11 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
                                              const std::vector<ValueType>& out, const EngineOptions& opts,
                                              std::string& why);
 
+// True when oneDNN has a real (not reference) kernel for the node: asked by fusion passes
+// before they make a node only oneDNN can run well (PassContext::backend_runs).
+bool dnnl_runs_well(const Node& n, const std::vector<ValueType>& in, const std::vector<ValueType>& out,
+                    const EngineOptions& opts);
+
 // One function per op family; same contract as make_dnnl_kernel.
 // `plain_io` (conv): src/dst in plain NCHW float32 instead of the layouts oneDNN prefers.
 std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<ValueType>& in,

@@ -8,7 +8,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
                                              const std::vector<ValueType>& out, const EngineOptions& opts,
                                              std::string& why) {
   const std::string& op = n.op;
-  if (op == "Conv" || op == "pm.FusedConv") return make_dnnl_conv(n, in, out, opts, false, why);
+  if (op == "Conv" || op == "pm.FusedConv" || op == "pm.FusedConvDw") return make_dnnl_conv(n, in, out, opts, false, why);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
     return make_dnnl_pool(n, in, in_layouts, out, why);
   if (op == "Gemm") return make_dnnl_gemm(n, in, out, why);
@@ -26,6 +26,14 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
   if (op == "MatMul") return make_dnnl_matmul(n, in, out, why);
   why = "no oneDNN kernel for " + op;
   return nullptr;
+}
+
+bool dnnl_runs_well(const Node& n, const std::vector<ValueType>& in, const std::vector<ValueType>& out,
+                    const EngineOptions& opts) {
+  std::string why;
+  const std::vector<Layout> layouts(in.size());
+  auto k = make_dnnl_kernel(n, in, layouts, out, opts, why);
+  return k && k->name().find(":ref") == std::string::npos;
 }
 
 }  // namespace pm::engine
