@@ -180,7 +180,8 @@ def bf16_cosine(pm, model, inp, threads):
         ref = sess.run(None, {sess.get_inputs()[0].name: np.load(inp)})[0]
         return (f"bf16 vs pixelmill fp32 cosine {cosine(outs['bf16'], outs['fp32']):.6f}, "
                 f"vs ORT fp32 {cosine(outs['bf16'], ref):.6f}; "
-                f"pixelmill fp32 vs ORT fp32 {cosine(outs['fp32'], ref):.7f}")
+                f"pixelmill fp32 vs ORT fp32 {cosine(outs['fp32'], ref):.7f}, max |diff| / max |ORT| "
+                f"{float(np.abs(outs['fp32'] - ref).max() / max(np.abs(ref).max(), 1e-30)):.2e}")
 
 
 def main():
@@ -192,7 +193,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--precisions", default="fp32,fp32-direct,bf16",
                     help="of " + ",".join(PRECISION_FLAGS))
-    ap.add_argument("--peers", default="ort,opencv")
+    ap.add_argument("--peers", default="ort,ort-spin,opencv",
+                    help="ort (no spinning), ort-spin (ORT's default spinning), opencv")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
@@ -270,7 +272,7 @@ def main():
             gf = mine["median"] * 2 * gmac if mine else None
             pk = peak.get(prec.split("-")[0]) if peak else None
             for peer in peers:
-                if prec == "bf16" and peer != "ort":
+                if prec == "bf16" and not peer.startswith("ort"):
                     continue  # bf16 is compared with the peer a user would pick: ORT fp32
                 theirs, tld, _ = figs.get((peer, "fp32"), (None, None, ""))
                 ratio = f"{mine['median'] / theirs['median']:6.2f}" if mine and theirs else "   n/a"

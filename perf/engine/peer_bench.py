@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Throughput of one peer on one model: ONNX Runtime (fp32) or OpenCV DNN 4.6.
+"""Throughput of one peer on one model: ONNX Runtime (fp32; `ort-spin` with ORT's default
+of spinning intra-op threads, `ort` without) or OpenCV DNN 4.6.
 
-  peer_bench.py --peer ort|opencv --model M.onnx --batch 16 --threads T
+  peer_bench.py --peer ort|ort-spin|opencv --model M.onnx --batch 16 --threads T
                 [--runs 5] [--warmup 2] [--side 224]
 
 Feeds a seeded random float32 batch [B,3,S,S] (S from the model's input, or --side),
@@ -28,8 +29,8 @@ def input_side(model):
     return dims[-1].dim_value or 224
 
 
-def ort_runner(model, threads):
-    sess = pm_peers.ort_session(model, threads)
+def ort_runner(model, threads, spin=False):
+    sess = pm_peers.ort_session(model, threads, spin)
     name = sess.get_inputs()[0].name
     return lambda x: sess.run(None, {name: x})
 
@@ -58,7 +59,7 @@ def opencv_runner(model, threads):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--peer", choices=["ort", "opencv"], required=True)
+    ap.add_argument("--peer", choices=["ort", "ort-spin", "opencv"], required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1)
@@ -71,7 +72,10 @@ def main():
     side = a.side or input_side(a.model)
     x = np.random.default_rng(1).standard_normal((a.batch, 3, side, side), dtype=np.float32)
     try:
-        run = (ort_runner if a.peer == "ort" else opencv_runner)(a.model, a.threads)
+        if a.peer == "opencv":
+            run = opencv_runner(a.model, a.threads)
+        else:
+            run = ort_runner(a.model, a.threads, spin=a.peer == "ort-spin")
         for _ in range(a.warmup):
             run(x)
         rates = []

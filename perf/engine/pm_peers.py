@@ -30,17 +30,17 @@ def import_ort():
     return onnxruntime
 
 
-def ort_session(model, threads):
+def ort_session(model, threads, spin=False):
     """An ORT CPU session with a fixed thread count: intra_op threads as given, one
-    inter-op thread, sequential execution, and no spinning (spinning threads would steal
-    the other core from whatever runs beside it)."""
+    inter-op thread, sequential execution, and no spinning unless `spin` (spinning threads
+    would steal the other core from whatever runs beside it; ORT's own default spins)."""
     ort = import_ort()
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return ort.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
 
 
