@@ -2,8 +2,8 @@
 #include <omp.h>
 
 #include <algorithm>
-
 #include <cstring>
+#include <exception>
 #include <iostream>
 
 #include "exec/micro_batch.h"
@@ -14,74 +14,116 @@
 namespace pm::engine {
 
 namespace {
-// Plans kept per session; the least recently used goes first. Each holds its buffers, so
-// a stream of ever-new shapes must not keep them all.
+
+// Plans kept per cache; the least recently used goes first. Each holds its buffers, so a
+// stream of ever-new shapes must not keep them all.
 constexpr std::size_t kMaxPlans = 8;
+
+struct PlanCache {
+  std::map<std::string, std::unique_ptr<Plan>> plans;  // key: shapes (+ shape-input values)
+  std::map<std::string, std::uint64_t> last_used;
+  std::uint64_t clock = 0;
+
+  Plan& get(const ModelImpl& model, const std::string& key, const std::map<std::string, Dims>& shapes,
+            const std::map<std::string, Tensor>& values) {
+    auto it = plans.find(key);
+    if (it == plans.end()) {
+      if (plans.size() >= kMaxPlans) {
+        auto oldest = std::min_element(last_used.begin(), last_used.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+        plans.erase(oldest->first);
+        last_used.erase(oldest);
+      }
+      it = plans.emplace(key, build_plan(model.graph, shapes, values, model.opts)).first;
+    }
+    last_used[key] = ++clock;
+    return *it->second;
+  }
+};
+
+struct Chunk {
+  std::int64_t begin = 0, rows = 0;
+  std::vector<Tensor> out;
+};
+
 }  // namespace
 
 struct Session::Impl {
   std::shared_ptr<const ModelImpl> model;
-  std::map<std::string, std::unique_ptr<Plan>> plans;  // key: shapes (+ shape-input values)
-  std::map<std::string, std::uint64_t> last_used;
-  std::uint64_t clock = 0;
+  PlanCache plans;
+  // One cache per worker of a chunk-parallel run: their plans are built inside the worker,
+  // for one OpenMP thread each.
+  std::vector<PlanCache> worker_plans;
   std::map<std::string, BatchSplit> splits;  // key: shapes of the whole call
 
-  Plan& plan_for(const std::string& key, const std::map<std::string, Dims>& shapes,
-                 const std::map<std::string, Tensor>& values);
-  std::vector<Tensor> run_split(const std::vector<Tensor>& inputs, std::int64_t rows);
+  std::vector<Tensor> run_split(const std::vector<Tensor>& inputs, const BatchSplit& split);
+  void run_chunk(PlanCache& cache, const std::vector<Tensor>& inputs, Chunk& c);
 };
 
-Plan& Session::Impl::plan_for(const std::string& key, const std::map<std::string, Dims>& shapes,
-                              const std::map<std::string, Tensor>& values) {
-  auto it = plans.find(key);
-  if (it == plans.end()) {
-    if (plans.size() >= kMaxPlans) {
-      auto oldest = std::min_element(last_used.begin(), last_used.end(),
-                                     [](const auto& a, const auto& b) { return a.second < b.second; });
-      plans.erase(oldest->first);
-      last_used.erase(oldest);
-    }
-    it = plans.emplace(key, build_plan(model->graph, shapes, values, model->opts)).first;
+void Session::Impl::run_chunk(PlanCache& cache, const std::vector<Tensor>& inputs, Chunk& c) {
+  const std::int64_t batch = inputs[0].shape()[0];
+  std::vector<Tensor> part;
+  std::map<std::string, Dims> shapes;
+  std::string key;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Dims d = inputs[i].shape();
+    const std::size_t row_bytes = inputs[i].nbytes() / static_cast<std::size_t>(batch);
+    d[0] = c.rows;
+    auto* base = static_cast<char*>(const_cast<void*>(inputs[i].data()));
+    part.push_back(Tensor::borrow(inputs[i].dtype(), d, base + static_cast<std::size_t>(c.begin) * row_bytes));
+    key += dims_str(d) + ';';
+    shapes[model->inputs()[i].name] = d;
   }
-  last_used[key] = ++clock;
-  return *it->second;
+  c.out = execute(cache.get(*model, key, shapes, {}), part);
 }
 
-// The batch in chunks of at most `rows` (sizes balanced, so at most two plans), each
-// output row copied to its place. Inputs are read in place.
-std::vector<Tensor> Session::Impl::run_split(const std::vector<Tensor>& inputs, std::int64_t rows) {
+// The batch in chunks (sizes balanced, so at most two plans), each output row copied to
+// its place; inputs are read in place. With several workers, chunks run side by side, one
+// OpenMP thread each: no barrier inside a chunk's small kernels, and each worker's chunk is
+// sized for its share of the cache.
+std::vector<Tensor> Session::Impl::run_split(const std::vector<Tensor>& inputs, const BatchSplit& split) {
   const std::int64_t batch = inputs[0].shape()[0];
-  const std::int64_t chunks = (batch + rows - 1) / rows;
-  std::vector<Tensor> result;
+  const std::int64_t n_chunks = (batch + split.rows - 1) / split.rows;
+  std::vector<Chunk> chunks(static_cast<std::size_t>(n_chunks));
   std::int64_t begin = 0;
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::int64_t n = batch / chunks + (c < batch % chunks ? 1 : 0);
-    std::vector<Tensor> part;
-    std::map<std::string, Dims> shapes;
-    std::string key;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      Dims d = inputs[i].shape();
-      const std::size_t row_bytes = inputs[i].nbytes() / static_cast<std::size_t>(batch);
-      d[0] = n;
-      auto* base = static_cast<char*>(const_cast<void*>(inputs[i].data()));
-      part.push_back(Tensor::borrow(inputs[i].dtype(), d, base + static_cast<std::size_t>(begin) * row_bytes));
-      key += dims_str(d) + ';';
-      shapes[model->inputs()[i].name] = d;
-    }
-    std::vector<Tensor> out = execute(plan_for(key, shapes, {}), part);
-    if (result.empty()) {
-      for (const Tensor& o : out) {
-        Dims d = o.shape();
-        d[0] = batch;
-        result.emplace_back(o.dtype(), d);
+  for (std::int64_t c = 0; c < n_chunks; ++c) {
+    auto& ch = chunks[static_cast<std::size_t>(c)];
+    ch.begin = begin;
+    ch.rows = batch / n_chunks + (c < batch % n_chunks ? 1 : 0);
+    begin += ch.rows;
+  }
+  const int workers = static_cast<int>(std::min<std::int64_t>(split.workers, n_chunks));
+  if (workers <= 1) {
+    for (auto& ch : chunks) run_chunk(plans, inputs, ch);
+  } else {
+    if (worker_plans.size() < static_cast<std::size_t>(workers)) worker_plans.resize(static_cast<std::size_t>(workers));
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
+#pragma omp parallel num_threads(workers)
+    {
+      const int w = omp_get_thread_num();
+      omp_set_num_threads(1);  // this worker's kernels (and the plans it builds) use one thread
+      try {
+        for (std::int64_t c = w; c < n_chunks; c += omp_get_num_threads())
+          run_chunk(worker_plans[static_cast<std::size_t>(w)], inputs, chunks[static_cast<std::size_t>(c)]);
+      } catch (...) {
+        errors[static_cast<std::size_t>(w)] = std::current_exception();
       }
     }
-    for (std::size_t i = 0; i < out.size(); ++i) {
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+  std::vector<Tensor> result;
+  for (const Tensor& o : chunks[0].out) {
+    Dims d = o.shape();
+    d[0] = batch;
+    result.emplace_back(o.dtype(), d);
+  }
+  for (const auto& ch : chunks) {
+    for (std::size_t i = 0; i < ch.out.size(); ++i) {
       const std::size_t row_bytes = result[i].nbytes() / static_cast<std::size_t>(batch);
-      std::memcpy(static_cast<char*>(result[i].data()) + static_cast<std::size_t>(begin) * row_bytes, out[i].data(),
-                  out[i].nbytes());
+      std::memcpy(static_cast<char*>(result[i].data()) + static_cast<std::size_t>(ch.begin) * row_bytes,
+                  ch.out[i].data(), ch.out[i].nbytes());
     }
-    begin += n;
   }
   return result;
 }
@@ -129,18 +171,21 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
       bool same_batch = true;
       for (const Tensor& t : inputs) same_batch = same_batch && !t.shape().empty() && t.shape()[0] == batch;
       if (!same_batch) split.why = "inputs differ in dim 0";
-      else if (batch >= 2) split = choose_batch_split(profile_rows(m.graph, shapes), batch, m.opts, last_level_cache_bytes());
+      else if (batch >= 2)
+        split = choose_batch_split(profile_rows(m.graph, shapes), batch, m.opts, last_level_cache_bytes(),
+                                   omp_in_parallel() ? 1 : omp_get_max_threads());
       if (m.opts.verbose && batch >= 2)
         std::cerr << "[engine] batch " << batch << ": "
-                  << (split.rows > 0 ? "run in chunks of at most " + std::to_string(split.rows) + " rows, "
+                  << (split.rows > 0 ? "run in chunks of at most " + std::to_string(split.rows) + " rows on " +
+                                           std::to_string(split.workers) + " worker(s), "
                                      : std::string("run whole, "))
                   << split.why << "\n";
       if (impl_->splits.size() >= 64) impl_->splits.clear();
       sit = impl_->splits.emplace(key, split).first;
     }
-    if (sit->second.rows > 0) return impl_->run_split(inputs, sit->second.rows);
+    if (sit->second.rows > 0) return impl_->run_split(inputs, sit->second);
   }
-  return execute(impl_->plan_for(key, shapes, values), inputs);
+  return execute(impl_->plans.get(m, key, shapes, values), inputs);
 }
 
 }  // namespace pm::engine

@@ -128,7 +128,8 @@ RowProfile profile_rows(const Graph& model, const std::map<std::string, Dims>& s
 }
 
 BatchSplit choose_batch_split(const RowProfile& p, std::int64_t batch, const EngineOptions& opts,
-                              std::int64_t cache_bytes) {
+                              std::int64_t cache_bytes, int threads) {
+  threads = std::max(1, threads);
   BatchSplit s;
   if (opts.micro_batch < 0) {
     s.why = "micro-batching is off";
@@ -162,6 +163,8 @@ BatchSplit choose_batch_split(const RowProfile& p, std::int64_t batch, const Eng
     return s;
   }
   s.rows = rows;
+  const std::int64_t chunks = (batch + rows - 1) / rows;
+  s.workers = static_cast<int>(std::min<std::int64_t>(threads, chunks));
   return s;
 }
 

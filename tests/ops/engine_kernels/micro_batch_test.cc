@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "exec/micro_batch.h"
 #include "graph_builder.h"
@@ -46,6 +47,31 @@ TEST(MicroBatch, ChunkedRowsEqualTheWholeBatch) {
     EXPECT_EQ(got[i].shape()[0], 7);
     EXPECT_LT(max_rel_diff(got[i], all[i]), 1e-5f) << "output " << i;
     EXPECT_LT(max_rel_diff(got[i], want[i]), 1e-4f) << "output " << i;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(MicroBatch, ChunksOnTwoWorkersEqualTheWholeBatch) {
+  GB b = inverted_residual(16, 20);
+  const std::string path = b.save("micro_ir_w2");
+  const Tensor x = random_input({9, 16, 20, 20}, 8);
+  EngineOptions whole, chunked;
+  whole.micro_batch = -1;
+  whole.threads = 2;
+  chunked.micro_batch = 2;  // 9 rows: 5 chunks over 2 workers
+  chunked.threads = 2;
+  chunked.verbose = true;
+  auto all = Session(Model::load(path, whole)).run({x});
+  Session s(Model::load(path, chunked));
+  testing::internal::CaptureStderr();
+  auto got = s.run({x});
+  auto again = s.run({x});  // the workers' cached plans
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("run in chunks of at most 2 rows on 2 worker(s)"), std::string::npos) << log;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].shape(), all[i].shape());
+    EXPECT_LT(max_rel_diff(got[i], all[i]), 1e-5f) << "output " << i;
+    EXPECT_EQ(0, std::memcmp(got[i].data(), again[i].data(), got[i].nbytes())) << "output " << i;
   }
   std::remove(path.c_str());
 }
@@ -125,6 +151,9 @@ TEST(MicroBatch, ChunkChoice) {
   p.max_value_bytes_per_row = 4 << 20;
   EngineOptions auto_opts;
   EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 32 << 20).rows, 4);  // 32 MiB / (2 x 4 MiB)
+  EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 32 << 20).workers, 1);
+  EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 32 << 20, 2).workers, 2);
+  EXPECT_EQ(choose_batch_split(p, 6, auto_opts, 32 << 20, 4).workers, 2);  // two chunks, two workers
   EXPECT_EQ(choose_batch_split(p, 4, auto_opts, 32 << 20).rows, 0);   // the whole batch fits
   EXPECT_EQ(choose_batch_split(p, 16, auto_opts, 1 << 20).rows, 1);   // at least one row
   EngineOptions fixed;
