@@ -1,46 +1,85 @@
 #include "dedup_core.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "exact_groups.h"
 #include "node_ids.h"
 
 namespace pm::dedup {
 
+namespace {
+
+void stage(const JoinConfig& config, const char* name) {
+  if (config.on_stage) config.on_stage(name);
+}
+
+template <class T>
+void release(std::vector<T>& v) {
+  std::vector<T>().swap(v);
+}
+
+}  // namespace
+
 NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
                        const JoinConfig& config) {
+  // The order keeps the peak at the join (memory_bound.h): the rows are joined first,
+  // their embeddings are freed, and only then do the exact groups and the components
+  // allocate their per-row arrays.
   NodeResult res;
-
-  // Exact groups over old and new rows together: one all-to-all of the hashes.
-  std::vector<ContentHash> hashes = older.hash;
-  hashes.insert(hashes.end(), fresh.hash.begin(), fresh.hash.end());
-  std::vector<std::int64_t> nodes = node_ids(older);
-  const std::vector<std::int64_t> fresh_nodes = node_ids(fresh);
-  nodes.insert(nodes.end(), fresh_nodes.begin(), fresh_nodes.end());
-  const std::vector<std::int64_t> exact = exact_groups(comm, hashes, nodes);
-  res.exact_group.assign(exact.begin() + older.rows(), exact.end());
+  stage(config, "dedup start");
 
   // Near pairs: new x new (self join) and new x old (cross join); old x old was the
   // older runs' work and is not repeated.
-  const JoinRows home = take_join_rows(fresh);
-  res.joined_rows = static_cast<std::int64_t>(home.ids.size());
-  res.pairs = ring_self_join(comm, home, config, &res.join);
-  const bool any_older = comm.allreduce_sum(older.rows()) > 0;
-  if (any_older) {
-    const JoinRows visitors = take_join_rows(older);
-    const auto cross = ring_cross_join(comm, home, visitors, config, &res.join);
-    res.pairs.insert(res.pairs.end(), cross.begin(), cross.end());
-  }
+  {
+    JoinRows home = take_join_rows(fresh);
+    release(fresh.usable);
+    res.joined_rows = static_cast<std::int64_t>(home.ids.size());
+    stage(config, "join rows ready");
+    res.pairs = ring_self_join(comm, home, config, &res.join);
+    if (comm.allreduce_sum(older.rows()) > 0) {
+      JoinRows visitors = take_join_rows(older);
+      release(older.usable);
+      const auto cross = ring_cross_join(comm, home, visitors, config, &res.join);
+      res.pairs.insert(res.pairs.end(), cross.begin(), cross.end());
+    }
+    release(older.embedding);
+    stage(config, "join done");
+  }  // the rows are freed here
   sort_pairs(res.pairs);
+  stage(config, "rows freed");
 
+  // Exact groups over old and new rows together: one all-to-all of the hashes.
+  const std::int64_t n_older = older.rows();
+  const std::int64_t n_fresh = fresh.rows();
+  std::vector<std::int64_t> exact;
+  {
+    std::vector<ContentHash> hashes = std::move(older.hash);
+    hashes.insert(hashes.end(), fresh.hash.begin(), fresh.hash.end());
+    release(fresh.hash);
+    std::vector<std::int64_t> nodes(hashes.size());
+    for (std::int64_t i = 0; i < n_older; ++i) nodes[i] = older.first_node + i;
+    for (std::int64_t i = 0; i < n_fresh; ++i) nodes[n_older + i] = fresh.first_node + i;
+    exact = exact_groups(comm, hashes, nodes);
+    stage(config, "exact groups done");
+  }
+  res.exact_group.assign(exact.begin() + n_older, exact.end());
+
+  auto node_of = [&](std::int64_t i) {
+    return i < n_older ? older.first_node + i : fresh.first_node + (i - n_older);
+  };
+  std::size_t copies = 0;
+  for (std::int64_t i = 0; i < n_older + n_fresh; ++i) copies += exact[i] != node_of(i);
   std::vector<Edge> edges;
-  edges.reserve(res.pairs.size() + older.prior_edges.size());
+  edges.reserve(res.pairs.size() + copies + older.prior_edges.size() + fresh.prior_edges.size());
   for (const auto& pr : res.pairs) edges.emplace_back(pr.a, pr.b);
-  for (std::size_t i = 0; i < nodes.size(); ++i)
-    if (exact[i] != nodes[i]) edges.emplace_back(nodes[i], exact[i]);
+  for (std::int64_t i = 0; i < n_older + n_fresh; ++i)
+    if (exact[i] != node_of(i)) edges.emplace_back(node_of(i), exact[i]);
+  release(exact);
   edges.insert(edges.end(), older.prior_edges.begin(), older.prior_edges.end());
   edges.insert(edges.end(), fresh.prior_edges.begin(), fresh.prior_edges.end());
-  res.group = components(comm, edges, fresh.first_node, fresh.rows());
+  res.group = components(comm, edges, fresh.first_node, n_fresh);
+  stage(config, "components done");
   return res;
 }
 

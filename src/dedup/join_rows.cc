@@ -29,6 +29,7 @@ JoinRows take_join_rows(NodeBlock& block) {
   out.dim = block.dim;
   out.embedding = std::move(block.embedding);
   block.embedding.clear();
+  out.ids.reserve(static_cast<std::size_t>(block.rows()));
   const int d = block.dim;
   std::int64_t kept = 0;
   for (std::int64_t i = 0; i < block.rows(); ++i) {
@@ -43,8 +44,9 @@ JoinRows take_join_rows(NodeBlock& block) {
     out.ids.push_back(block.first_node + i);
     ++kept;
   }
+  // No shrink_to_fit: it would hold the old and the new buffer at once, a higher peak
+  // than keeping the unused tail (memory_bound.h counts every input row).
   out.embedding.resize(static_cast<std::size_t>(kept * d));
-  out.embedding.shrink_to_fit();
   return out;
 }
 

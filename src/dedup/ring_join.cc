@@ -78,20 +78,25 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
   const std::int64_t items = chunks * steps;
   double wait = 0;
   if (items > 0) {
+    // Two buffers, each sized for the largest chunk that travels (block_rows, or less
+    // when every rank's block is smaller).
+    const std::int64_t cap = std::min(
+        block, comm.allreduce_max(static_cast<std::int64_t>(travel.ids.size())));
+    std::array<ChunkBuffer, 2> buf;
+    for (auto& b : buf) {
+      b.ids.resize(static_cast<std::size_t>(cap));
+      b.embedding.resize(static_cast<std::size_t>(cap * dim));
+      b.dim = dim;
+    }
+    if (config.on_stage) config.on_stage("ring buffers allocated");
     // Item t is chunk j = t / steps of the block that started s = t % steps + 1 ranks to
     // the right. What this rank sends for item t + 1 is its own chunk j when s = 1, else
     // the chunk it holds for item t (which the left neighbour needs one step later).
-    std::array<ChunkBuffer, 2> buf;
-    for (auto& b : buf) {
-      b.ids.resize(static_cast<std::size_t>(block));
-      b.embedding.resize(static_cast<std::size_t>(block * dim));
-      b.dim = dim;
-    }
     std::array<MPI_Request, 4> req{};
     auto post = [&](const BlockView& send, ChunkBuffer& into) {
-      MPI_Irecv(into.ids.data(), checked_int(block), MPI_INT64_T, right, kTagIds, comm.raw(),
+      MPI_Irecv(into.ids.data(), checked_int(cap), MPI_INT64_T, right, kTagIds, comm.raw(),
                 &req[0]);
-      MPI_Irecv(into.embedding.data(), checked_int(block * dim), MPI_FLOAT, right, kTagRows,
+      MPI_Irecv(into.embedding.data(), checked_int(cap * dim), MPI_FLOAT, right, kTagRows,
                 comm.raw(), &req[1]);
       MPI_Isend(send.ids, checked_int(send.rows), MPI_INT64_T, left, kTagIds, comm.raw(),
                 &req[2]);

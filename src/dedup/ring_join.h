@@ -2,7 +2,7 @@
 // rows); blocks of rows travel around the ring of ranks in chunks of `block_rows`, and
 // each rank joins every chunk that passes against its home block (BlockJoiner, oneDNN
 // matmul in tiles). The next chunk is in flight (MPI_Isend/Irecv) while the current one
-// is multiplied. Memory per rank: home + 2 chunks + one tile.
+// is multiplied. Memory per rank: home + 2 chunk buffers + one tile (memory_bound.h).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +38,9 @@ struct JoinConfig {
   // Called on this rank after each chunk joined with (flops done, flops expected on this
   // rank): progress for long runs.
   std::function<void(std::int64_t, std::int64_t)> on_chunk;
+  // Called on this rank at the stages of dedup_nodes and the ring join ("join rows ready",
+  // "ring buffers allocated", ...): where to measure memory.
+  std::function<void(const char*)> on_stage;
 };
 
 // Collective. Self join of the union of all ranks' `home` rows: each unordered pair of
