@@ -56,6 +56,17 @@ BlockJoiner::BlockJoiner(int dim, float threshold, std::int64_t tile)
   scratch_.resize(static_cast<std::size_t>(tile_ * tile_));
 }
 
+std::int64_t BlockJoiner::scratchpad_bytes(int dim, std::int64_t tile) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  const dnnl::memory::desc src({tile, dim}, dt::f32, tag::ab);
+  const dnnl::memory::desc wei({dim, tile}, dt::f32, tag::ba);
+  const dnnl::memory::desc dst({tile, tile}, dt::f32, tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), engine);
+  return static_cast<std::int64_t>(pd.scratchpad_desc().get_size());
+}
+
 dnnl::matmul& BlockJoiner::primitive(std::int64_t m, std::int64_t n) {
   // Edge tiles have other shapes; a handful of primitives cover every call.
   auto it = primitives_.find({m, n});

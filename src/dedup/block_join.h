@@ -53,6 +53,10 @@ class BlockJoiner {
             std::vector<ScoredPair>& out);
   double flops() const { return flops_; }  // multiply-adds x 2 done so far
 
+  // Bytes of oneDNN scratchpad one tile x tile matmul of `dim` asks for (held by the
+  // library while it runs): a term of the memory bound.
+  static std::int64_t scratchpad_bytes(int dim, std::int64_t tile);
+
  private:
   dnnl::matmul& primitive(std::int64_t m, std::int64_t n);
   void tile(const BlockView& a, std::int64_t i0, std::int64_t m, const BlockView& b,
