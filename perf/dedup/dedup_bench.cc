@@ -9,10 +9,11 @@
 //   mpirun -np R pm_dedup_bench scale --rows N [--dim 512] [--block-rows 8192]
 //       the whole distributed dedup (exact groups, ring join, components) of N
 //       synthetic embeddings (clusters of near-copies among random rows): time,
-//       GFLOP/s, transfer wait, pairs, groups, peak RSS per rank.
+//       GFLOP/s, transfer wait, pairs, groups, peak RSS per rank against the memory bound
+//       of memory_bound.h (its terms printed before the run; --stages 1 prints rank 0's
+//       RSS at each stage of the dedup).
 #include <immintrin.h>
 #include <mpi.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +32,7 @@ extern "C" void openblas_set_num_threads(int);
 
 #include "block_join.h"
 #include "dedup_core.h"
+#include "memory_bound.h"
 #include "pixelmill/comm.h"
 
 namespace pm::dedup {
@@ -97,11 +99,22 @@ std::vector<float> embeddings(std::int64_t first, std::int64_t rows, int dim) {
   return out;
 }
 
-long peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024;
+// A field of /proc/self/status in bytes ("VmRSS": resident now, "VmHWM": peak).
+std::int64_t status_bytes(const char* field) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  std::int64_t kb = -1;
+  const std::size_t len = std::strlen(field);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, field, len) == 0 && line[len] == ':') kb = std::atoll(line + len + 1);
+  std::fclose(f);
+  return kb * 1024;
 }
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+long peak_rss_mb() { return static_cast<long>(status_bytes("VmHWM") / kMiB); }
 
 std::int64_t arg(int argc, char** argv, const char* name, std::int64_t fallback) {
   for (int i = 2; i + 1 < argc; ++i)
@@ -169,6 +182,55 @@ int kernel(int argc, char** argv) {
   return 0;
 }
 
+// One rank's share of the synthetic data set: rows [begin, end) of embeddings(), usable,
+// with content hashes that make every 1000th file a byte-identical upload of the one
+// before it.
+NodeBlock synthetic_block(std::int64_t begin, std::int64_t end, int dim) {
+  NodeBlock b;
+  b.first_node = begin;
+  b.dim = dim;
+  b.embedding = embeddings(begin, end - begin, dim);
+  b.usable.assign(static_cast<std::size_t>(end - begin), 1);
+  b.hash.resize(static_cast<std::size_t>(end - begin));
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::int64_t content = (i % 1000 == 1) ? i - 1 : i;
+    std::memcpy(b.hash[i - begin].data(), &content, sizeof content);
+    b.hash[i - begin][31] = 1;
+  }
+  return b;
+}
+
+// Before any data: the whole dedup of a few rows per rank (so MPI, OpenMP, oneDNN and
+// the code pages of every stage are loaded; chunks large enough for MPI's rendezvous
+// path), then one matmul of every tile shape the run will use on zero rows (oneDNN
+// compiles a kernel per shape and keeps it, with its gemm workspace; the tile scores
+// the warm-up frees are the bound's tile term).
+void warm_up(const Comm& comm, int dim, const JoinConfig& config, std::int64_t n) {
+  {
+    constexpr std::int64_t kRows = 64;
+    JoinConfig warm;
+    warm.threshold = config.threshold;
+    warm.block_rows = kRows / 2;
+    warm.tile = 16;
+    const std::int64_t first = 1000 + kRows * comm.rank();
+    (void)dedup_nodes(comm, synthetic_block(first, first + kRows, dim), NodeBlock{}, warm);
+  }
+  std::vector<std::int64_t> rows;
+  for (int r = 0; r < comm.size(); ++r)
+    rows.push_back(n * (r + 1) / comm.size() - n * r / comm.size());
+  const std::vector<std::int64_t> sides = join_tile_sides(rows, config.block_rows, config.tile);
+  const std::int64_t most = sides.back();
+  const std::vector<float> zeros(static_cast<std::size_t>(most * dim), 0.f);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(2 * most));
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(i);
+  BlockJoiner joiner(dim, config.threshold, config.tile);
+  std::vector<ScoredPair> none;
+  for (const std::int64_t m : sides)
+    for (const std::int64_t k : sides)
+      joiner.join({zeros.data(), ids.data(), m, dim}, {zeros.data(), ids.data() + most, k, dim},
+                  false, none);
+}
+
 int scale(int argc, char** argv, const Comm& comm) {
   const std::int64_t n = arg(argc, argv, "--rows", 100000);
   const int dim = static_cast<int>(arg(argc, argv, "--dim", 512));
@@ -183,25 +245,58 @@ int scale(int argc, char** argv, const Comm& comm) {
     config.on_chunk = [&](std::int64_t done, std::int64_t total) {
       if (now() - last < 60 && done != total) return;
       last = now();
-      std::printf("  progress (rank 0): %.0f of ~%.0f GFLOP, %.0f s, %.1f GFLOP/s, ETA %.0f s, RSS %ld MB\n",
+      std::printf("  progress (rank 0): %.0f of ~%.0f GFLOP, %.0f s, %.1f GFLOP/s, ETA %.0f s, peak RSS %ld MiB\n",
                   done * 1e-9, total * 1e-9, last - start, done * 1e-9 / (last - start),
                   (last - start) / std::max<std::int64_t>(done, 1) * std::max<std::int64_t>(total - done, 0), peak_rss_mb());
       std::fflush(stdout);
     };
+  const bool stages = arg(argc, argv, "--stages", 0) != 0;
+  if (stages && comm.rank() == 0)
+    config.on_stage = [](const char* name) {
+      std::printf("  stage (rank 0) %-24s RSS %7.1f MiB, peak %7.1f MiB\n", name,
+                  status_bytes("VmRSS") / kMiB, status_bytes("VmHWM") / kMiB);
+      std::fflush(stdout);
+    };
+
+  // The process baseline, before any data: MPI, OpenMP and oneDNN initialised by a ring
+  // join of a few zero rows (messages large enough for MPI's rendezvous path), and one
+  // matmul of every tile shape the run will use on zero rows (oneDNN compiles a kernel
+  // per shape and keeps it, with its gemm workspace; the tile scores the warm-up freed
+  // are the bound's tile term).
+  warm_up(comm, dim, config, n);
+  const std::int64_t baseline = comm.allreduce_max(status_bytes("VmRSS"));
+
   const std::int64_t begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
-  NodeBlock fresh;
-  fresh.first_node = begin;
-  fresh.dim = dim;
-  const double tg = now();
-  fresh.embedding = embeddings(begin, end - begin, dim);
-  fresh.usable.assign(static_cast<std::size_t>(end - begin), 1);
-  fresh.hash.resize(static_cast<std::size_t>(end - begin));
-  for (std::int64_t i = begin; i < end; ++i) {
-    // Every 1000th file is uploaded twice (same bytes as the row before it).
-    const std::int64_t content = (i % 1000 == 1) ? i - 1 : i;
-    std::memcpy(fresh.hash[i - begin].data(), &content, sizeof content);
-    fresh.hash[i - begin][31] = 1;
+  MemoryParams mp;
+  mp.baseline_bytes = baseline;
+  mp.rows = (n + comm.size() - 1) / comm.size();
+  mp.travel_rows = mp.rows;
+  mp.dim = dim;
+  mp.block_rows = config.block_rows;
+  mp.tile = config.tile;
+  mp.scratchpad_bytes = BlockJoiner::scratchpad_bytes(dim, config.tile);
+  mp.pairs = 3 * ((n + 99) / 100);  // the planted pairs, all of them: a rank finds a share
+  const MemoryBound bound = dedup_memory_bound(mp);
+  if (comm.rank() == 0) {
+    std::printf("memory bound per rank (memory_bound.h), predicted before the run:\n");
+    std::printf("  baseline (measured, before data) %8.1f MiB\n", bound.baseline / kMiB);
+    std::printf("  rows %lld x %d fp32                %8.1f MiB\n", static_cast<long long>(mp.rows), dim,
+                bound.rows / kMiB);
+    std::printf("  row ids + hashes (40 B/row)      %8.1f MiB\n", bound.bookkeeping / kMiB);
+    std::printf("  2 ring buffers of %lld rows      %8.1f MiB\n",
+                static_cast<long long>(std::min(mp.block_rows, mp.travel_rows)), bound.blocks / kMiB);
+    std::printf("  tile %lld^2 fp32 + oneDNN scratchpad %.1f MiB  %8.1f MiB\n",
+                static_cast<long long>(mp.tile), mp.scratchpad_bytes / kMiB, bound.tile / kMiB);
+    std::printf("  oneDNN matmul objects, per shape %8.1f MiB\n", bound.kernels / kMiB);
+    std::printf("  pairs (%lld expected, x2 growth) %8.1f MiB\n", static_cast<long long>(mp.pairs),
+                bound.pairs / kMiB);
+    std::printf("  phases: prepare %.1f, join %.1f, grouping %.1f MiB\n", bound.prepare / kMiB,
+                bound.join / kMiB, bound.grouping / kMiB);
+    std::printf("  bound = baseline + largest phase  %8.1f MiB\n", bound.total / kMiB);
+    std::fflush(stdout);
   }
+  const double tg = now();
+  NodeBlock fresh = synthetic_block(begin, end, dim);
   const double gen_s = comm.allreduce_max(now() - tg);
   const long rss_data = peak_rss_mb();
   comm.barrier();
@@ -217,11 +312,9 @@ int scale(int argc, char** argv, const Comm& comm) {
   const double gflop = comm.allreduce_sum(r.join.flops) * 1e-9;
   const double join_s = comm.allreduce_max(r.join.seconds);
   const double wait_s = comm.allreduce_max(r.join.wait_seconds);
-  const std::int64_t rss = comm.allreduce_max(static_cast<std::int64_t>(peak_rss_mb()));
+  const std::int64_t rss = comm.allreduce_max(status_bytes("VmHWM"));
   const std::int64_t rss0 = comm.allreduce_max(static_cast<std::int64_t>(rss_data));
   if (comm.rank() == 0) {
-    const double data_mb = double(n) * dim * 4 / comm.size() / 1e6;
-    const double bound_mb = (double(n) / comm.size() + 2.0 * config.block_rows) * dim * 4 / 1e6 + 1024.0 * 1024 * 4 / 1e6;
     std::printf("dedup scale: %lld x %d embeddings, %d rank(s), block_rows %lld, OMP_NUM_THREADS=%s\n",
                 static_cast<long long>(n), dim, comm.size(), static_cast<long long>(config.block_rows),
                 std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "unset");
@@ -232,9 +325,10 @@ int scale(int argc, char** argv, const Comm& comm) {
     std::printf("  pairs >= 0.75        %lld (expected about %lld)\n", static_cast<long long>(pairs),
                 static_cast<long long>(3 * (n / 100)));
     std::printf("  rows in groups, not their id: %lld\n", static_cast<long long>(grouped));
-    std::printf("  peak RSS per rank    %lld MB (after generating data: %lld MB; rows held %.0f MB;"
-                " stated bound rows + 2 blocks + tile = %.0f MB)\n",
-                static_cast<long long>(rss), static_cast<long long>(rss0), data_mb, bound_mb);
+    std::printf("  peak RSS per rank    %.1f MiB (baseline %.1f MiB, after generating data %lld MiB)\n",
+                rss / kMiB, baseline / kMiB, static_cast<long long>(rss0));
+    std::printf("  memory bound         %.1f MiB: within bound: %s (%.1f MiB to spare)\n", bound.total / kMiB,
+                rss <= bound.total ? "yes" : "no", (bound.total - rss) / kMiB);
   }
   return 0;
 }
