@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelmill/dedup_rows.h"
 #include "pixelmill/image_result.h"
 #include "pixelmill/source.h"
 #include "pixelmill/sources.h"
@@ -101,6 +102,13 @@ std::unique_ptr<Source> make_hbase_source_from_spec(const std::string& spec,
 // Command-line form of a binary row key: \xHH is one byte, \\ a backslash, \, a comma
 // (for lists); anything else is literal. Throws pm::Error on a bad escape.
 std::string hbase_unescape_key(const std::string& text);
+// A row key for messages: printable ASCII as is, other bytes \xHH, cut after 64 characters.
+std::string hbase_printable_key(const std::string& key);
+
+// The connection options a URL's query sets (protocol, transport, timeout_ms). The scan
+// options a source URL may carry (pages, splits_per_region, rows_per_call, report_missing)
+// are accepted and ignored, so a writer can reuse the URL its rows were read from.
+HBaseClientOptions hbase_client_options(const HBaseUrl& url);  // throws on unknown keys
 
 // --- table operations (ingest, tests) ---
 
@@ -140,6 +148,7 @@ class HBasePutWriter {
   HBasePutWriter& operator=(const HBasePutWriter&) = delete;
   void add(HBaseCell cell);  // may flush a chunk
   void flush();              // throws pm::Error when a chunk fails past the retry budget
+  void discard();            // drops the cells not yet written (a caller giving up on them)
   std::int64_t cells_written() const;
   std::int64_t bytes_written() const;
   std::int64_t timestamp_ms() const;
@@ -173,6 +182,41 @@ class HBaseEmbeddingWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// --- write-back of dedup results ---
+
+// Cells written for every row of a dedup run (column = family:prefix, default f:dedup), all
+// with one timestamp per run, so a rerun replaces every cell of the previous answer:
+//   family:prefix.group        key of the row's near-duplicate group id (its smallest
+//                              member, /dedup/group); the row's own key when unique
+//   family:prefix.exact_group  key of the smallest row with the same bytes (/dedup/exact_group)
+//   family:prefix.score        best cosine to another row, decimal text "0.912345"; empty
+//                              when no row is within the threshold
+//   family:prefix.header       "threshold=T;group_row=G;exact_group_row=E;pairs=K" (row ids
+//                              of the run's HDF5 file; K = near-duplicate pairs of the row)
+struct HBaseDedupWriterOptions {
+  HBaseWriterOptions writer;
+  HBaseColumn column{"f", "dedup"};
+  int rows_per_chunk = 250;  // rows per putMultiple (4 cells each)
+};
+class HBaseDedupWriter {
+ public:
+  // Checks that the table and the column family exist (pm::Error otherwise).
+  explicit HBaseDedupWriter(const HBaseDedupWriterOptions& options);
+  ~HBaseDedupWriter();
+  HBaseDedupWriter(const HBaseDedupWriter&) = delete;
+  HBaseDedupWriter& operator=(const HBaseDedupWriter&) = delete;
+  // Writes and flushes every row. A chunk that fails past the retry budget throws pm::Error
+  // naming its rows (file row ids and keys) and the table. Not thread-safe.
+  void write(const DedupRows& rows);
+  std::int64_t rows_written() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+// Qualifier of one dedup field ("group", "exact_group", "score", "header") under `prefix`.
+std::string hbase_dedup_qualifier(const std::string& prefix, const std::string& field);
 
 // Header cell qualifier for a given embedding qualifier, and its parsed form (for readers).
 std::string hbase_embedding_header_qualifier(const std::string& qualifier);

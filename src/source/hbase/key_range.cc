@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "pixelmill/hbase.h"
+
 namespace pm::hbase {
 
 std::optional<KeyRange> clip(const KeyRange& region, const KeyRange& range) {
@@ -76,3 +78,7 @@ std::string printable_key(const std::string& key, std::size_t max_len) {
 }
 
 }  // namespace pm::hbase
+
+namespace pm {
+std::string hbase_printable_key(const std::string& key) { return hbase::printable_key(key); }
+}  // namespace pm

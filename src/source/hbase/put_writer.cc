@@ -75,6 +75,10 @@ void HBasePutWriter::add(HBaseCell cell) {
 }
 
 void HBasePutWriter::flush() { impl_->send(); }
+void HBasePutWriter::discard() {
+  impl_->pending.clear();
+  impl_->pending_bytes = 0;
+}
 std::int64_t HBasePutWriter::cells_written() const { return impl_->cells; }
 std::int64_t HBasePutWriter::bytes_written() const { return impl_->bytes; }
 std::int64_t HBasePutWriter::timestamp_ms() const { return impl_->o.timestamp_ms; }

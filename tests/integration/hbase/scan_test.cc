@@ -504,5 +504,50 @@ TEST(HBaseWriteBack, EmbeddingsReadBackEqual) {
   hbase_drop_table(url);
 }
 
+// The dedup write-back: a chunk that fails names its rows (file row ids and keys) and the
+// table. The table is recreated without the writer's family under it: the server refuses
+// the puts at once (NoSuchColumnFamilyException is final; a disabled table would make the
+// server's own client retry for minutes).
+TEST(HBaseWriteBack, DedupChunkFailureNamesItsRows) {
+  const auto url = url_for("pm_it_dedup_fail");
+  hbase_drop_table(url);
+  ASSERT_TRUE(hbase_create_table_if_missing(url, {"f"}, {}));
+  DedupRows rows;
+  rows.first_row = 10;
+  rows.threshold = 0.5;
+  for (int i = 0; i < 5; ++i) {
+    rows.key.push_back("k" + std::string(1, '\0') + static_cast<char>('a' + i));
+    rows.group.push_back(10);
+    rows.exact_group.push_back(10 + i);
+    rows.group_key.push_back(rows.key.front());
+    rows.exact_group_key.push_back(rows.key.back());
+    rows.pairs.push_back(i == 0 ? 0 : 1);
+    rows.best_score.push_back(0.75f);
+  }
+  HBaseDedupWriterOptions wo;
+  wo.writer.url = url;
+  wo.rows_per_chunk = 2;
+  wo.writer.retry.max_attempts = 2;
+  {
+    HBaseDedupWriter w(wo);
+    w.write(rows);
+    EXPECT_EQ(w.rows_written(), 5);
+    hbase_drop_table(url);
+    ASSERT_TRUE(hbase_create_table_if_missing(url, {"g"}, {}));
+    try {
+      w.write(rows);
+      FAIL() << "writing to a table without the family should throw";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("rows 10..11"), std::string::npos) << m;
+      EXPECT_NE(m.find("'k\\x00a' .. 'k\\x00b'"), std::string::npos) << m;
+      EXPECT_NE(m.find(url.str() + " f:dedup.*"), std::string::npos) << m;
+    }
+    EXPECT_EQ(w.rows_written(), 5);
+  }
+  hbase_drop_table(url);
+  EXPECT_THROW(HBaseDedupWriter{wo}, Error);  // the table is gone: refused up front
+}
+
 }  // namespace
 }  // namespace pm::hbase

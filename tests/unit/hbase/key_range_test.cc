@@ -136,6 +136,20 @@ TEST(Url, UnescapeKey) {
   EXPECT_THROW(hbase_unescape_key("\\n"), Error);
 }
 
+TEST(Url, ClientOptionsFromTheQuery) {
+  const auto o = hbase_client_options(
+      parse_hbase_url("hbase://h:1/t?protocol=compact&transport=framed&timeout_ms=250&pages=1"));
+  EXPECT_EQ(o.protocol, HBaseClientOptions::Protocol::kCompact);
+  EXPECT_EQ(o.transport, HBaseClientOptions::Transport::kFramed);
+  EXPECT_EQ(o.io_timeout_ms, 250);
+  const auto d = hbase_client_options(parse_hbase_url("hbase://h:1/t"));
+  EXPECT_EQ(d.protocol, HBaseClientOptions::Protocol::kBinary);
+  EXPECT_THROW(hbase_client_options(parse_hbase_url("hbase://h:1/t?colour=red")), Error);
+  EXPECT_THROW(hbase_client_options(parse_hbase_url("hbase://h:1/t?timeout_ms=x")), Error);
+  EXPECT_EQ(hbase_printable_key(B({'k', 0x00})), "k\\x00");
+  EXPECT_EQ(hbase_dedup_qualifier("dedup", "group"), "dedup.group");
+}
+
 TEST(Source, BadOptionsFailBeforeAnyCall) {
   HBaseSourceOptions o;
   o.url = parse_hbase_url("hbase://127.0.0.1:1/t?nosuch=1");
