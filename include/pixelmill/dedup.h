@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pixelmill/comm.h"
+#include "pixelmill/dedup_rows.h"
 
 namespace pm {
 
@@ -37,6 +38,12 @@ struct DedupOptions {
   // ranks x threads do not oversubscribe the node. Restored when run_dedup returns.
   int threads = 0;
   bool quiet = false;                // no summary on rank 0
+  // Write-back of each row's result to HBase (see README, "dedup results in HBase"). When
+  // the run's rows came from HBase (root attribute `parameters`, key "input") or
+  // hbase_output is set, every row gets the cells of pm::HBaseDedupWriter in that table.
+  bool hbase_write = true;           // false: /dedup only, never touch HBase
+  std::string hbase_output;          // hbase://HOST:PORT/TABLE ("" = the run's input table)
+  std::string hbase_column = "f:dedup";  // family:prefix of the written qualifiers
 };
 
 struct DedupSummary {
@@ -54,11 +61,24 @@ struct DedupSummary {
   double join_seconds = 0;          // the all-pairs join (max over ranks)
   double join_gflop = 0;            // matmul work of the join, all ranks
   double seconds = 0;               // the whole run, including I/O
+  std::string hbase_table;          // where rows were written back ("" = not written)
+  std::int64_t hbase_rows = 0;      // rows written back, all ranks
 };
 
 // Collective over `comm`: reads `options.input` (and the older files), joins, groups,
 // writes /dedup with pm::h5::write_dedup. Throws pm::Error on setup errors.
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options);
+
+// Collective: this rank's share (rows N*r/P .. N*(r+1)/P) of the /dedup results of `path`,
+// with the keys of every row and of its group ids (fetched from the ranks that hold them),
+// and each row's pair count and best score (routed from whichever rank holds the pair).
+// Throws pm::Error when the file has no /dedup.
+DedupRows read_dedup_rows(const Comm& comm, const std::string& path);
+
+// The HBase table that run_dedup writes `path`'s results back to, or "" when none:
+// `options.hbase_output` if set, else the run's input when it was hbase://..., unless
+// `options.hbase_write` is false. Not collective.
+std::string dedup_hbase_target(const std::string& path, const DedupOptions& options);
 
 // The threshold `options.threshold` resolves to for `path` (see DedupOptions).
 double resolve_threshold(const std::string& path, double requested);

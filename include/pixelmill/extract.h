@@ -31,6 +31,10 @@ struct ExtractOptions {
   bool bf16 = false;           // bf16 inference where the CPU supports it
   bool dedup = false;          // run dedup on the output when done
   double threshold = -1;       // dedup threshold (< 0: the model card's)
+  // With dedup: each row's groups are written to HBase (hbase_output if set, else the input
+  // table when it is hbase://...) under this family:prefix, unless hbase_dedup is false.
+  std::string dedup_column = "f:dedup";
+  bool hbase_dedup = true;
   std::string metrics_json;    // write the final summary here ("" = none)
   double progress_seconds = 5; // progress report interval on rank 0
   bool quiet = false;

@@ -10,6 +10,7 @@ namespace pm::app {
 
 int cmd_dedup(const Args& args, const Comm& comm) {
   DedupOptions o;
+  bool no_hbase_write = false;
   po::options_description desc("dedup options");
   desc.add_options()
       ("input,i", po::value(&o.input)->required(),
@@ -24,10 +25,21 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "rows per block travelling around the ring: bounds the memory per rank")
       ("threads", po::value(&o.threads)->default_value(0),
        "matmul threads per rank (0 = the node's cores / ranks on the node)")
+      ("output-hbase", po::value(&o.hbase_output)->default_value(""),
+       "write each row's groups to this hbase://HOST:PORT/TABLE (default: the run's input "
+       "table, when its rows came from HBase)")
+      ("dedup-column", po::value(&o.hbase_column)->default_value(o.hbase_column),
+       "family:prefix of the HBase cells written per row: PREFIX.group, .exact_group, "
+       ".score, .header")
+      ("no-hbase-write", po::bool_switch(&no_hbase_write), "write /dedup only, never to HBase")
       ("quiet,q", po::bool_switch(&o.quiet), "no summary");
   auto vm = parse_command("dedup", "--input RUN.h5 [--against OLDER.h5 ...] [--threshold T]",
                           desc, args, comm.rank() == 0, {"input"});
   if (!vm) return 0;
+  if (no_hbase_write) {
+    if (!o.hbase_output.empty()) throw Error("--no-hbase-write contradicts --output-hbase");
+    o.hbase_write = false;
+  }
   const DedupSummary s = run_dedup(comm, o);
   if (comm.rank() == 0 && !o.quiet)
     std::printf("pixelmill dedup: %s\n%s", o.input.c_str(), format_summary(s).c_str());

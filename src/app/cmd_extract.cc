@@ -11,6 +11,7 @@ namespace pm::app {
 
 int cmd_extract(const Args& args, const Comm& comm) {
   ExtractOptions o;
+  bool no_hbase_dedup = false;
   po::options_description desc("extract options");
   desc.add_options()
       ("input,i", po::value(&o.input)->required(),
@@ -48,6 +49,11 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("dedup", po::bool_switch(&o.dedup), "find duplicate groups when extraction is done")
       ("threshold", po::value(&o.threshold)->default_value(-1),
        "dedup cosine threshold (negative = the model card's)")
+      ("dedup-column", po::value(&o.dedup_column)->default_value(o.dedup_column),
+       "with --dedup and HBase input (or --output-hbase): family:prefix of the cells written "
+       "per row: PREFIX.group, .exact_group, .score, .header")
+      ("no-hbase-dedup", po::bool_switch(&no_hbase_dedup),
+       "with --dedup: write the groups to /dedup only, not back to HBase")
       ("metrics-json", po::value(&o.metrics_json)->default_value(""),
        "write the final summary (counts, stage times, per-rank balance) as JSON")
       ("progress-seconds", po::value(&o.progress_seconds)->default_value(5),
@@ -57,6 +63,7 @@ int cmd_extract(const Args& args, const Comm& comm) {
                           comm.rank() == 0);
   if (!vm) return 0;
   if (o.progress_seconds <= 0) throw Error("--progress-seconds must be positive");
+  o.hbase_dedup = !no_hbase_dedup;
   // `--output hbase://...` is accepted as a synonym of --output-hbase.
   if (o.output.rfind("hbase://", 0) == 0) {
     if (!o.hbase_output.empty()) throw Error("two HBase outputs given");

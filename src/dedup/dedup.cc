@@ -13,6 +13,8 @@
 
 #include "dedup_core.h"
 #include "dedup_file.h"
+#include "hbase_writeback.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/output_layout.h"
@@ -159,6 +161,19 @@ double resolve_threshold(const std::string& path, double requested) {
   return kDefaultThreshold;
 }
 
+std::string dedup_hbase_target(const std::string& path, const DedupOptions& options) {
+  if (!options.hbase_write) return "";
+  if (!options.hbase_output.empty()) return options.hbase_output;
+  // extract records its --input in the root attribute `parameters`.
+  const std::string params = dedup::read_string_attribute(path, "/", "parameters");
+  const auto j = nlohmann::json::parse(params, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("input") && j["input"].is_string()) {
+    const std::string input = j["input"].get<std::string>();
+    if (input.rfind("hbase://", 0) == 0) return input;
+  }
+  return "";
+}
+
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   const double t0 = now();
   PM_CHECK(!options_in.input.empty(), "dedup: no input file");
@@ -179,6 +194,13 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
     against.push_back({{"path", f.path}, {"rows", f.rows}, {"offset", f.offset}});
     older.push_back(f);
   }
+
+  // The HBase table (if any) is checked before the join, so a wrong family or an
+  // unreachable server is reported before any work.
+  const std::string hbase_target = dedup_hbase_target(options.input, options);
+  std::unique_ptr<dedup::HBaseWriteBack> hbase;
+  if (!hbase_target.empty())
+    hbase = dedup::open_hbase_write_back(comm, hbase_target, options.hbase_column);
 
   const std::int64_t begin = s.rows * comm.rank() / comm.size();
   const std::int64_t end = s.rows * (comm.rank() + 1) / comm.size();
@@ -212,6 +234,14 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
     out.score.push_back(p.score);
   }
   h5::write_dedup(comm, options.input, out);
+  if (hbase) {
+    // Each rank writes the rows it holds; keys and best scores come from /dedup as written.
+    const DedupRows rows = read_dedup_rows(comm, options.input);
+    std::int64_t written = 0;
+    agreed(comm, "HBase write-back of dedup results", [&] { written = hbase->write(rows); });
+    s.hbase_rows = comm.allreduce_sum(written);
+    s.hbase_table = hbase_target.substr(0, hbase_target.find('?'));
+  }
 
   s.joined_rows = comm.allreduce_sum(res.joined_rows);
   s.pairs = comm.allreduce_sum(static_cast<std::int64_t>(res.pairs.size()));
@@ -238,7 +268,10 @@ std::string format_summary(const DedupSummary& s) {
   if (s.largest_group > 0) o << " (id " << s.largest_group_id << ")";
   o << "\njoin             " << s.join_seconds << " s, " << s.join_gflop << " GFLOP";
   if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
-  o << " with " << s.threads << " thread(s) per rank\ntotal            " << s.seconds << " s\n";
+  o << " with " << s.threads << " thread(s) per rank\n";
+  if (!s.hbase_table.empty())
+    o << "hbase            " << s.hbase_rows << " rows written back to " << s.hbase_table << "\n";
+  o << "total            " << s.seconds << " s\n";
   return o.str();
 }
 

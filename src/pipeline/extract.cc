@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "extract_job.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/engine.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
@@ -33,23 +34,6 @@
 
 namespace pm {
 namespace {
-
-// Runs `f` on every rank; if it throws on any rank, every rank throws the first message.
-template <class F>
-void agreed(const Comm& comm, const char* what, F&& f) {
-  std::string err;
-  try {
-    f();
-  } catch (const std::exception& e) {
-    err = e.what();
-    if (err.empty()) err = "unknown error";
-  }
-  const auto all = comm.allgatherv(err);
-  for (int r = 0; r < comm.size(); ++r)
-    if (!all[r].empty())
-      throw Error(std::string(what) + (comm.size() > 1 ? " (rank " + std::to_string(r) + ")" : "") +
-                  ": " + all[r]);
-}
 
 void check_options(const ExtractOptions& o) {
   if (o.input.empty()) throw Error("--input is required (dir:PATH, list:FILE or hbase://HOST:PORT/TABLE)");
@@ -121,6 +105,16 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
       wo.column = parse_hbase_column(o.output_column);
       wo.model_sha256 = card.sha256;
       hbase_writer = std::make_unique<HBaseEmbeddingWriter>(wo);
+    });
+  }
+  // With --dedup, the table that gets each row's groups is checked now, before any work.
+  if (o.dedup && o.hbase_dedup && (hbase_input || !o.hbase_output.empty())) {
+    agreed(comm, "HBase output of dedup results", [&] {
+      const HBaseUrl url = parse_hbase_url(o.hbase_output.empty() ? o.input : o.hbase_output);
+      const HBaseColumn col = parse_hbase_column(o.dedup_column);
+      if (col.family.empty() || col.qualifier.empty())
+        throw Error("--dedup-column must be family:prefix, not '" + o.dedup_column + "'");
+      hbase_check_table_family(url, col.family, hbase_client_options(url));
     });
   }
 #else
@@ -228,6 +222,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     d.input = o.output;
     d.threshold = o.threshold >= 0 ? o.threshold : card.dedup_threshold;
     d.quiet = o.quiet;
+    d.hbase_write = o.hbase_dedup;
+    d.hbase_output = o.hbase_output;
+    d.hbase_column = o.dedup_column;
     const DedupSummary ds = run_dedup(comm, d);
     if (comm.rank() == 0 && !o.quiet) std::printf("%s\n", format_summary(ds).c_str());
   }

@@ -1,10 +1,11 @@
 // run_dedup on real HDF5 files (written by pm::h5::write_images), at 1-4 ranks: /dedup
 // equals the single-process reference, and an incremental run against an older file
-// keeps the older groups' ids.
+// keeps the older groups' ids; read_dedup_rows gives every rank its rows' keys and scores.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -13,6 +14,7 @@
 #include "dedup_file.h"
 #include "pixelmill/comm.h"
 #include "pixelmill/dedup.h"
+#include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/output_layout.h"
 #include "synthetic.h"
@@ -137,6 +139,39 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   EXPECT_EQ(s_new.against_rows, 70);
   const std::string against = read_string_attribute(new_path, "/dedup", "against");
   EXPECT_NE(against.find("\"offset\":0"), std::string::npos) << against;
+
+  // Per-row results as the HBase write-back sees them: this rank's share, with the keys of
+  // group ids held by other ranks (ids >= 90 are rows of the older file) and each row's
+  // pair count and best score, whichever rank read the pair.
+  const DedupRows rows = read_dedup_rows(comm, new_path);
+  EXPECT_EQ(rows.first_row, 90 * comm.rank() / comm.size());
+  ASSERT_EQ(static_cast<std::int64_t>(rows.size()), 90 * (comm.rank() + 1) / comm.size() - rows.first_row);
+  EXPECT_FLOAT_EQ(static_cast<float>(rows.threshold), 0.8f);
+  const auto score = read_float_rows(new_path, layout::kScore, 0, s_new.pairs);
+  auto key_of = [](std::int64_t id) {  // both files name row r "img{100000 + r}.jpg"
+    return "img" + std::to_string(100000 + (id >= 90 ? id - 90 : id)) + ".jpg";
+  };
+  bool older_key = false;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::int64_t row = rows.first_row + static_cast<std::int64_t>(i);
+    EXPECT_EQ(rows.key[i], key_of(row));
+    EXPECT_EQ(rows.group[i], group[row]);
+    EXPECT_EQ(rows.exact_group[i], exact[row]);
+    EXPECT_EQ(rows.group_key[i], key_of(group[row])) << "row " << row;
+    EXPECT_EQ(rows.exact_group_key[i], key_of(exact[row])) << "row " << row;
+    older_key = older_key || group[row] >= 90;
+    std::int64_t n_pairs = 0;
+    float best = -2.f;
+    for (std::int64_t k = 0; k < s_new.pairs; ++k)
+      if (pairs[2 * k] == row || pairs[2 * k + 1] == row) {
+        ++n_pairs;
+        best = std::max(best, score[k]);
+      }
+    EXPECT_EQ(rows.pairs[i], n_pairs) << "row " << row;
+    if (n_pairs > 0) EXPECT_EQ(rows.best_score[i], best) << "row " << row;
+  }
+  EXPECT_TRUE(comm.allreduce_sum(static_cast<std::int64_t>(older_key)) > 0);
+  EXPECT_THROW(read_dedup_rows(comm, dir + "/missing.h5"), Error);
 
   comm.barrier();
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
