@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End-to-end checks of `pixelmill ingest` and `pixelmill extract --input hbase://...`
 through the real binary under real mpirun, against the HBase of the CTest fixture.
-One check per invocation: setup | ranks | restart | writeback. Exit 0 = pass.
+One check per invocation: setup | ranks | restart | writeback | dedup. Exit 0 = pass.
 
 The table: photos loaded by `pixelmill ingest` (4 regions from --split-keys), plus rows
 with binary keys (0x00, 0xFF, a 4 KB key), an empty file (status empty) and a row without
@@ -227,5 +227,102 @@ def writeback():
     print(f"PASS: {n_ok} embeddings read back from HBase equal the HDF5 ones")
 
 
+DEDUP_TABLE = "pm_e2e_dedup"
+
+
+def read_dedup_h5(path):
+    with h5py.File(path, "r") as f:
+        n = f["/images/status"].shape[0]
+        lens = f["/images/key_length"][:]
+        keys = [bytes(f["/images/key"][i][: lens[i]]) for i in range(n)]
+        pairs = f["/dedup/pairs"][:].reshape(-1, 2)
+        return (keys, f["/dedup/group"][:], f["/dedup/exact_group"][:], pairs,
+                f["/dedup/score"][:], float(f["/dedup"].attrs["threshold"]))
+
+
+def check_dedup_cells(path, column, label):
+    """Every row's cells under `column` (family:prefix) equal /dedup of `path`."""
+    keys, group, exact, pairs, score, threshold = read_dedup_h5(path)
+    best, count = {}, {}
+    for (a, b), sc in zip(pairs, score):
+        for r in (int(a), int(b)):
+            best[r] = max(best.get(r, -2.0), float(sc))
+            count[r] = count.get(r, 0) + 1
+    table = url(DEDUP_TABLE)
+    cells = {field: dump(f"{column}.{field}", table) for field in
+             ("group", "exact_group", "score", "header")}
+    exact_dups = 0
+    for i, k in enumerate(keys):
+        g, e = int(group[i]), int(exact[i])
+        got_g, got_e = cells["group"][k], cells["exact_group"][k]
+        assert got_g == (keys[g], "ok"), f"{label}: {k!r} group cell {got_g}, want {keys[g]!r}"
+        assert got_e == (keys[e], "ok"), f"{label}: {k!r} exact_group cell {got_e}, want {keys[e]!r}"
+        want_score = (f"{best[i]:.6f}".encode(), "ok") if i in best else (b"", "empty")
+        assert cells["score"][k] == want_score, f"{label}: {k!r} score {cells['score'][k]}, want {want_score}"
+        hdr = cells["header"][k][0].decode()
+        want_hdr = (f"threshold={threshold:.6f};group_row={g};exact_group_row={e};"
+                    f"pairs={count.get(i, 0)}")
+        assert hdr == want_hdr, f"{label}: {k!r} header {hdr!r}, want {want_hdr!r}"
+        if e != i:
+            exact_dups += 1
+            assert got_g[0] != k and got_e[0] != k, f"{label}: duplicate {k!r} points at itself"
+    assert exact_dups >= 3, f"{label}: expected the byte-identical copies to group, got {exact_dups}"
+    assert set(cells["group"]) == set(keys), f"{label}: rows in HBase differ from the HDF5 rows"
+    return len(keys), exact_dups, len(best)
+
+
+def dedup():
+    """Dedup results written back to the HBase table the rows came from, row by row."""
+    src = os.path.join(WORK, "dups")
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(os.path.join(src, "a"))
+    os.makedirs(os.path.join(src, "z"))
+    photos = sorted(os.path.join(d, f) for d, _, fs in os.walk(PHOTOS) for f in fs
+                    if f.endswith(".jpg") and os.path.getsize(os.path.join(d, f)) > 0)[:6]
+    assert len(photos) >= 3, photos
+    for i, p in enumerate(photos):
+        shutil.copy(p, os.path.join(src, "a", f"p{i}.jpg"))
+    # Byte-identical copies in another region: z/p0 twice, z/p1 once.
+    shutil.copy(photos[0], os.path.join(src, "z", "copy0.jpg"))
+    shutil.copy(photos[0], os.path.join(src, "z", "copy0b.jpg"))
+    shutil.copy(photos[1], os.path.join(src, "z", "copy1.jpg"))
+    table = url(DEDUP_TABLE)
+    subprocess.run([TOOL, "drop", table, "f:img"], check=False)
+    run(["ingest", "--input", f"dir:{src}", "--output", table, "--column", "f:img",
+         "--split-keys", "a/p3,z"], np_=2)
+
+    # extract --dedup from HBase: the groups go back to the input table (default f:dedup).
+    path = os.path.join(WORK, "hbase_dedup.h5")
+    run(["extract", "--input", table, "--column", "f:img", "--model", TINY, "--output", path,
+         "--batch", "4", "--dedup", "--quiet"], np_=2)
+    rows, dups, paired = check_dedup_cells(path, "f:dedup", "extract --dedup")
+    assert dups == 3, f"expected 3 byte-identical copies, got {dups}"
+    assert cells_for(table, "f:dedup.exact_group")[b"z/copy0b.jpg"] == b"a/p0.jpg"
+
+    # dedup on the file alone, another threshold and prefix, 3 ranks.
+    run(["dedup", "--input", path, "--threshold", "0.999", "--dedup-column", "f:strict", "--quiet"],
+        np_=3)
+    check_dedup_cells(path, "f:strict", "dedup --threshold 0.999")
+
+    # --no-hbase-write: nothing written.
+    run(["dedup", "--input", path, "--dedup-column", "f:none", "--no-hbase-write", "--quiet"], np_=2)
+    none = dump("f:none.group", table)
+    assert all(s == "missing" for _, s in none.values()), "--no-hbase-write wrote cells"
+
+    # A family the table lacks: a clear error before any work, on every rank.
+    p = run(["dedup", "--input", path, "--dedup-column", "nofam:dedup", "--quiet"], np_=2,
+            check=False)
+    assert p.returncode != 0, "dedup into a missing column family succeeded"
+    assert "no column family 'nofam'" in p.stderr and "--no-hbase-write" in p.stderr, p.stderr
+    print(f"PASS: {rows} rows; groups, exact groups, scores and headers in HBase equal /dedup "
+          f"({dups} byte-identical copies, {paired} rows with near pairs); --no-hbase-write "
+          f"and a missing family behave")
+
+
+def cells_for(table_url, column):
+    return {k: v for k, (v, _) in dump(column, table_url).items()}
+
+
 if __name__ == "__main__":
-    {"setup": setup, "ranks": ranks, "restart": restart, "writeback": writeback}[sys.argv[1]]()
+    {"setup": setup, "ranks": ranks, "restart": restart, "writeback": writeback,
+     "dedup": dedup}[sys.argv[1]]()
