@@ -168,7 +168,9 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
         best = std::max(best, score[k]);
       }
     EXPECT_EQ(rows.pairs[i], n_pairs) << "row " << row;
-    if (n_pairs > 0) EXPECT_EQ(rows.best_score[i], best) << "row " << row;
+    if (n_pairs > 0) {
+      EXPECT_EQ(rows.best_score[i], best) << "row " << row;
+    }
   }
   EXPECT_TRUE(comm.allreduce_sum(static_cast<std::int64_t>(older_key)) > 0);
   EXPECT_THROW(read_dedup_rows(comm, dir + "/missing.h5"), Error);
