@@ -314,6 +314,12 @@ def dedup():
             check=False)
     assert p.returncode != 0, "dedup into a missing column family succeeded"
     assert "no column family 'nofam'" in p.stderr and "--no-hbase-write" in p.stderr, p.stderr
+    # extract --dedup checks the family before it reads a single image.
+    p = run(["extract", "--input", table, "--column", "f:img", "--model", TINY, "--output",
+             os.path.join(WORK, "never.h5"), "--dedup", "--dedup-column", "nofam:dedup", "--quiet"],
+            np_=2, check=False)
+    assert p.returncode != 0 and "no column family 'nofam'" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(WORK, "never.h5")), "extract ran despite the bad family"
     print(f"PASS: {rows} rows; groups, exact groups, scores and headers in HBase equal /dedup "
           f"({dups} byte-identical copies, {paired} rows with near pairs); --no-hbase-write "
           f"and a missing family behave")
