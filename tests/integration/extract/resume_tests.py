@@ -73,9 +73,10 @@ def rank_pids(parent):
     return out
 
 
-def stopped_run(folder, out, total):
-    """Starts the run, sends SIGTERM to its ranks once a fifth of the images are done.
-    Returns (exit code, stderr), or None if the run ended before it could be signalled."""
+def stopped_run(folder, out, total, ranks_signalled=2):
+    """Starts the run, sends SIGTERM to its ranks (or to the first `ranks_signalled` of
+    them: the others must learn of the stop from it) once a fifth of the images are done.
+    Returns (exit code, output), or None if the run ended before it could be signalled."""
     e = dict(os.environ, OMP_NUM_THREADS="1")
     p = subprocess.Popen(extract_cmd(folder, out), stderr=subprocess.PIPE, stdout=subprocess.PIPE,
                          text=True, env=e)
@@ -89,7 +90,7 @@ def stopped_run(folder, out, total):
             if len(pids) == 2:
                 # Slurm signals every task of the step; here the ranks are signalled
                 # directly the same way (mpirun itself answers SIGTERM by killing them).
-                for pid in pids:
+                for pid in sorted(pids)[:ranks_signalled]:
                     os.kill(pid, signal.SIGTERM)
                 signalled = True
     p.wait()
@@ -185,10 +186,13 @@ def resume_mismatch():
     for _ in range(3):
         if os.path.exists(partial):
             os.remove(partial)
-        got = stopped_run(folder, partial, 600)
+        # One rank only: the other must stop too, or this run would not exit 75
+        # with some splits missing.
+        got = stopped_run(folder, partial, 600, ranks_signalled=1)
         if got is not None:
             break
     assert got is not None and got[0] == EXIT_STOPPED, f"could not stop a run part way: {got}"
+    assert "another rank asked to stop" in got[1], f"the unsignalled rank did not report the stop:\n{got[1]}"
     with open(partial, "rb") as f:
         saved = f.read()
     cases = [
