@@ -78,6 +78,21 @@ std::map<std::string, int> use_counts(const Graph& g) {
   return uses;
 }
 
+std::map<std::string, std::size_t> producers(const Graph& g) {
+  std::map<std::string, std::size_t> at;
+  for (std::size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& v : g.nodes[i].outputs) at[v] = i;
+  return at;
+}
+
+void drop_nodes(Graph& g, const std::vector<bool>& drop) {
+  std::vector<Node> kept;
+  kept.reserve(g.nodes.size());
+  for (std::size_t i = 0; i < g.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+}
+
 std::string dump(const Graph& g) {
   std::ostringstream os;
   for (const auto& in : g.inputs)

@@ -65,6 +65,12 @@ void validate(const Graph& g, const std::string& after);
 // Number of uses of each value by nodes and graph outputs.
 std::map<std::string, int> use_counts(const Graph& g);
 
+// Index in g.nodes of the node that produces each value.
+std::map<std::string, std::size_t> producers(const Graph& g);
+
+// Removes the nodes whose flag is set, keeping the order of the others (fusion passes).
+void drop_nodes(Graph& g, const std::vector<bool>& drop);
+
 // Human-readable dump (one line per node) for --verbose and debugging.
 std::string dump(const Graph& g);
 

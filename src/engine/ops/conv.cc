@@ -106,21 +106,18 @@ Node depthwise_stage(const Node& fused, std::int64_t channels) {
   return dw;
 }
 
-FusedActivation fused_dw_activation(const Node& n) {
+namespace {
+FusedActivation activation_attrs(const Node& n, const std::string& prefix) {
   FusedActivation a;
-  a.kind = n.attr_s("dw_activation", "");
-  a.alpha = n.attr_f("dw_activation_alpha", 0.f);
-  a.beta = n.attr_f("dw_activation_beta", 0.f);
+  a.kind = n.attr_s(prefix + "activation", "");
+  a.alpha = n.attr_f(prefix + "activation_alpha", 0.f);
+  a.beta = n.attr_f(prefix + "activation_beta", 0.f);
   return a;
 }
+}  // namespace
 
-FusedActivation fused_activation(const Node& n) {
-  FusedActivation a;
-  a.kind = n.attr_s("activation", "");
-  a.alpha = n.attr_f("activation_alpha", 0.f);
-  a.beta = n.attr_f("activation_beta", 0.f);
-  return a;
-}
+FusedActivation fused_dw_activation(const Node& n) { return activation_attrs(n, "dw_"); }
+FusedActivation fused_activation(const Node& n) { return activation_attrs(n, ""); }
 
 void apply_activation(const FusedActivation& a, float* y, std::int64_t count) {
   if (a.kind.empty()) return;

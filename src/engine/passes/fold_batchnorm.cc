@@ -8,9 +8,7 @@ namespace pm::engine {
 
 void fold_batchnorm(Graph& g, const PassContext&) {
   auto uses = use_counts(g);
-  std::map<std::string, std::size_t> producer;
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    for (const auto& v : g.nodes[i].outputs) producer[v] = i;
+  const auto producer = producers(g);
   std::vector<bool> drop(g.nodes.size(), false);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& bn = g.nodes[i];
@@ -51,10 +49,7 @@ void fold_batchnorm(Graph& g, const PassContext&) {
     drop[pit->second] = true;
     bn = fused;
   }
-  std::vector<Node> kept;
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  drop_nodes(g, drop);
 }
 
 }  // namespace pm::engine

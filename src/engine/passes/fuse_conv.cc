@@ -11,28 +11,13 @@ namespace pm::engine {
 
 namespace {
 
-struct Producers {
-  explicit Producers(const Graph& g) {
-    for (std::size_t i = 0; i < g.nodes.size(); ++i)
-      for (const auto& v : g.nodes[i].outputs) at[v] = i;
-  }
-  std::map<std::string, std::size_t> at;
-};
-
-void compact(Graph& g, const std::vector<bool>& drop) {
-  std::vector<Node> kept;
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
-}
-
 bool is_conv(const Node& n) { return n.op == "Conv" || n.op == "pm.FusedConv"; }
 
 }  // namespace
 
 void fuse_conv_sum(Graph& g, const PassContext& ctx) {
   auto uses = use_counts(g);
-  Producers prod(g);
+  const auto producer = producers(g);
   std::vector<bool> drop(g.nodes.size(), false);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& add = g.nodes[i];
@@ -43,8 +28,8 @@ void fuse_conv_sum(Graph& g, const PassContext& ctx) {
     for (int side = 0; side < 2; ++side) {
       const std::string& cv = add.inputs[side];
       const std::string& res = add.inputs[1 - side];
-      auto pit = prod.at.find(cv);
-      if (pit == prod.at.end() || drop[pit->second]) continue;
+      auto pit = producer.find(cv);
+      if (pit == producer.end() || drop[pit->second]) continue;
       Node& conv = g.nodes[pit->second];
       if (!is_conv(conv) || uses[cv] != 1 || conv.has_input(3) || conv.has_attr("activation")) continue;
       if (ctx.types->at(res).shape != out_t.shape || g.is_constant(res) || res == cv) continue;
@@ -58,19 +43,19 @@ void fuse_conv_sum(Graph& g, const PassContext& ctx) {
       break;
     }
   }
-  compact(g, drop);
+  drop_nodes(g, drop);
 }
 
 void fuse_conv_activation(Graph& g, const PassContext& ctx) {
   auto uses = use_counts(g);
-  Producers prod(g);
+  const auto producer = producers(g);
   std::vector<bool> drop(g.nodes.size(), false);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& act = g.nodes[i];
     static const std::set<std::string> kActs{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSwish", "Tanh"};
     if (!kActs.count(act.op) || act.inputs.empty()) continue;
-    auto pit = prod.at.find(act.inputs[0]);
-    if (pit == prod.at.end() || drop[pit->second]) continue;
+    auto pit = producer.find(act.inputs[0]);
+    if (pit == producer.end() || drop[pit->second]) continue;
     Node& conv = g.nodes[pit->second];
     if (!is_conv(conv) || uses[act.inputs[0]] != 1 || conv.has_attr("activation")) continue;
     Attr kind, alpha, beta;
@@ -102,7 +87,7 @@ void fuse_conv_activation(Graph& g, const PassContext& ctx) {
     drop[pit->second] = true;
     act = fused;
   }
-  compact(g, drop);
+  drop_nodes(g, drop);
 }
 
 }  // namespace pm::engine

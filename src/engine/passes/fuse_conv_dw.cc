@@ -47,9 +47,7 @@ void fuse_conv_depthwise(Graph& g, const PassContext& ctx) {
   if (!ctx.backend_runs || !ctx.types) return;
   auto& types = *ctx.types;
   auto uses = use_counts(g);
-  std::map<std::string, std::size_t> producer;
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    for (const auto& v : g.nodes[i].outputs) producer[v] = i;
+  const auto producer = producers(g);
   std::vector<bool> drop(g.nodes.size(), false);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& dw = g.nodes[i];
@@ -91,10 +89,7 @@ void fuse_conv_depthwise(Graph& g, const PassContext& ctx) {
     drop[pit->second] = true;
     dw = std::move(fused);
   }
-  std::vector<Node> kept;
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  drop_nodes(g, drop);
 }
 
 }  // namespace pm::engine
