@@ -58,6 +58,12 @@ class SharedCounter {
   SharedCounter& operator=(const SharedCounter&) = delete;
   ~SharedCounter();
   std::int64_t next();
+  // Ends claiming early on every rank: after stop(), next() returns at least kStopped
+  // everywhere. A rank asked to stop tells the others through the counter they poll.
+  void stop();
+  // Whether some rank called stop() (one atomic read; claims nothing).
+  bool stopped();
+  static constexpr std::int64_t kStopped = std::int64_t{1} << 62;
 
  private:
   MPI_Win win_ = MPI_WIN_NULL;

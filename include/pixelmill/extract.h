@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -39,6 +40,11 @@ struct ExtractOptions {
   double progress_seconds = 5; // progress report interval on rank 0
   bool quiet = false;
   std::string command_line;    // recorded in the output
+  // Continue the incomplete run in `output` (see README, "Stopping and resuming").
+  bool resume = false;
+  // Polled during the run; true = stop early: finish the batches in flight, write the
+  // completed splits and return with `interrupted` set. Empty = never.
+  std::function<bool()> stop_requested;
 };
 
 struct ExtractSummary {
@@ -46,6 +52,9 @@ struct ExtractSummary {
   std::int64_t ok = 0;
   std::map<std::string, std::int64_t> by_status;  // status name -> count
   double seconds = 0;
+  std::int64_t rows = 0;         // rows in the output file
+  bool interrupted = false;      // stopped early: the output is incomplete, --resume continues it
+  bool already_complete = false; // --resume found a complete output and did nothing
 };
 
 ExtractSummary run_extract(const Comm& comm, const ExtractOptions& options);

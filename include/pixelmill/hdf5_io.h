@@ -21,11 +21,17 @@ struct RunAttributes {
   std::string model_sha256;
   std::string parameters_json;
   std::string counts_json;
+  std::string plan_sha256;     // of the encoded split plan: --resume checks it
+  std::int64_t plan_ranks = 1; // the rank count the plan was sized for
+  // A run stopped early: splits may be missing. The file records which are present
+  // (/progress) and is marked complete only if none is missing.
+  bool partial = false;
 };
 
 // Writes /images for a run. Each rank passes the splits it processed; rows are placed
 // by split index (split i's rows follow those of splits 0..i-1, whichever rank had
-// them). Every split index in [0, total_splits) must be held by exactly one rank.
+// them). Every split index in [0, total_splits) must be held by exactly one rank
+// (at most one when attrs.partial). Writes /progress and the `complete` attribute.
 // Creates (truncates) `path`. Returns the total row count.
 std::int64_t write_images(const Comm& comm, const std::string& path, int embedding_dim,
                           const std::vector<SplitResults>& mine, std::uint64_t total_splits,
@@ -48,6 +54,22 @@ ImageRows read_images(const std::string& path, std::int64_t begin, std::int64_t 
                       bool with_embeddings = true);
 std::int64_t row_count(const std::string& path);
 std::map<std::string, std::string> read_root_attributes(const std::string& path);
+
+// Which planned splits a file holds, from /progress and the root attributes.
+// A file without /progress (written before it existed) is complete, with empty vectors.
+struct Progress {
+  bool complete = true;
+  std::string plan_sha256;
+  std::int64_t plan_ranks = 1;
+  std::vector<std::uint8_t> split_done;  // [planned splits]
+  std::vector<std::int64_t> split_rows;  // [planned splits]; 0 where not done
+};
+Progress read_progress(const std::string& path);
+
+// Rows [begin, end) as the ImageResults they were written from (every column,
+// the error message as stored). Not collective.
+std::vector<ImageResult> read_results(const std::string& path, std::int64_t begin,
+                                      std::int64_t end);
 
 // Writes /dedup (replacing it if present). `group` and `exact_group` are given for a
 // contiguous block of rows per rank (row ranges in rank order covering [0, N));

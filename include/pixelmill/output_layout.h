@@ -16,9 +16,15 @@
 //   /dedup/group           int64  [N]     smallest row index of the near-duplicate component
 //   /dedup/pairs           int64  [M, 2]  row pairs (i < j) with cosine >= threshold
 //   /dedup/score           float  [M]     their cosine similarity
+//   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
+//   /progress/split_rows   int64  [S]     rows of each done split (0 for the others)
 // Root attributes (variable-length UTF-8 strings unless noted): pixelmill_version, command_line, model_card
 // (the card JSON), model_card_sha256, model_sha256, parameters (JSON), counts (JSON),
-// created_utc; embedding_dim (int64), rows (int64).
+// created_utc; embedding_dim (int64), rows (int64); complete (int64: 1 = every planned
+// split is in the file, 0 = a run stopped early that `extract --resume` continues),
+// plan_sha256 (SHA-256 of the encoded split plan), plan_ranks (int64: the rank count the
+// plan was sized for), splits (int64: planned splits), splits_done (int64).
+// Files written before /progress existed have none of these and are complete.
 // /dedup attributes: threshold (float), pairs (int64), groups (int64: groups of two or
 // more rows), against (JSON list).
 #pragma once
@@ -43,6 +49,9 @@ inline constexpr const char* kExactGroup = "/dedup/exact_group";
 inline constexpr const char* kGroup = "/dedup/group";
 inline constexpr const char* kPairs = "/dedup/pairs";
 inline constexpr const char* kScore = "/dedup/score";
+inline constexpr const char* kProgress = "/progress";
+inline constexpr const char* kSplitDone = "/progress/split_done";
+inline constexpr const char* kSplitRows = "/progress/split_rows";
 
 inline constexpr std::size_t kErrorLength = 160;  // bytes per error message, NUL padded
 

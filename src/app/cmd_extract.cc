@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
+#include "stop_signals.h"
 
 namespace pm::app {
 
@@ -58,6 +59,9 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "write the final summary (counts, stage times, per-rank balance) as JSON")
       ("progress-seconds", po::value(&o.progress_seconds)->default_value(5),
        "seconds between progress reports on rank 0")
+      ("resume", po::bool_switch(&o.resume),
+       "continue the incomplete run in --output (left by SIGTERM/SIGINT); a missing file "
+       "starts afresh, a complete one is left as it is")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   auto vm = parse_command("extract", "--input SPEC --output RUN.h5 [options]", desc, args,
                           comm.rank() == 0);
@@ -74,10 +78,16 @@ int cmd_extract(const Args& args, const Comm& comm) {
   cl << "pixelmill extract";
   for (const auto& a : args) cl << ' ' << a;
   o.command_line = cl.str();
+  // SIGTERM/SIGINT: finish the batches in flight, write the completed splits, exit
+  // kExitStopped; a second signal ends the process at once.
+  StopSignals signals;
+  o.stop_requested = [] { return StopSignals::received() != 0; };
   const auto summary = run_extract(comm, o);
+  if (summary.already_complete) return 0;
   if (comm.rank() == 0 && !o.quiet && !o.output.empty())
-    std::printf("  output: %s (%lld rows)\n", o.output.c_str(), static_cast<long long>(summary.records));
-  return 0;
+    std::printf("  output: %s (%lld rows%s)\n", o.output.c_str(),
+                static_cast<long long>(summary.rows), summary.interrupted ? ", incomplete" : "");
+  return summary.interrupted ? kExitStopped : 0;
 }
 
 }  // namespace pm::app

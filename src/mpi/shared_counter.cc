@@ -41,4 +41,20 @@ std::int64_t SharedCounter::next() {
   return previous;
 }
 
+void SharedCounter::stop() {
+  const std::int64_t add = kStopped;
+  std::int64_t previous = 0;
+  mpi::check(MPI_Fetch_and_op(&add, &previous, MPI_INT64_T, 0, 0, MPI_SUM, win_),
+             "MPI_Fetch_and_op");
+  mpi::check(MPI_Win_flush(0, win_), "MPI_Win_flush");
+}
+
+bool SharedCounter::stopped() {
+  std::int64_t value = 0;
+  mpi::check(MPI_Fetch_and_op(nullptr, &value, MPI_INT64_T, 0, 0, MPI_NO_OP, win_),
+             "MPI_Fetch_and_op");
+  mpi::check(MPI_Win_flush(0, win_), "MPI_Win_flush");
+  return value >= kStopped;
+}
+
 }  // namespace pm

@@ -17,7 +17,9 @@
 #include "pixelmill/hashes.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/model_card.h"
+#include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
+#include "resume.h"
 #include "run_summary.h"
 #include "thread_budget.h"
 
@@ -47,6 +49,7 @@ void check_options(const ExtractOptions& o) {
   if (o.max_read_mbps < 0) throw Error("--max-read-mbps cannot be negative");
   if (o.since >= 0 && o.until >= 0 && o.since >= o.until) throw Error("--since must be before --until");
   if (o.dedup && o.output.empty()) throw Error("--dedup needs an HDF5 --output");
+  if (o.resume && o.output.empty()) throw Error("--resume needs the HDF5 --output of the stopped run");
   if (!o.output.empty()) {
     auto dir = std::filesystem::absolute(o.output).parent_path();
     if (!std::filesystem::is_directory(dir))
@@ -54,6 +57,12 @@ void check_options(const ExtractOptions& o) {
   }
 }
 
+// The input as recorded in the output: a directory by its absolute path.
+std::string recorded_input(const std::string& input) {
+  if (input.rfind("dir:", 0) == 0)
+    return "dir:" + std::filesystem::absolute(input.substr(4)).lexically_normal().string();
+  return input;
+}
 
 }  // namespace
 
@@ -95,6 +104,27 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
       throw Error("extract needs a model with one image input; this one has " +
                   std::to_string(model->inputs().size()));
   });
+  // What is at --output decides between a fresh run, a resumed one, or nothing to do.
+  pipeline::OutputState output_state;
+  if (!o.output.empty()) {
+    const pipeline::RunIdentity identity{recorded_input(o.input), card.sha256,
+                                         sha256_hex(card.raw_json), o.reference, o.bf16};
+    output_state = pipeline::inspect_output(comm, o.output, o.resume, identity);
+  }
+  if (comm.rank() == 0 && !o.quiet && !output_state.note.empty())
+    std::fprintf(stderr, "pixelmill extract: %s\n", output_state.note.c_str());
+  if (output_state.mode == pipeline::OutputState::Mode::kAlreadyComplete) {
+    if (comm.rank() == 0 && !o.quiet)
+      std::fprintf(stderr, "pixelmill extract: --resume: %s is already complete (%lld rows); nothing to do\n",
+                   o.output.c_str(), static_cast<long long>(output_state.rows));
+    ExtractSummary done;
+    done.rows = output_state.rows;
+    done.already_complete = true;
+    return done;
+  }
+  const bool resuming = output_state.mode == pipeline::OutputState::Mode::kResume;
+  // A resumed run plans as the stopped one did, whatever the rank count is now.
+  if (resuming) so.ranks = static_cast<int>(output_state.progress.plan_ranks);
   agreed(comm, "input", [&] { source = open_source(o.input, so); });
 #ifdef PM_HAVE_HBASE
   std::unique_ptr<HBaseEmbeddingWriter> hbase_writer;
@@ -136,9 +166,22 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   }
   plan_msg = comm.broadcast(plan_msg, 0);
   if (plan_msg.empty() || plan_msg[0] == 'E') throw Error("input " + o.input + ": " + plan_msg.substr(1));
-  splits = decode_splits(plan_msg.substr(1));
+  const std::string plan_bytes = plan_msg.substr(1);
+  splits = decode_splits(plan_bytes);
+  const std::string plan_sha256 = sha256_hex(plan_bytes);
+  // Resuming: the done splits' rows come back from the file; only the rest is run.
+  std::vector<SplitResults> previous;
+  std::vector<SplitSpec> pending;
+  if (resuming) {
+    pipeline::check_plan(o.output, output_state.progress, plan_sha256, splits.size());
+    previous = pipeline::load_done_splits(comm, o.output, output_state.progress);
+    for (const auto& s : splits)
+      if (!output_state.progress.split_done[s.index]) pending.push_back(s);
+  } else {
+    pending = splits;
+  }
   std::int64_t total = 0;
-  for (const auto& s : splits) total = (total >= 0 && s.estimated_records >= 0) ? total + s.estimated_records : -1;
+  for (const auto& s : pending) total = (total >= 0 && s.estimated_records >= 0) ? total + s.estimated_records : -1;
 
   cfg.batch = o.batch;
   cfg.threads = budget;
@@ -152,6 +195,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   cfg.progress_seconds = o.progress_seconds;
   cfg.quiet = o.quiet;
   cfg.total_hint = total;
+  cfg.stop_requested = o.stop_requested;
 
   if (comm.rank() == 0 && !o.quiet)
     std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s (%s), %d rank(s) x %d compute + %d decode threads\n",
@@ -163,7 +207,15 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // only compete with the engine's OpenMP threads for the rank's cores.
   cv::setNumThreads(1);
   pipeline::RankStats stats;
-  auto results = pipeline::run_rank(comm, *source, splits, model, card, cfg, stats);
+  auto outcome = pipeline::run_rank(comm, *source, pending, model, card, cfg, stats);
+  std::vector<SplitResults>& results = outcome.done;
+  const std::size_t new_splits = results.size();  // the rest (read back) follow them
+  for (auto& s : previous) results.push_back(std::move(s));
+  previous.clear();
+  const auto splits_done =
+      static_cast<std::size_t>(comm.allreduce_sum(static_cast<std::int64_t>(results.size())));
+  const bool complete = splits_done == splits.size();
+  std::int64_t rows_written = 0;
 
   // --- output ---
   double write_seconds = 0;
@@ -180,8 +232,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
         {"ranks", comm.size()}, {"compute_threads", budget.compute},
         {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
         {"max_bytes", o.max_bytes}, {"reference", o.reference}, {"bf16", o.bf16}};
-    if (o.input.rfind("dir:", 0) == 0)
-      params["input"] = "dir:" + std::filesystem::absolute(o.input.substr(4)).lexically_normal().string();
+    params["input"] = recorded_input(o.input);
     attrs.parameters_json = params.dump();
     std::vector<std::int64_t> counts(kStatusCodeCount);
     for (const auto& split : results)
@@ -190,7 +241,22 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     nlohmann::json cj;
     for (int c = 0; c < kStatusCodeCount; ++c) cj[std::string(status_name(static_cast<StatusCode>(c)))] = counts[c];
     attrs.counts_json = cj.dump();
-    h5::write_images(comm, o.output, card.embedding.dim, results, splits.size(), attrs);
+    attrs.plan_sha256 = plan_sha256;
+    attrs.plan_ranks = so.ranks;
+    attrs.partial = !complete;
+    // A resumed run never writes over the partial file: a temporary file beside it
+    // replaces it only once complete and closed.
+    const std::string target = resuming ? pipeline::resume_temp_path(o.output) : o.output;
+    try {
+      rows_written = h5::write_images(comm, target, card.embedding.dim, results, splits.size(), attrs);
+    } catch (...) {
+      if (resuming && comm.rank() == 0) {
+        std::error_code ignored;
+        std::filesystem::remove(target, ignored);
+      }
+      throw;
+    }
+    if (resuming) pipeline::commit_temp(comm, target, o.output);
     write_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
   }
@@ -199,7 +265,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   if (hbase_writer) {
     const auto t = std::chrono::steady_clock::now();
     agreed(comm, "HBase write-back", [&] {
-      for (const auto& split : results) hbase_writer->write(split.rows);
+      for (std::size_t i = 0; i < new_splits; ++i) hbase_writer->write(results[i].rows);
       hbase_writer->flush();
     });
     stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
@@ -216,8 +282,23 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.decode_threads = budget.decode;
   in.readers = budget.readers;
   auto summary = pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
+  summary.rows = rows_written;
+  summary.interrupted = !complete;
+  if (!complete && comm.rank() == 0) {
+    if (o.output.empty())
+      std::fprintf(stderr, "pixelmill extract: stopped early with %zu of %zu splits done; "
+                           "there is no --output file to resume from\n", splits_done, splits.size());
+    else
+      std::fprintf(stderr, "pixelmill extract: stopped early: %zu of %zu splits done, written to %s "
+                           "(marked incomplete). Run the same command with --resume to process "
+                           "the other %zu splits.\n",
+                   splits_done, splits.size(), o.output.c_str(), splits.size() - splits_done);
+  } else if (outcome.stopped && comm.rank() == 0 && !o.quiet) {
+    std::fprintf(stderr, "pixelmill extract: a stop was requested after the last split was done; "
+                         "the output is complete\n");
+  }
 #ifdef PM_HAVE_DEDUP
-  if (o.dedup) {
+  if (o.dedup && complete) {
     DedupOptions d;
     d.input = o.output;
     d.threshold = o.threshold >= 0 ? o.threshold : card.dedup_threshold;

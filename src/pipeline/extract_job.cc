@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 // while the reader appends and decode/inference threads fill rows in place.
 struct SplitState {
   std::uint64_t index = 0;
+  bool complete = false;  // read to its end (not cut short by a stop)
   std::deque<ImageResult> rows;
 };
 
@@ -84,7 +85,7 @@ void normalize(float* v, int d) {
 
 }  // namespace
 
-std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
+RankOutcome run_rank(const Comm& comm, Source& source,
                                    const std::vector<SplitSpec>& splits,
                                    std::shared_ptr<const engine::Model> model,
                                    const ModelCard& card, const JobConfig& cfg,
@@ -106,6 +107,7 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
   std::atomic<int> readers_left{readers};
   std::atomic<int> decoders_left{cfg.threads.decode};
   std::atomic<bool> finished{false};
+  std::atomic<bool> stopping{false};  // set by the main thread; readers stop reading
 
   std::mutex states_mu;
   std::vector<std::unique_ptr<SplitState>> states;
@@ -114,6 +116,7 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
   auto reader = [&] {
     try {
       while (auto split = split_queue.pop()) {
+        if (stopping) continue;  // claimed but not started: left for a resumed run
         auto state = std::make_unique<SplitState>();
         state->index = (*split)->index;
         SplitState* st = state.get();
@@ -122,9 +125,14 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
           states.push_back(std::move(state));
         }
         auto t = Clock::now();
+        bool cut = false;
         source.read_split(**split, [&](Record&& rec) {
           stats.add_stage(Stage::kRead, Clock::now() - t);
           if (error.has()) return false;
+          if (stopping) {
+            cut = true;
+            return false;
+          }
           ImageResult& row = st->rows.emplace_back();
           row.key = std::move(rec.key);
           row.timestamp = rec.timestamp;
@@ -139,6 +147,7 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
           t = Clock::now();
           return true;
         });
+        st->complete = !cut;
       }
     } catch (...) {
       error.capture();
@@ -261,11 +270,42 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
       last_report = Clock::now();
     }
   };
+  // Stopping: this rank's own request (the signal flag, cheap to poll) is passed to the
+  // other ranks through the counter; theirs arrive with the next claim or the periodic
+  // look at the counter (every 0.5 s).
+  auto begin_stop = [&](bool asked_here) {
+    if (stopping) return;
+    if (asked_here) counter.stop();
+    stopping = true;
+    split_queue.close();
+    if (!cfg.quiet)
+      std::fprintf(stderr, "pixelmill extract: rank %d: %s; finishing the batches in flight\n",
+                   comm.rank(), asked_here ? "stop requested" : "another rank asked to stop");
+  };
+  auto poll_stop = [&](bool look_at_counter) {
+    if (stopping) return;
+    if (cfg.stop_requested && cfg.stop_requested())
+      begin_stop(true);
+    else if (look_at_counter && counter.stopped())
+      begin_stop(false);
+  };
+  auto last_look = Clock::now();
+  auto tick_stop = [&] {
+    const bool look = Clock::now() - last_look > std::chrono::milliseconds(500);
+    if (look) last_look = Clock::now();
+    poll_stop(look);
+  };
   bool exhausted = false;
   while (!exhausted) {
     if (error.has()) break;
+    poll_stop(false);
+    if (stopping) break;
     if (split_queue.size() < split_queue.capacity()) {
       const std::int64_t next = counter.next();
+      if (next >= SharedCounter::kStopped) {
+        begin_stop(false);
+        break;
+      }
       if (next < 0 || static_cast<std::size_t>(next) >= splits.size()) {
         exhausted = true;
       } else {
@@ -274,10 +314,15 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
       continue;
     }
     tick(std::chrono::milliseconds(20));
+    tick_stop();
   }
   split_queue.close();
-  // Keep publishing (and on rank 0 reporting) while this rank drains its last splits.
-  while (!finished) tick(std::chrono::milliseconds(50));
+  // Keep publishing (and on rank 0 reporting) while this rank drains its last splits;
+  // a stop may still cut them short.
+  while (!finished) {
+    tick(std::chrono::milliseconds(50));
+    tick_stop();
+  }
   for (auto& t : reader_threads) t.join();
   for (auto& t : decode_threads) t.join();
   infer_thread.join();
@@ -291,15 +336,18 @@ std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
     if (!all[r].empty()) throw Error("rank " + std::to_string(r) + ": " + all[r]);
   if (reporter) reporter->report(board.read_all(), true);
 
-  std::vector<SplitResults> results;
+  RankOutcome outcome;
+  outcome.stopped = comm.allreduce_max(std::int64_t{stopping ? 1 : 0}) > 0;
+  std::vector<SplitResults>& results = outcome.done;
   results.reserve(states.size());
   for (auto& st : states) {
+    if (!st->complete) continue;  // cut short by a stop: redone on resume
     SplitResults r;
     r.split_index = st->index;
     r.rows.assign(std::make_move_iterator(st->rows.begin()), std::make_move_iterator(st->rows.end()));
     results.push_back(std::move(r));
   }
-  return results;
+  return outcome;
 }
 
 }  // namespace pm::pipeline

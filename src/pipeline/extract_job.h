@@ -29,11 +29,24 @@ struct JobConfig {
   double progress_seconds = 5;
   bool quiet = false;
   std::int64_t total_hint = -1;
+  // Polled by the rank's main thread; true = stop early (SIGTERM). Empty = never.
+  std::function<bool()> stop_requested;
 };
 
-// Runs this rank's share of the splits to completion. Collective (shared counter,
-// progress board). Returns the results of the splits this rank processed.
-std::vector<SplitResults> run_rank(const Comm& comm, Source& source,
+struct RankOutcome {
+  std::vector<SplitResults> done;  // the splits this rank completed
+  bool stopped = false;            // agreed: some rank was asked to stop early
+};
+
+// Runs this rank's share of `splits` (any subset of a plan; results keep each
+// SplitSpec::index). Collective (shared counter, progress board).
+//
+// Stopping early: once any rank's stop_requested() is true, every rank learns it
+// through the shared counter, claims nothing more, stops reading its splits, and
+// finishes the records already read (the batches in flight). A split is the unit of
+// completion: only splits read to their end are returned; a split cut short is
+// dropped and is processed again by a resumed run.
+RankOutcome run_rank(const Comm& comm, Source& source,
                                    const std::vector<SplitSpec>& splits,
                                    std::shared_ptr<const engine::Model> model,
                                    const ModelCard& card, const JobConfig& config,

@@ -9,4 +9,16 @@ Handle collective_file_access(const Comm& comm) {
   return fapl;
 }
 
+Handle open_read_only(const std::string& path) {
+  // File locks are taken where the file system has them and skipped where it has none
+  // (some parallel file systems), instead of failing.
+  Handle fapl = own_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  check(H5Pset_file_locking(fapl.get(), true, true), "H5Pset_file_locking");
+  return own_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "opening " + path);
+}
+
+Handle open_dataset(hid_t file, const char* path) {
+  return own_dataset(H5Dopen2(file, path, H5P_DEFAULT), std::string("opening ") + path);
+}
+
 }  // namespace pm::h5

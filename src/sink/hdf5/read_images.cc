@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "h5_attributes.h"
+#include "h5_file.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
 #include "pixelmill/error.h"
@@ -17,32 +18,6 @@ namespace pm::h5 {
 namespace {
 
 static_assert(sizeof(ContentHash) == 32, "content hashes are read straight into the array");
-
-Handle open_read_only(const std::string& path) {
-  // The default (POSIX) driver. File locks are taken where the file system has them
-  // and skipped where it has none (some parallel file systems), instead of failing.
-  Handle fapl = own_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  check(H5Pset_file_locking(fapl.get(), true, true), "H5Pset_file_locking");
-  return own_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "opening " + path);
-}
-
-Handle open_dataset(hid_t file, const char* path) {
-  return own_dataset(H5Dopen2(file, path, H5P_DEFAULT), std::string("opening ") + path);
-}
-
-// Reads rows [first, first + count) of a dataset whose extent must be `rows` x `cols`.
-template <typename T>
-std::vector<T> read_column(hid_t file, const char* path, hid_t mem_type, hsize_t rows,
-                           hsize_t cols, hsize_t first, hsize_t count) {
-  Handle dataset = open_dataset(file, path);
-  const Extent e = extent(dataset.get());
-  PM_CHECK(e.rows == rows && e.cols == cols,
-           std::string(path) + " has " + std::to_string(e.rows) + "x" + std::to_string(e.cols) +
-               " values, expected " + std::to_string(rows) + "x" + std::to_string(cols));
-  std::vector<T> out(count * std::max<hsize_t>(1, cols));
-  read_rows(dataset.get(), mem_type, cols, first, count, out.data());
-  return out;
-}
 
 }  // namespace
 

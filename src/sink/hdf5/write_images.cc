@@ -19,6 +19,7 @@
 #include "h5_file.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
+#include "progress.h"
 #include "row_arena.h"
 #include "pixelmill/comm_values.h"
 #include "pixelmill/error.h"
@@ -82,10 +83,12 @@ void check_local(const std::vector<SplitResults>& mine, std::uint64_t total_spli
   }
 }
 
-// Every split's first row in the file, from all ranks' (split_index, rows) pairs.
-// Every rank computes the same table; a broken plan throws on every rank alike.
+// Every split's first row in the file, from all ranks' (split_index, rows) pairs, and
+// the rows of each split (-1 for a split no rank holds, allowed only when `partial`).
+// Every rank computes the same tables; a broken plan throws on every rank alike.
 std::vector<hsize_t> split_offsets(const Comm& comm, const LocalRows& local,
-                                   std::uint64_t total_splits, hsize_t& total_rows) {
+                                   std::uint64_t total_splits, bool partial,
+                                   hsize_t& total_rows, std::vector<std::int64_t>& rows_of) {
   std::vector<std::int64_t> pairs;
   for (const SplitResults* s : local.splits) {
     pairs.push_back(static_cast<std::int64_t>(s->split_index));
@@ -94,7 +97,7 @@ std::vector<hsize_t> split_offsets(const Comm& comm, const LocalRows& local,
   const std::vector<std::int64_t> all = allgatherv_values(comm, pairs);
 
   constexpr std::int64_t kAbsent = -1;
-  std::vector<std::int64_t> rows_of(total_splits, kAbsent);
+  rows_of.assign(total_splits, kAbsent);
   for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
     const auto index = static_cast<std::size_t>(all[i]);
     PM_CHECK(rows_of[index] == kAbsent, "split " + std::to_string(index) + " was passed by two ranks");
@@ -103,10 +106,10 @@ std::vector<hsize_t> split_offsets(const Comm& comm, const LocalRows& local,
   std::vector<hsize_t> offsets(total_splits);
   hsize_t next = 0;
   for (std::size_t i = 0; i < total_splits; ++i) {
-    PM_CHECK(rows_of[i] != kAbsent, "split " + std::to_string(i) + " of " +
+    PM_CHECK(partial || rows_of[i] != kAbsent, "split " + std::to_string(i) + " of " +
                                         std::to_string(total_splits) + " was passed by no rank");
     offsets[i] = next;
-    next += static_cast<hsize_t>(rows_of[i]);
+    if (rows_of[i] != kAbsent) next += static_cast<hsize_t>(rows_of[i]);
   }
   total_rows = next;
   return offsets;
@@ -134,7 +137,11 @@ void write_column(const Comm& comm, hid_t file, const char* path, hid_t file_typ
 }
 
 void write_root_attributes(hid_t file, const RunAttributes& attrs, const std::string& created,
-                           int embedding_dim, hsize_t rows) {
+                           int embedding_dim, hsize_t rows,
+                           const std::vector<std::int64_t>& rows_of) {
+  std::int64_t done = 0;
+  for (const std::int64_t r : rows_of) done += r >= 0 ? 1 : 0;
+  const auto planned = static_cast<std::int64_t>(rows_of.size());
   write_attribute(file, "pixelmill_version", attrs.version);
   write_attribute(file, "command_line", attrs.command_line);
   write_attribute(file, "model_card", attrs.model_card_json);
@@ -145,6 +152,11 @@ void write_root_attributes(hid_t file, const RunAttributes& attrs, const std::st
   write_attribute(file, "created_utc", created);
   write_attribute(file, "embedding_dim", static_cast<std::int64_t>(embedding_dim));
   write_attribute(file, "rows", static_cast<std::int64_t>(rows));
+  write_attribute(file, "complete", static_cast<std::int64_t>(done == planned ? 1 : 0));
+  write_attribute(file, "plan_sha256", attrs.plan_sha256);
+  write_attribute(file, "plan_ranks", attrs.plan_ranks);
+  write_attribute(file, "splits", planned);
+  write_attribute(file, "splits_done", done);
 }
 
 }  // namespace
@@ -166,7 +178,9 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
            "write_images: ranks passed different split counts");
 
   hsize_t total_rows = 0;
-  const std::vector<hsize_t> offsets = split_offsets(comm, local, total_splits, total_rows);
+  std::vector<std::int64_t> rows_of;
+  const std::vector<hsize_t> offsets =
+      split_offsets(comm, local, total_splits, attrs.partial, total_rows, rows_of);
   for (const SplitResults* s : local.splits) {
     local.blocks.push_back({offsets[s->split_index], s->rows.size()});
     local.rows += s->rows.size();
@@ -230,7 +244,8 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
                              total_rows, 0, 1, local, x,
                              [](const ImageResult& r, std::int64_t* out) { *out = r.timestamp; });
 
-  write_root_attributes(f, attrs, created, embedding_dim, total_rows);
+  write_progress(f, rows_of, comm.rank(), x);
+  write_root_attributes(f, attrs, created, embedding_dim, total_rows, rows_of);
   return static_cast<std::int64_t>(total_rows);
 }
 

@@ -6,11 +6,17 @@ sbatch_extract: the sbatch file, submitted with `sbatch --wait` as a user would 
   `mpirun -np 1 pixelmill extract` on the same photos, and its dedup groups.
 sbatch_failure: a bad --input fails the job (non-zero exit seen by sbatch --wait), the
   job log names the problem, and no output file is left behind.
+sbatch_preempt_resume: `scancel --signal=TERM` (what Slurm does before a time limit or on
+  preemption) stops a running job part way: exit 75, the file marked incomplete; the same
+  sbatch submitted again continues it (`--resume` is in the job file) to the rows of an
+  uninterrupted run.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -29,12 +35,21 @@ def fail(msg):
     sys.exit("FAIL: " + msg)
 
 
-def submit(name, env_over):
-    """sbatch --wait of the project's sbatch file on one node, two tasks of one CPU."""
+def sbatch_cmd(name, wait=True):
+    """sbatch of the project's sbatch file on one node, two tasks of one CPU."""
     log = os.path.join(WORK, name + "-%j.log")
-    cmd = ["sbatch", "--wait", "--nodes=1", "--ntasks-per-node=2", "--cpus-per-task=1",
-           "--time=10", f"--output={log}", f"--job-name=pm-{name}", SBATCH]
-    env = dict(os.environ, PIXELMILL=BIN, MODEL=MODEL, OMP_NUM_THREADS="1", **env_over)
+    return log, ["sbatch", "--wait" if wait else "--parsable", "--nodes=1", "--ntasks-per-node=2",
+                 "--cpus-per-task=1", "--time=10", f"--output={log}", f"--job-name=pm-{name}", SBATCH]
+
+
+def job_env(model, env_over):
+    return dict(os.environ, PIXELMILL=BIN, MODEL=model, OMP_NUM_THREADS="1", **env_over)
+
+
+def submit(name, env_over, model=MODEL):
+    """sbatch --wait; returns the job's exit code and its log."""
+    log, cmd = sbatch_cmd(name)
+    env = job_env(model, env_over)
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=540)
     job = p.stdout.strip().split()[-1] if p.stdout.strip() else "?"
     path = log.replace("%j", job)
@@ -52,9 +67,16 @@ def read(path):
         return keys, f["/images/status"][:], f["/images/embedding"][:], dedup
 
 
+def remove(*paths):
+    for p in paths:
+        if os.path.exists(p):
+            os.remove(p)
+
+
 def sbatch_extract():
     out = os.path.join(WORK, "slurm.h5")
     ref = os.path.join(WORK, "ref.h5")
+    remove(out, ref)  # the job file passes --resume: a complete file would be left as it is
     p = subprocess.run([MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "1", BIN, "extract",
                         "--input", "dir:" + PHOTOS, "--model", MODEL, "--output", ref, "--threads", "1"],
                        capture_output=True, text=True)
@@ -81,6 +103,7 @@ def sbatch_extract():
 
 def sbatch_failure():
     out = os.path.join(WORK, "never.h5")
+    remove(out)
     missing = os.path.join(WORK, "no-such-dir")
     rc, log = submit("failure", {"INPUT": "dir:" + missing, "OUTPUT": out, "DEDUP": "0"})
     if rc == 0:
@@ -92,13 +115,101 @@ def sbatch_failure():
     print(f"ok: job exited {rc} and named {missing}")
 
 
+EXIT_STOPPED = 75
+
+
+def job_state(job):
+    """(state, exit code) from scontrol while Slurm remembers the job (MinJobAge)."""
+    p = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True)
+    state = re.search(r"JobState=(\S+)", p.stdout)
+    code = re.search(r"ExitCode=(\d+):", p.stdout)
+    return (state.group(1) if state else "GONE"), (int(code.group(1)) if code else None)
+
+
+def stopped_job(folder, out, total):
+    """Submits the job, sends it SIGTERM with scancel once its log shows a fifth of the
+    images done. Returns (exit code, log), or None when it ended before the signal."""
+    log_pat, cmd = sbatch_cmd("preempt", wait=False)
+    env = job_env(MODEL,
+                  {"INPUT": "dir:" + folder, "OUTPUT": out, "DEDUP": "0", "PROGRESS": "0.2",
+                   "EXTRA": "--batch 1 --decode-threads 1"})
+    job = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout.strip().split(";")[0]
+    log = log_pat.replace("%j", job)
+    signalled = False
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        state, code = job_state(job)
+        text = open(log).read() if os.path.exists(log) else ""
+        if state not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING"):
+            print(f"job {job}: {state}, exit {code}\n--- job log ---\n{text}--- end ---")
+            return (code, text) if signalled else None
+        done = [int(m) for m in re.findall(r"extract: (\d+)/\d+", text)]
+        if not signalled and done and done[-1] >= total // 5:
+            # Without --full, scancel signals the job's steps (srun and its tasks), not the
+            # batch shell: what Slurm does ahead of the time limit (--signal=TERM@300).
+            subprocess.run(["scancel", "--signal=TERM", job], check=True)
+            signalled = True
+        time.sleep(0.2)
+    fail(f"job {job} did not end within 300 s")
+
+
+def sbatch_preempt_resume():
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "extract"))
+    from resume_tests import make_images  # noqa: E402  (the resume tests' generated photos)
+    folder = os.path.join(WORK, "many")
+    out = os.path.join(WORK, "preempt.h5")
+    ref = os.path.join(WORK, "preempt-ref.h5")
+    count = 600
+    for _ in range(4):
+        make_images(folder, count)
+        remove(out, ref)
+        got = stopped_job(folder, out, count)
+        if got is not None:
+            break
+        print(f"the job of {count} images ended before the signal; again with more")
+        count *= 2
+    else:
+        fail("the job always finished before it could be signalled")
+    rc, log = got
+    if rc != EXIT_STOPPED:
+        fail(f"the signalled job exited {rc}, expected {EXIT_STOPPED}")
+    if "--resume" not in log:
+        fail("the job log does not say to rerun with --resume")
+    with h5py.File(out, "r") as f:
+        complete, rows = int(f.attrs["complete"]), f["/images/status"].shape[0]
+    if complete != 0 or not 0 < rows < count:
+        fail(f"after the signal: complete={complete}, {rows} of {count} rows")
+    # The job file again, unchanged: its --resume continues the file.
+    rc, log = submit("resumed", {"INPUT": "dir:" + folder, "OUTPUT": out, "DEDUP": "0",
+                                 "EXTRA": "--batch 1 --decode-threads 1"})
+    if rc != 0:
+        fail(f"the resubmitted job exited {rc}")
+    p = subprocess.run([MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "2", BIN, "extract",
+                        "--input", "dir:" + folder, "--model", MODEL, "--output", ref, "--threads", "1",
+                        "--batch", "1", "--decode-threads", "1", "--quiet"],
+                       capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    if p.returncode != 0:
+        fail(f"the uninterrupted run exited {p.returncode}: {p.stderr}")
+    keys, status, emb, _ = read(out)
+    rkeys, rstatus, remb, _ = read(ref)
+    with h5py.File(out, "r") as f:
+        complete = int(f.attrs["complete"])
+    if complete != 1 or keys != rkeys or not np.array_equal(status, rstatus):
+        fail(f"resumed file: complete={complete}, {len(keys)} rows vs {len(rkeys)} uninterrupted")
+    if not np.allclose(emb, remb, rtol=1e-5, atol=1e-6):
+        fail(f"embeddings differ: max |diff| {np.abs(emb - remb).max()}")
+    print(f"ok: SIGTERM stopped the job at {rows} of {count} rows (exit 75); the resubmitted job "
+          f"completed it, equal to an uninterrupted run")
+
+
 def main():
     if shutil.which("sbatch") is None:
         fail("sbatch not found: scripts/install-deps.sh installs Slurm (scripts/deps/slurm.txt)")
     if not os.path.exists(MODEL) or not os.path.isdir(PHOTOS):
         fail(f"the extract fixture is missing under {DATA}")
     os.makedirs(WORK, exist_ok=True)
-    {"sbatch_extract": sbatch_extract, "sbatch_failure": sbatch_failure}[sys.argv[1]]()
+    {"sbatch_extract": sbatch_extract, "sbatch_failure": sbatch_failure,
+     "sbatch_preempt_resume": sbatch_preempt_resume}[sys.argv[1]]()
 
 
 if __name__ == "__main__":

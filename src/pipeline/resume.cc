@@ -1,0 +1,194 @@
+// pm::pipeline resume support: inspecting the output, checking a partial file
+// belongs to this run, reading its done splits back, and the atomic replacement.
+#include "resume.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "pixelmill/error.h"
+
+namespace pm::pipeline {
+namespace {
+
+std::string attr(const std::map<std::string, std::string>& a, const char* name) {
+  const auto it = a.find(name);
+  return it == a.end() ? std::string() : it->second;
+}
+
+// Every way the file's run differs from this one, as "what: 'there' in the file,
+// 'here' now" lines; empty when they match.
+std::string differences(const std::map<std::string, std::string>& a, const RunIdentity& run) {
+  std::string out;
+  auto differ = [&](const std::string& what, const std::string& there, const std::string& here) {
+    if (there != here) out += "\n  " + what + ": '" + there + "' in the file, '" + here + "' now";
+  };
+  nlohmann::json params = nlohmann::json::object();
+  try {
+    params = nlohmann::json::parse(attr(a, "parameters"));
+  } catch (const std::exception&) {
+    out += "\n  its 'parameters' attribute is not JSON";
+  }
+  auto param = [&](const char* key) {
+    return params.contains(key) ? (params[key].is_string() ? params[key].get<std::string>()
+                                                           : params[key].dump())
+                                : std::string("?");
+  };
+  differ("input", param("input"), run.input);
+  differ("model sha256", attr(a, "model_sha256"), run.model_sha256);
+  differ("model card sha256", attr(a, "model_card_sha256"), run.model_card_sha256);
+  differ("--reference", param("reference"), run.reference ? "true" : "false");
+  differ("--bf16", param("bf16"), run.bf16 ? "true" : "false");
+  return out;
+}
+
+OutputState inspect_on_root(const std::string& output, bool resume, const RunIdentity& run) {
+  OutputState s;
+  namespace fs = std::filesystem;
+  if (!fs::exists(output)) {
+    if (resume)
+      s.note = "--resume: " + output + " does not exist yet; starting from the beginning";
+    return s;
+  }
+  std::map<std::string, std::string> attrs;
+  h5::Progress progress;
+  try {
+    attrs = h5::read_root_attributes(output);
+    progress = h5::read_progress(output);
+  } catch (const std::exception& e) {
+    if (resume)
+      throw Error("--resume: " + output + " is not a readable pixelmill output (" + e.what() +
+                  "); it is left as it is");
+    return s;  // not ours, or damaged: a fresh run replaces it, as before
+  }
+  if (progress.complete) {
+    if (!resume) return s;  // a finished run's file: a new run replaces it, as before
+    s.mode = OutputState::Mode::kAlreadyComplete;
+    s.rows = std::stoll(attr(attrs, "rows").empty() ? "0" : attr(attrs, "rows"));
+    return s;
+  }
+  std::int64_t done = 0;
+  for (const auto d : progress.split_done) done += d;
+  const std::string counted = std::to_string(done) + " of " +
+                              std::to_string(progress.split_done.size()) + " splits done";
+  if (!resume)
+    throw Error(output + " holds an incomplete run (" + counted +
+                "); continue it with --resume, or remove the file to start over");
+  const std::string diff = differences(attrs, run);
+  if (!diff.empty())
+    throw Error("--resume: " + output + " was written by a different run:" + diff +
+                "\nThe file is left as it is; rerun with its options, or remove it to start over");
+  s.mode = OutputState::Mode::kResume;
+  s.progress = std::move(progress);
+  s.note = "--resume: " + output + " has " + counted + "; processing the rest";
+  return s;
+}
+
+}  // namespace
+
+OutputState inspect_output(const Comm& comm, const std::string& output, bool resume,
+                           const RunIdentity& run) {
+  // Rank 0 decides; the verdict travels as one string: E<error> or M<mode><note>.
+  std::string verdict;
+  OutputState s;
+  if (comm.rank() == 0) {
+    try {
+      s = inspect_on_root(output, resume, run);
+      verdict = "M" + std::to_string(static_cast<int>(s.mode)) + std::to_string(s.rows) + " " + s.note;
+    } catch (const std::exception& e) {
+      verdict = std::string("E") + e.what();
+    }
+  }
+  verdict = comm.broadcast(verdict, 0);
+  if (verdict.empty() || verdict[0] == 'E') throw Error(verdict.substr(1));
+  OutputState out;
+  out.mode = static_cast<OutputState::Mode>(verdict[1] - '0');
+  const auto space = verdict.find(' ');
+  out.rows = std::stoll(verdict.substr(2, space - 2));
+  out.note = verdict.substr(space + 1);
+  if (out.mode == OutputState::Mode::kResume) {
+    // Every rank reads the small /progress record itself (plain POSIX reads).
+    std::string err;
+    try {
+      out.progress = comm.rank() == 0 ? std::move(s.progress) : h5::read_progress(output);
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    if (!comm.all_true(err.empty()))
+      throw Error("--resume: reading " + output + " failed on some rank" +
+                  (err.empty() ? std::string() : ": " + err));
+  }
+  return out;
+}
+
+void check_plan(const std::string& output, const h5::Progress& progress,
+                const std::string& plan_sha256, std::size_t planned_splits) {
+  if (progress.plan_sha256 != plan_sha256 || progress.split_done.size() != planned_splits ||
+      progress.split_rows.size() != planned_splits)
+    throw Error("--resume: the input now plans differently (" + std::to_string(planned_splits) +
+                " splits, plan " + plan_sha256.substr(0, 12) + ") from the run in " + output +
+                " (" + std::to_string(progress.split_done.size()) + " splits, plan " +
+                progress.plan_sha256.substr(0, 12) +
+                "): files were added, removed or renamed since. The file is left as it is");
+}
+
+std::vector<SplitResults> load_done_splits(const Comm& comm, const std::string& output,
+                                           const h5::Progress& progress) {
+  // Done splits in plan order; their rows lie back to back in the file.
+  std::vector<std::size_t> done;
+  std::vector<std::int64_t> first_row;
+  std::int64_t row = 0;
+  for (std::size_t i = 0; i < progress.split_done.size(); ++i) {
+    if (!progress.split_done[i]) continue;
+    done.push_back(i);
+    first_row.push_back(row);
+    row += progress.split_rows[i];
+  }
+  first_row.push_back(row);
+  const auto n = static_cast<std::int64_t>(done.size());
+  const std::size_t lo = static_cast<std::size_t>(n * comm.rank() / comm.size());
+  const std::size_t hi = static_cast<std::size_t>(n * (comm.rank() + 1) / comm.size());
+
+  std::vector<SplitResults> mine;
+  std::string err;
+  try {
+    if (lo < hi) {
+      auto rows = h5::read_results(output, first_row[lo], first_row[hi]);
+      std::size_t next = 0;
+      for (std::size_t k = lo; k < hi; ++k) {
+        SplitResults s;
+        s.split_index = done[k];
+        const auto count = static_cast<std::size_t>(first_row[k + 1] - first_row[k]);
+        s.rows.assign(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(next)),
+                      std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(next + count)));
+        next += count;
+        mine.push_back(std::move(s));
+      }
+    }
+  } catch (const std::exception& e) {
+    err = e.what();
+    if (err.empty()) err = "unknown error";
+  }
+  const auto all = comm.allgatherv(err);
+  for (int r = 0; r < comm.size(); ++r)
+    if (!all[r].empty())
+      throw Error("--resume: reading the done splits of " + output + " (rank " +
+                  std::to_string(r) + "): " + all[r] + ". The file is left as it is");
+  return mine;
+}
+
+std::string resume_temp_path(const std::string& output) { return output + ".resume-tmp"; }
+
+void commit_temp(const Comm& comm, const std::string& temp, const std::string& output) {
+  comm.barrier();  // every rank has closed the file
+  std::string err;
+  if (comm.rank() == 0) {
+    std::error_code ec;
+    std::filesystem::rename(temp, output, ec);
+    if (ec) err = "renaming " + temp + " to " + output + ": " + ec.message();
+  }
+  err = comm.broadcast(err, 0);
+  if (!err.empty()) throw Error(err + " (the partial file is unchanged; the finished one is " + temp + ")");
+}
+
+}  // namespace pm::pipeline

@@ -1,0 +1,59 @@
+// What `extract` finds at --output before it starts, and how a run stopped early is
+// continued (`--resume`). A partial file (complete = 0) holds the rows of the splits it
+// completed and /progress says which; a resumed run checks it was made by the same
+// job (input, model, precision, split plan), processes only the missing splits, and
+// rewrites the file with the old rows and the new ones, through a temporary file
+// renamed over the partial one, so a failure part way loses nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pixelmill/comm.h"
+#include "pixelmill/hdf5_io.h"
+#include "pixelmill/image_result.h"
+
+namespace pm::pipeline {
+
+// What a run is, as far as its output depends on it.
+struct RunIdentity {
+  std::string input;             // normalised input spec
+  std::string model_sha256;
+  std::string model_card_sha256;
+  bool reference = false;
+  bool bf16 = false;
+};
+
+struct OutputState {
+  enum class Mode { kFresh, kResume, kAlreadyComplete };
+  Mode mode = Mode::kFresh;
+  h5::Progress progress;      // kResume: which splits the partial file holds
+  std::int64_t rows = 0;      // kAlreadyComplete: rows in the file
+  std::string note;           // said by rank 0 before starting ("" = nothing)
+};
+
+// Decides, from what lies at `output`, whether to start afresh, continue, or do
+// nothing. Collective: rank 0 reads the file and every rank gets its verdict, or the
+// same pm::Error: a partial file without `resume` (it would be overwritten), or a
+// partial file of a different run with `resume`. Reads only; never changes the file.
+OutputState inspect_output(const Comm& comm, const std::string& output, bool resume,
+                           const RunIdentity& run);
+
+// Throws unless the freshly planned splits are the ones the partial file was made for.
+void check_plan(const std::string& output, const h5::Progress& progress,
+                const std::string& plan_sha256, std::size_t planned_splits);
+
+// The done splits of the partial file, read back; each rank takes a contiguous share,
+// so every split is held by exactly one rank. Collective (agreed).
+std::vector<SplitResults> load_done_splits(const Comm& comm, const std::string& output,
+                                           const h5::Progress& progress);
+
+// Where a resumed run writes before renaming over the partial file.
+std::string resume_temp_path(const std::string& output);
+
+// Renames the finished temporary file over `output` (rank 0), after every rank closed
+// it; all ranks get the same error if the rename fails.
+void commit_temp(const Comm& comm, const std::string& temp, const std::string& output);
+
+}  // namespace pm::pipeline
