@@ -14,7 +14,7 @@ namespace pm {
 // Runs `f` on every rank; if it throws on any rank, every rank throws pm::Error with the
 // first failing rank's message, prefixed by `what` (and that rank's number when size > 1).
 template <class F>
-void agreed(const Comm& comm, const char* what, F&& f) {
+void agreed(const Comm& comm, const std::string& what, F&& f) {
   std::string err;
   try {
     f();
@@ -25,7 +25,7 @@ void agreed(const Comm& comm, const char* what, F&& f) {
   const auto all = comm.allgatherv(err);
   for (int r = 0; r < comm.size(); ++r)
     if (!all[r].empty())
-      throw Error(std::string(what) + (comm.size() > 1 ? " (rank " + std::to_string(r) + ")" : "") +
+      throw Error(what + (comm.size() > 1 ? " (rank " + std::to_string(r) + ")" : "") +
                   ": " + all[r]);
 }
 

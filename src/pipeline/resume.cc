@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 
 namespace pm::pipeline {
@@ -108,15 +109,9 @@ OutputState inspect_output(const Comm& comm, const std::string& output, bool res
   out.note = verdict.substr(space + 1);
   if (out.mode == OutputState::Mode::kResume) {
     // Every rank reads the small /progress record itself (plain POSIX reads).
-    std::string err;
-    try {
+    agreed(comm, "--resume: reading " + output, [&] {
       out.progress = comm.rank() == 0 ? std::move(s.progress) : h5::read_progress(output);
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
-    if (!comm.all_true(err.empty()))
-      throw Error("--resume: reading " + output + " failed on some rank" +
-                  (err.empty() ? std::string() : ": " + err));
+    });
   }
   return out;
 }
@@ -150,30 +145,25 @@ std::vector<SplitResults> load_done_splits(const Comm& comm, const std::string& 
   const std::size_t hi = static_cast<std::size_t>(n * (comm.rank() + 1) / comm.size());
 
   std::vector<SplitResults> mine;
-  std::string err;
   try {
-    if (lo < hi) {
-      auto rows = h5::read_results(output, first_row[lo], first_row[hi]);
-      std::size_t next = 0;
-      for (std::size_t k = lo; k < hi; ++k) {
-        SplitResults s;
-        s.split_index = done[k];
-        const auto count = static_cast<std::size_t>(first_row[k + 1] - first_row[k]);
-        s.rows.assign(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(next)),
-                      std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(next + count)));
-        next += count;
-        mine.push_back(std::move(s));
+    agreed(comm, "--resume: reading the done splits of " + output, [&] {
+      if (lo < hi) {
+        auto rows = h5::read_results(output, first_row[lo], first_row[hi]);
+        std::size_t next = 0;
+        for (std::size_t k = lo; k < hi; ++k) {
+          SplitResults s;
+          s.split_index = done[k];
+          const auto count = static_cast<std::size_t>(first_row[k + 1] - first_row[k]);
+          s.rows.assign(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(next)),
+                        std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(next + count)));
+          next += count;
+          mine.push_back(std::move(s));
+        }
       }
-    }
-  } catch (const std::exception& e) {
-    err = e.what();
-    if (err.empty()) err = "unknown error";
+    });
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + ". The file is left as it is");
   }
-  const auto all = comm.allgatherv(err);
-  for (int r = 0; r < comm.size(); ++r)
-    if (!all[r].empty())
-      throw Error("--resume: reading the done splits of " + output + " (rank " +
-                  std::to_string(r) + "): " + all[r] + ". The file is left as it is");
   return mine;
 }
 
