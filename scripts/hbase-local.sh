@@ -140,15 +140,34 @@ classpath() {
 }
 
 # start_jvm NAME XMX CLASS ARGS...: detached from this shell (setsid), so the test harness
-# that called `start` may exit while HBase keeps running.
+# that called `start` may exit while HBase keeps running. Returns once the process is the
+# JVM: until its exec, /proc/PID/cmdline is the launching shell's, and running_pid (which
+# looks for our -Dpm.hbase.home there) would call a JVM that is just starting dead.
 start_jvm() {
   local name=$1 xmx=$2 cls=$3; shift 3
   local cp; cp=$(classpath)
-  setsid java "${jvm_flags[@]}" "-Xmx$xmx" "-Dpm.hbase.home=$home" \
+  local pidf=$home/$name.pid pid="" deadline
+  rm -f "$pidf"
+  # The launched process writes its own pid, then becomes java (exec keeps the pid): the
+  # pid file names the JVM whether or not setsid had to fork.
+  setsid bash -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidf" \
+    java "${jvm_flags[@]}" "-Xmx$xmx" "-Dpm.hbase.home=$home" \
     -Dhbase.log.dir="$home/logs" -cp "$cp" "$cls" "$@" \
     >"$home/logs/$name.out" 2>&1 < /dev/null &
-  echo $! > "$home/$name.pid"
-  log "started $name (pid $!)"
+  deadline=$(( $(date +%s) + 30 ))
+  while :; do
+    [ -n "$pid" ] || { [ -s "$pidf" ] && pid=$(cat "$pidf"); } || true
+    if [ -n "$pid" ]; then
+      [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = java ] && break
+      if ! kill -0 "$pid" 2>/dev/null; then
+        tail -30 "$home/logs/$name.out" >&2 || true
+        die "$name exited as it started (log: $home/logs/$name.out)"
+      fi
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || die "$name did not start within 30 s"
+    sleep 0.1
+  done
+  log "started $name (pid $pid)"
 }
 
 wait_ready() {
