@@ -90,6 +90,19 @@ std::string card_path_for_model(const std::string& onnx_path);
 // Throws pm::Error when the file's sha256 differs from card.sha256 (or it cannot be read).
 void verify_model_file(const ModelCard& card, const std::string& onnx_path);
 
+// True when `path` names a model card (a .json file) rather than an ONNX file.
+bool is_model_card_path(const std::string& path);
+
+// A model as a user names it, wherever a model is taken: the ONNX file (its card is the
+// .json beside it) or the card itself (the ONNX file is the card's `file`, in the card's
+// directory). Loads the card and checks the file's sha256 against it; throws pm::Error
+// naming both paths when the card or the file is missing or they do not match.
+struct ModelFiles {
+  std::string onnx;  // the ONNX file to load
+  ModelCard card;
+};
+ModelFiles resolve_model(const std::string& model_or_card);
+
 std::string_view layout_name(TensorLayout l);
 std::string_view resize_policy_name(ResizePolicy r);
 std::string_view interpolation_name(Interpolation i);

@@ -13,6 +13,7 @@
 #include "pixelmill/engine.h"
 #include "pixelmill/engine_tools.h"
 #include "pixelmill/error.h"
+#include "pixelmill/model_card.h"
 
 namespace pm::app {
 
@@ -90,16 +91,23 @@ EngineOptions engine_options(const po::variables_map& vm) {
   return o;
 }
 
+// --model names the ONNX file or its card; a card is resolved to its file (sha256 checked),
+// a bare ONNX file needs no card here (zoo exports have none).
+std::string onnx_file(const po::variables_map& vm) {
+  const std::string& m = vm["model"].as<std::string>();
+  return is_model_card_path(m) ? resolve_model(m).onnx : m;
+}
+
 int cmd_info(const Args& args) {
   po::options_description d("model info");
-  d.add_options()("model", po::value<std::string>()->required(), "ONNX file")(
+  d.add_options()("model", po::value<std::string>()->required(), "ONNX file, or its model card (.json)")(
       "batch", po::value<std::int64_t>()->default_value(1), "batch size for the MAC count")(
       "height", po::value<std::int64_t>()->default_value(224), "height for dynamic spatial dims")(
       "width", po::value<std::int64_t>()->default_value(224), "width for dynamic spatial dims");
   add_engine_flags(d);
   auto vm = parse_command("model info", kSynopsis, d, args);
   if (!vm) return 0;
-  auto m = Model::load((*vm)["model"].as<std::string>(), engine_options(*vm));
+  auto m = Model::load(onnx_file(*vm), engine_options(*vm));
   std::map<std::string, Dims> shapes;
   auto concrete = concrete_shapes(*m, (*vm)["batch"].as<std::int64_t>(), (*vm)["height"].as<std::int64_t>(),
                                   (*vm)["width"].as<std::int64_t>());
@@ -122,7 +130,7 @@ int cmd_info(const Args& args) {
 
 int cmd_run(const Args& args) {
   po::options_description d("model run");
-  d.add_options()("model", po::value<std::string>()->required(), "ONNX file")(
+  d.add_options()("model", po::value<std::string>()->required(), "ONNX file, or its model card (.json)")(
       "input", po::value<std::vector<std::string>>()->required(), ".npy per graph input, in order")(
       "output", po::value<std::vector<std::string>>()->required(), ".npy per graph output, in order")(
       "threads", po::value<int>()->default_value(0), "OpenMP threads (0 = runtime default)")(
@@ -133,7 +141,7 @@ int cmd_run(const Args& args) {
   EngineOptions o = engine_options(*vm);
   o.threads = (*vm)["threads"].as<int>();
   o.precision = parse_precision((*vm)["precision"].as<std::string>());
-  auto m = Model::load((*vm)["model"].as<std::string>(), o);
+  auto m = Model::load(onnx_file(*vm), o);
   const auto& in_paths = (*vm)["input"].as<std::vector<std::string>>();
   const auto& out_paths = (*vm)["output"].as<std::vector<std::string>>();
   if (in_paths.size() != m->inputs().size())
@@ -152,7 +160,7 @@ int cmd_run(const Args& args) {
 
 int cmd_bench(const Args& args) {
   po::options_description d("model bench");
-  d.add_options()("model", po::value<std::string>()->required(), "ONNX file")(
+  d.add_options()("model", po::value<std::string>()->required(), "ONNX file, or its model card (.json)")(
       "batch", po::value<std::int64_t>()->default_value(16), "batch size")(
       "threads", po::value<int>()->default_value(1), "OpenMP threads")(
       "precision", po::value<std::string>()->default_value("fp32"), "fp32 or bf16")(
@@ -170,7 +178,7 @@ int cmd_bench(const Args& args) {
   const auto batch = (*vm)["batch"].as<std::int64_t>();
   if (batch <= 0) throw Error("--batch must be positive");
   const int runs = std::max(1, (*vm)["runs"].as<int>());
-  auto m = Model::load((*vm)["model"].as<std::string>(), o);
+  auto m = Model::load(onnx_file(*vm), o);
   auto shapes = concrete_shapes(*m, batch, (*vm)["height"].as<std::int64_t>(), (*vm)["width"].as<std::int64_t>());
   std::vector<Tensor> inputs;
   for (std::size_t i = 0; i < shapes.size(); ++i) inputs.push_back(synthetic_input(m->inputs()[i].dtype, shapes[i]));

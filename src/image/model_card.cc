@@ -224,6 +224,34 @@ void verify_model_file(const ModelCard& card, const std::string& onnx_path) {
                 "or regenerate the card)");
 }
 
+bool is_model_card_path(const std::string& path) {
+  return lower(std::filesystem::path(path).extension().string()) == ".json";
+}
+
+ModelFiles resolve_model(const std::string& model_or_card) {
+  ModelFiles m;
+  if (is_model_card_path(model_or_card)) {
+    m.card = load_model_card(model_or_card);
+    const std::filesystem::path file(m.card.file);
+    if (file.is_absolute() || file.has_parent_path())
+      throw Error("model card " + model_or_card + ": field 'file': '" + m.card.file +
+                  "' must be a file name in the card's directory");
+    m.onnx = (std::filesystem::path(model_or_card).parent_path() / file).string();
+  } else {
+    m.onnx = model_or_card;
+    const std::string card_path = card_path_for_model(model_or_card);
+    if (!std::filesystem::exists(card_path))
+      throw Error("model " + model_or_card + " has no model card: expected " + card_path +
+                  " beside it");
+    m.card = load_model_card(card_path);
+  }
+  if (!std::filesystem::exists(m.onnx))
+    throw Error("model " + m.onnx + " (card " + m.card.path +
+                "): no such file; a pretrained model is fetched by scripts/fetch-models.sh");
+  verify_model_file(m.card, m.onnx);
+  return m;
+}
+
 std::string_view layout_name(TensorLayout l) {
   return l == TensorLayout::kNHWC ? "NHWC" : "NCHW";
 }

@@ -87,13 +87,13 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   so.max_read_mbps = o.max_read_mbps;
 
   agreed(comm, "model", [&] {
-    card = load_model_card(card_path_for_model(o.model));
-    verify_model_file(card, o.model);
+    ModelFiles files = resolve_model(o.model);  // the ONNX file or its card
+    card = std::move(files.card);
     engine::EngineOptions eo;
     eo.reference = o.reference;
     eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
     eo.threads = budget.compute;
-    model = engine::Model::load(o.model, eo);
+    model = engine::Model::load(files.onnx, eo);
     const auto& outs = model->outputs();
     cfg.embedding_output = -1;
     for (std::size_t i = 0; i < outs.size(); ++i)

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -155,6 +156,62 @@ TEST(ModelCard, VerifyModelFileChecksSha256) {
   }
   std::remove(path.c_str());
   EXPECT_THROW(verify_model_file(c, path), Error);
+}
+
+// resolve_model takes the ONNX file or its card, wherever a model is taken.
+TEST(ModelCard, ResolveModelTakesTheFileOrItsCard) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "pm_resolve_model";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string onnx = (dir / "tiny_embed.onnx").string();
+  const std::string card = (dir / "tiny_embed.json").string();
+  std::ofstream(onnx, std::ios::binary) << "weights";
+  json j = tiny_card();
+  j["sha256"] = sha256_hex("weights");
+  std::ofstream(card) << j.dump();
+
+  const ModelFiles by_file = resolve_model(onnx);
+  EXPECT_EQ(by_file.onnx, onnx);
+  EXPECT_EQ(by_file.card.path, card);
+  const ModelFiles by_card = resolve_model(card);
+  EXPECT_EQ(by_card.onnx, onnx);
+  EXPECT_EQ(by_card.card.sha256, by_file.card.sha256);
+  EXPECT_TRUE(is_model_card_path(card));
+  EXPECT_TRUE(is_model_card_path("/x/Card.JSON"));
+  EXPECT_FALSE(is_model_card_path(onnx));
+
+  // The sha256 is still checked through the card.
+  std::ofstream(onnx, std::ios::binary) << "other weights";
+  for (const std::string& m : {onnx, card}) {
+    try {
+      resolve_model(m);
+      ADD_FAILURE() << m << ": a file the card does not pin was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(card), std::string::npos) << e.what();
+    }
+  }
+  // The card's file must be there, and must be a plain name in the card's directory.
+  fs::remove(onnx);
+  try {
+    resolve_model(card);
+    ADD_FAILURE() << "a card whose file is missing was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no such file"), std::string::npos) << e.what();
+  }
+  j["file"] = "../elsewhere/tiny_embed.onnx";
+  std::ofstream(card) << j.dump();
+  EXPECT_THROW(resolve_model(card), Error);
+  // An ONNX file without a card beside it names the card it looked for.
+  const std::string lone = (dir / "lone.onnx").string();
+  std::ofstream(lone) << "weights";
+  try {
+    resolve_model(lone);
+    ADD_FAILURE() << "a model without a card was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lone.json"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
