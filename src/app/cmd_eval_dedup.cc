@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "install_layout.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/dedup_eval.h"
 #include "pixelmill/error.h"
@@ -23,7 +24,8 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
   desc.add_options()
       ("workdir,w", po::value(&workdir)->default_value("eval-dedup"),
        "directory for the generated images and the run file (created)")
-      ("model,m", po::value(&model)->default_value("models/sscd_distilled.onnx"), "ONNX model")
+      ("model,m", po::value(&model)->default_value(default_model()),
+       "ONNX model (its card is the .json beside it), or the card itself")
       ("threshold,t", po::value(&threshold)->default_value(-1),
        "dedup cosine threshold (negative = the model card's)")
       ("phash-distance", po::value(&phash_distance)->default_value(10),

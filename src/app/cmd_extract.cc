@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "install_layout.h"
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
 #include "stop_signals.h"
@@ -18,8 +19,8 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("input,i", po::value(&o.input)->required(),
        "dir:PATH (recursive), list:FILE (one path a line) or hbase://HOST:PORT/TABLE")
       ("output,o", po::value(&o.output)->default_value(""), "HDF5 file to write (one per run)")
-      ("model,m", po::value(&o.model)->default_value("models/sscd_distilled.onnx"),
-       "ONNX model; its card is the .json beside it")
+      ("model,m", po::value(&o.model)->default_value(default_model()),
+       "ONNX model (its card is the .json beside it), or the card itself")
       ("output-hbase", po::value(&o.hbase_output)->default_value(""),
        "also write embeddings back to hbase://HOST:PORT/TABLE (see --output-column)")
       ("output-column", po::value(&o.output_column)->default_value("f:embedding"),

@@ -5,6 +5,7 @@ Each check runs the real binary under real mpirun and reads the output with h5py
 Exit status 0 = pass; any assertion prints what differed.
 """
 import csv
+import json
 import os
 import resource
 import shutil
@@ -25,12 +26,12 @@ STATUS = ["ok", "empty", "corrupt", "unsupported", "too_large", "read_error",
           "inference_error", "missing"]
 
 
-def run(args, np_=1, check=True, env=None):
+def run(args, np_=1, check=True, env=None, cwd=None):
     cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", str(np_), BIN] + args
     e = dict(os.environ, OMP_NUM_THREADS="1")
     if env:
         e.update(env)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=e)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=cwd)
     if check and p.returncode != 0:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return p
@@ -178,12 +179,16 @@ def cli_errors():
 
 
 def default_model():
+    # No --model, and a working directory outside the source tree: the binary finds the
+    # default model itself (the source tree it was built from; an install: its prefix).
     model = os.path.join(ROOT, "models", "sscd_distilled.onnx")
     path = os.path.join(WORK, "default.h5")
-    run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", model, "--output", path,
-         "--batch", "4", "--quiet"], np_=2)
+    run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--output", path,
+         "--batch", "4", "--quiet"], np_=2, cwd=WORK)
     out = read(path)
     assert (out["status"] == 0).all(), out["error"]
+    params = json.loads(out["attrs"]["parameters"])
+    assert os.path.realpath(params["model"]) == os.path.realpath(model), params["model"]
     e = out["embedding"]
     assert e.shape == (7, 512)
     assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
@@ -192,7 +197,44 @@ def default_model():
     # Seven different photos: a copy-detection descriptor keeps them apart.
     assert off.max() < 0.75, f"distinct photos look like copies: {off.max()}"
     assert "sscd_distilled" in out["attrs"]["model_card"]
-    print(f"PASS: default model, max cosine between distinct photos {off.max():.3f}")
+    print(f"PASS: default model found from {WORK}, max cosine between distinct photos {off.max():.3f}")
+
+
+def model_card_as_model():
+    # --model given the card means the model it describes, with the sha256 still checked.
+    card = TINY[:-5] + ".json"
+    by_file, by_card = os.path.join(WORK, "by_file.h5"), os.path.join(WORK, "by_card.h5")
+    for model, out in [(TINY, by_file), (card, by_card)]:
+        run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", model, "--output", out,
+             "--quiet"], np_=2)
+    a, b = read(by_file), read(by_card)
+    assert a["keys"] == b["keys"] and np.array_equal(a["embedding"], b["embedding"])
+    assert a["attrs"]["model_sha256"] == b["attrs"]["model_sha256"]
+    p = run(["model", "info", "--model", card], np_=1)
+    assert "input:" in p.stdout, p.stdout
+    # A card that pins another file is refused, naming the card, the file and both hashes.
+    bad_dir = os.path.join(WORK, "bad_card")
+    shutil.rmtree(bad_dir, ignore_errors=True)
+    os.makedirs(bad_dir)
+    shutil.copy(TINY, bad_dir)
+    with open(card) as f:
+        c = json.load(f)
+    c["sha256"] = "0" * 64
+    bad_card = os.path.join(bad_dir, os.path.basename(card))
+    with open(bad_card, "w") as f:
+        json.dump(c, f)
+    for cmd in (["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", bad_card, "--output",
+                 os.path.join(WORK, "bad.h5")], ["model", "info", "--model", bad_card]):
+        p = run(cmd, np_=1, check=False)
+        assert p.returncode != 0, f"{cmd} accepted a card that pins another file"
+        assert bad_card in p.stderr and "0" * 64 in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(WORK, "bad.h5"))
+    # A card naming a file that is not there says so.
+    os.remove(os.path.join(bad_dir, os.path.basename(TINY)))
+    p = run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", bad_card, "--output",
+             os.path.join(WORK, "bad.h5")], np_=1, check=False)
+    assert p.returncode != 0 and "no such file" in p.stderr, p.stderr
+    print("PASS: --model takes the card; equal embeddings; a mismatched or missing file is refused")
 
 
 def list_input():
