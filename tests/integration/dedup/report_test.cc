@@ -18,6 +18,7 @@
 #include "pixelmill/comm.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/hdf5_io.h"
+#include "skip_or_fail.h"
 
 namespace pm {
 namespace {
@@ -114,7 +115,7 @@ TEST(Report, ShowsTheGroupsInHeadlessChromium) {
   EXPECT_EQ(page.find("src='/"), std::string::npos);
 
   const std::string browser = chromium();
-  if (browser.empty()) GTEST_SKIP() << "chromium is not installed (scripts/deps/dedup.txt)";
+  if (browser.empty()) PM_SKIP_OR_FAIL("chromium is not installed (scripts/deps/dedup.txt)");
   const std::string png = run.dir + "/shot.png";
   const std::string profile = run.dir + "/profile";
   const std::string cmd = "timeout 90 " + browser +

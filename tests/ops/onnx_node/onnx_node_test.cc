@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "pixelmill/engine.h"
 #include "pixelmill/engine_tools.h"
 #include "pixelmill/error.h"
+#include "skip_or_fail.h"
 
 namespace pm::engine {
 namespace {
@@ -134,6 +136,21 @@ TEST_P(OnnxNode, Matches) {
       }
     }
   }
+}
+
+// Without Debian's libonnx-testdata the parameterised suite has zero cases and would pass
+// having run nothing; this test makes that visible (a failure under CI=true).
+TEST(OnnxNodeSuite, RunsTheBackendCases) {
+  const auto all = cases();
+  if (all.empty())
+    PM_SKIP_OR_FAIL("libonnx-testdata is not installed: no cases under " PM_ONNX_NODE_DIR
+                    " (scripts/deps/engine.txt)");
+  std::size_t runnable = 0;
+  for (const auto& name : all)
+    if (skip_reason(std::string(PM_ONNX_NODE_DIR) + "/" + name, name).empty()) ++runnable;
+  std::printf("onnx node tests: %zu of %zu cases run on the engine\n", runnable, all.size());
+  // 403 run with Debian 12's data; fewer means an op, a loader or the data regressed.
+  EXPECT_GE(runnable, 400u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backend, OnnxNode, ::testing::ValuesIn(cases()),

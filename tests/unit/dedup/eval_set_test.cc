@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "pixelmill/dedup_eval.h"
+#include "skip_or_fail.h"
 
 namespace pm::eval {
 namespace {
@@ -22,7 +23,7 @@ std::string slurp(const std::string& path) {
 
 TEST(EvalSet, EveryEditOfEverySourceIsWrittenAndLabelled) {
   const auto photos = default_photos();
-  if (photos.size() < 3) GTEST_SKIP() << "Debian photo packages (darknet, opencv-doc) missing";
+  if (photos.size() < 3) PM_SKIP_OR_FAIL("Debian photo packages (darknet, opencv-doc) are not installed");
   char tmpl[] = "/tmp/pm_eval_set_XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   const EvalSet set = build_eval_set(dir, {photos[0], photos[1], photos[2]}, 1, 7);

@@ -11,6 +11,7 @@
 #include "pixelmill/engine.h"
 #include "pixelmill/engine_tools.h"
 #include "pixelmill/error.h"
+#include "skip_or_fail.h"
 
 namespace pm::engine {
 namespace {
@@ -127,7 +128,7 @@ TEST(Loader, MalformedFilesGiveErrors) {
 // The default model, when scripts/fetch-models.sh has fetched it.
 TEST(DefaultModel, OneDnnMatchesReference) {
   const std::string path = std::string(PM_SOURCE_DIR) + "/models/sscd_distilled.onnx";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "models/sscd_distilled.onnx not fetched";
+  if (!std::filesystem::exists(path)) PM_SKIP_OR_FAIL("models/sscd_distilled.onnx is not fetched (scripts/fetch-models.sh)");
   EngineOptions ref_opts;
   ref_opts.reference = true;
   auto fast_model = Model::load(path);
