@@ -12,8 +12,9 @@
 #                                   client tests; stopped by `stop`; prints its endpoint
 #
 # Environment:
-#   PM_HBASE_HOME         state dir: conf/, data/, logs/, pid and port files
-#                         (default /tmp/pixelmill-hbase)
+#   PM_HBASE_HOME         state dir: conf/, data/, logs/, pid and port files (default
+#                         $TMPDIR/pixelmill-hbase-UID); must be the caller's own, not a
+#                         symlink, writable by no one else (a new one is made mode 0700)
 #   PM_HBASE_CACHE        where scripts/deps/hbase.sh keeps the Maven classpath
 #   PM_HBASE_PROBE        the readiness probe (pm-hbase-probe, built with pixelmill); default:
 #                         the first one found under build*/ of this checkout. Without it,
@@ -23,12 +24,14 @@
 #   PM_HBASE_TIMEOUT      seconds to wait for readiness (default 240)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-home=${PM_HBASE_HOME:-/tmp/pixelmill-hbase}
+home=${PM_HBASE_HOME:-${TMPDIR:-/tmp}/pixelmill-hbase-$(id -u)}
 timeout_s=${PM_HBASE_TIMEOUT:-240}
 cache=${PM_HBASE_CACHE:-$HOME/.cache/pixelmill/hbase}
 
 log() { echo "hbase-local: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=lib/private-dir.sh
+. "$root/scripts/lib/private-dir.sh"
 
 # JDK >= 11 flags that bin/hbase adds (HBASE-27356, -27643, -28252, -28259, -28261).
 jvm_flags=(
@@ -320,10 +323,11 @@ cmd_status() {
   return $rc
 }
 
+case "${1:-}" in start|stop|status|thrift) private_state_dir "$home" ;; esac
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   thrift) shift; [ $# -ge 1 ] || die "usage: $0 thrift NAME [FLAGS...]"; cmd_extra_thrift "$@" ;;
-  *) echo "usage: $0 start|stop|status   (state in \$PM_HBASE_HOME, default /tmp/pixelmill-hbase)" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status   (state in \$PM_HBASE_HOME, default \$TMPDIR/pixelmill-hbase-UID)" >&2; exit 2 ;;
 esac

@@ -9,20 +9,23 @@
 #   scripts/slurm-local.sh status   each daemon with its pid, and the SLURM_CONF line
 #
 # Environment:
-#   PM_SLURM_HOME     state dir (default /tmp/pixelmill-slurm)
+#   PM_SLURM_HOME     state dir (default $TMPDIR/pixelmill-slurm-UID); must be the caller's
+#                     own, not a symlink, writable by no one else (a new one is made 0700)
 #   PM_SLURM_CPUS     CPUs of the node (default: nproc)
 #   PM_SLURM_TIMEOUT  seconds to wait for the node (default 60)
 #
 # Clients need SLURM_CONF=$PM_SLURM_HOME/slurm.conf in their environment. srun's default
 # MPI plugin is pmix, which Debian's Open MPI speaks (`srun pixelmill ...`).
 set -euo pipefail
-home=${PM_SLURM_HOME:-/tmp/pixelmill-slurm}
+home=${PM_SLURM_HOME:-${TMPDIR:-/tmp}/pixelmill-slurm-$(id -u)}
 cpus=${PM_SLURM_CPUS:-$(nproc)}
 timeout_s=${PM_SLURM_TIMEOUT:-60}
 conf=$home/slurm.conf
 
 log() { echo "slurm-local: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=lib/private-dir.sh
+. "$(dirname "$0")/lib/private-dir.sh"
 
 for tool in munged slurmctld slurmd sinfo; do
   command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh (scripts/deps/slurm.txt)"
@@ -84,8 +87,6 @@ EOF
 
 start() {
   [ "$(id -u)" -eq 0 ] || die "slurmd must run as root (it starts jobs as their users)"
-  mkdir -p "$home"
-  chmod 755 "$home"
   if [ -z "$(running_pid munged)" ]; then
     [ -s "$home/munge.key" ] || { head -c 1024 /dev/urandom > "$home/munge.key"; chmod 400 "$home/munge.key"; }
     munged -f -S "$home/munge.sock" --key-file="$home/munge.key" --pid-file="$home/munged.pid" \
@@ -144,6 +145,7 @@ status() {
   if [ -s "$conf" ]; then echo "export SLURM_CONF=$conf"; fi
 }
 
+case "${1:-}" in start|stop|status) private_state_dir "$home" ;; esac
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
