@@ -13,6 +13,9 @@ namespace pm {
 struct SourceOptions {
   std::int64_t split_records = 0;  // records per split for file sources (0 = automatic)
   int ranks = 1;                   // used to size automatic splits
+  // Records larger than this are not read: a kTooLarge record without bytes (0 = no limit).
+  // File sources check the size before reading (--max-bytes).
+  std::int64_t max_record_bytes = 0;
   // HBase only:
   std::string column;              // family:qualifier holding the image bytes
   std::string start_row, stop_row; // row range [start, stop)

@@ -85,6 +85,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   so.since = o.since;
   so.until = o.until;
   so.max_read_mbps = o.max_read_mbps;
+  so.max_record_bytes = o.max_bytes;
 
   agreed(comm, "model", [&] {
     ModelFiles files = resolve_model(o.model);  // the ONNX file or its card

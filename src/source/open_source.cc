@@ -12,9 +12,11 @@ namespace pm {
 std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& o) {
   auto starts = [&](const char* p) { return spec.rfind(p, 0) == 0; };
   if (starts("dir:"))
-    return source::make_file_source(source::FileSpecKind::kDir, spec.substr(4), o.split_records, o.ranks);
+    return source::make_file_source(source::FileSpecKind::kDir, spec.substr(4), o.split_records, o.ranks,
+                                    o.max_record_bytes);
   if (starts("list:"))
-    return source::make_file_source(source::FileSpecKind::kList, spec.substr(5), o.split_records, o.ranks);
+    return source::make_file_source(source::FileSpecKind::kList, spec.substr(5), o.split_records, o.ranks,
+                                    o.max_record_bytes);
   if (starts("hbase://")) {
 #ifdef PM_HAVE_HBASE
     return make_hbase_source_from_spec(spec, o);

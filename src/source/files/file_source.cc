@@ -1,10 +1,11 @@
 #include "file_source.h"
 
+#include "bounded_read.h"
+#include "dir_walk.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <system_error>
 
 #include "pixelmill/error.h"
 
@@ -15,11 +16,13 @@ namespace {
 
 class FileSource final : public Source {
  public:
-  FileSource(FileSpecKind kind, std::string path, std::int64_t split_records, int ranks)
-      : kind_(kind), path_(std::move(path)), split_records_(split_records), ranks_(ranks) {}
+  FileSource(FileSpecKind kind, std::string path, std::int64_t split_records, int ranks,
+             std::int64_t max_bytes)
+      : kind_(kind), path_(std::move(path)), split_records_(split_records), ranks_(ranks),
+        max_bytes_(max_bytes) {}
 
   std::vector<SplitSpec> plan() override {
-    std::vector<std::string> keys = kind_ == FileSpecKind::kDir ? walk_dir() : read_list();
+    std::vector<std::string> keys = kind_ == FileSpecKind::kDir ? walk_dir(path_) : read_list();
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     total_ = static_cast<std::int64_t>(keys.size());
@@ -45,22 +48,10 @@ class FileSource final : public Source {
       Record r;
       r.key = key;
       const fs::path p = kind_ == FileSpecKind::kDir ? fs::path(path_) / key : fs::path(key);
-      std::ifstream in(p, std::ios::binary);
-      if (!in) {
-        r.status = Status::error(StatusCode::kReadError, "cannot open " + p.string());
-      } else {
-        std::ostringstream buf;
-        buf << in.rdbuf();
-        if (in.bad()) r.status = Status::error(StatusCode::kReadError, "read failed: " + p.string());
-        r.bytes = std::move(buf).str();
-        std::error_code ec;
-        auto t = fs::last_write_time(p, ec);
-        if (!ec) {
-          auto sys = std::chrono::file_clock::to_sys(t);
-          r.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            sys.time_since_epoch()).count();
-        }
-      }
+      FileRead f = read_file_bounded(p.string(), max_bytes_);
+      r.status = std::move(f.status);
+      r.bytes = std::move(f.bytes);
+      r.timestamp = f.mtime_ms;
       if (!emit(std::move(r))) return;
     }
   }
@@ -73,23 +64,6 @@ class FileSource final : public Source {
   }
 
  private:
-  std::vector<std::string> walk_dir() const {
-    std::error_code ec;
-    if (!fs::is_directory(path_, ec))
-      throw Error("input dir:" + path_ + " is not a readable directory");
-    std::vector<std::string> keys;
-    auto opts = fs::directory_options::follow_directory_symlink |
-                fs::directory_options::skip_permission_denied;
-    for (auto it = fs::recursive_directory_iterator(path_, opts, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::error_code ec2;
-      if (it->is_regular_file(ec2))
-        keys.push_back(fs::relative(it->path(), path_, ec2).generic_string());
-    }
-    if (ec) throw Error("cannot walk dir:" + path_ + ": " + ec.message());
-    return keys;
-  }
-
   std::vector<std::string> read_list() const {
     std::ifstream in(path_);
     if (!in) throw Error("input list:" + path_ + " cannot be read");
@@ -107,14 +81,16 @@ class FileSource final : public Source {
   std::string path_;
   std::int64_t split_records_;
   int ranks_;
+  std::int64_t max_bytes_;  // records larger than this are not read (too_large); 0 = no limit
   std::int64_t total_ = -1;
 };
 
 }  // namespace
 
 std::unique_ptr<Source> make_file_source(FileSpecKind kind, const std::string& path,
-                                         std::int64_t split_records, int ranks) {
-  return std::make_unique<FileSource>(kind, path, split_records, ranks);
+                                         std::int64_t split_records, int ranks,
+                                         std::int64_t max_bytes) {
+  return std::make_unique<FileSource>(kind, path, split_records, ranks, max_bytes);
 }
 
 }  // namespace pm::source
