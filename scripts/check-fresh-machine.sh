@@ -147,10 +147,15 @@ unpack_root() {
   local tar=$1
   mkdir -p "$root"
   tar -C "$root" -xpf "$tar"
-  # What the host knows of names and DNS; nothing else of the host goes in.
+  # What the host knows of names and DNS, and the certificate authorities the machine image
+  # adds (a site's TLS proxy, say, without which Maven Central or PyPI fail over HTTPS): a
+  # fresh machine of this kind has them too. Nothing else of the host goes in.
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
   cp -L /etc/hosts "$root/etc/hosts"
   hostname > "$root/etc/hostname"
+  if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+    cp -rL /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  fi
   mkdir -p "$root/var/cache/apt/archives/partial" "$cache/debs/partial"
 }
 
@@ -162,6 +167,12 @@ clone_head() {
   git clone -q --no-hardlinks "$repo" "$root/work/pixelmill"
   git -C "$root/work/pixelmill" checkout -q --detach "$head"
   echo "clean clone of $head"
+}
+
+# The machine's own certificate authorities into the root's trust stores (the system bundle
+# and, through ca-certificates-java, Java's cacerts that Maven uses).
+trust_host_cas() {
+  in_root "update-ca-certificates"
 }
 
 # in_root COMMAND (run as a step, in its own subshell, which it replaces): runs a shell command inside the root, in new mount and PID namespaces:
@@ -209,6 +220,7 @@ else
 fi
 step "unpack a fresh root from the base" unpack_root "$tarball" || exit 1
 step "clean clone of HEAD into the root" clone_head || exit 1
+step "the machine's CA certificates trusted in the root" trust_host_cas || exit 1
 if [ "$only" != test ]; then
   step "README command 1: scripts/demo.sh" in_root "scripts/demo.sh" || true
 fi

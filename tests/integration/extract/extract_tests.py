@@ -224,15 +224,15 @@ def model_card_as_model():
     with open(bad_card, "w") as f:
         json.dump(c, f)
     for cmd in (["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", bad_card, "--output",
-                 os.path.join(WORK, "bad.h5")], ["model", "info", "--model", bad_card]):
+                 os.path.join(WORK, "bad_card.h5")], ["model", "info", "--model", bad_card]):
         p = run(cmd, np_=1, check=False)
         assert p.returncode != 0, f"{cmd} accepted a card that pins another file"
         assert bad_card in p.stderr and "0" * 64 in p.stderr, p.stderr
-    assert not os.path.exists(os.path.join(WORK, "bad.h5"))
+    assert not os.path.exists(os.path.join(WORK, "bad_card.h5"))
     # A card naming a file that is not there says so.
     os.remove(os.path.join(bad_dir, os.path.basename(TINY)))
     p = run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", bad_card, "--output",
-             os.path.join(WORK, "bad.h5")], np_=1, check=False)
+             os.path.join(WORK, "bad_card.h5")], np_=1, check=False)
     assert p.returncode != 0 and "no such file" in p.stderr, p.stderr
     print("PASS: --model takes the card; equal embeddings; a mismatched or missing file is refused")
 
