@@ -156,6 +156,25 @@ void decode_impl(std::string_view bytes, const DecodeOptions& opt, DecodedImage&
     return fail(StatusCode::kCorrupt, fmt + " decoder could not read the image");
   if (decoded.dims != 2)
     return fail(StatusCode::kUnsupported, fmt + " image with " + std::to_string(decoded.dims) + " dimensions");
+  // The decoder is the authority on the size. One that read another size than the header
+  // (a header this parser misread) is refused, so --max-pixels and the recorded
+  // width/height always describe what was decoded.
+  // (A reduced JPEG decode is ceil(size / reduction); libtiff may have applied the TIFF
+  // orientation, swapping the axes.)
+  const std::int64_t dw = std::int64_t{decoded.cols} * reduction, dh = std::int64_t{decoded.rows} * reduction;
+  const auto near = [reduction](std::int64_t got, std::int64_t want) {
+    return got >= want && got < want + reduction;
+  };
+  if (!(near(dw, h.width) && near(dh, h.height)) && !(near(dw, h.height) && near(dh, h.width))) {
+    if ((opt.max_pixels > 0 && dw * dh > opt.max_pixels))
+      return fail(StatusCode::kTooLarge, fmt + " decoded to " + std::to_string(decoded.cols) + "x" +
+                                             std::to_string(decoded.rows) + " though its header says " +
+                                             std::to_string(h.width) + "x" + std::to_string(h.height) +
+                                             ": over --max-pixels");
+    return fail(StatusCode::kCorrupt, fmt + " decoded to " + std::to_string(decoded.cols) + "x" +
+                                          std::to_string(decoded.rows) + " though its header says " +
+                                          std::to_string(h.width) + "x" + std::to_string(h.height));
+  }
 
   cv::Mat rgb;
   Status s = to_rgb8(decoded, rgb);

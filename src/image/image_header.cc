@@ -199,9 +199,22 @@ void parse_tiff(const Bytes& b, HeaderInfo& h) {
     const std::size_t e = ifd + 2 + 12 * std::size_t{k};
     if (!b.has(e, 12)) break;
     const std::uint32_t tag = r16(e), type = r16(e + 2);
-    const std::uint32_t v = type == 3 ? r16(e + 8) : type == 4 ? r32(e + 8) : 0;
-    if (tag == 256) w = v;
-    if (tag == 257) hh = v;
+    if (tag != 256 && tag != 257) continue;
+    // A size this parser and libtiff could read differently is refused: a repeated tag
+    // (libtiff keeps the first), or a type other than SHORT/LONG with count 1. Otherwise
+    // a header "1x1" could decode to 8000x8000 past --max-pixels.
+    const char* name = tag == 256 ? "ImageWidth" : "ImageLength";
+    std::int64_t& slot = tag == 256 ? w : hh;
+    if (slot >= 0) {
+      h.error = std::string("ambiguous TIFF header: ") + name + " appears twice";
+      return;
+    }
+    if ((type != 3 && type != 4) || r32(e + 4) != 1) {
+      h.error = std::string("TIFF ") + name + " of type " + std::to_string(type) + ", count " +
+                std::to_string(r32(e + 4)) + " (expected one SHORT or LONG)";
+      return;
+    }
+    slot = type == 3 ? r16(e + 8) : r32(e + 8);
   }
   // The TIFF Orientation tag is not applied: rare in photos, and libtiff's RGBA path
   // (used by OpenCV for some TIFFs) may already apply it.
@@ -220,7 +233,9 @@ void parse_pnm(const Bytes& b, HeaderInfo& h) {
     while (b.has(pos, 1)) {
       const auto c = b.u8(pos);
       if (c == '#') {
-        while (b.has(pos, 1) && b.u8(pos) != '\n') ++pos;
+        // OpenCV's reader ends a comment at '\n' or '\r': so must this one, or the two
+        // read different numbers as the size.
+        while (b.has(pos, 1) && b.u8(pos) != '\n' && b.u8(pos) != '\r') ++pos;
       } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
         ++pos;
       } else {
@@ -228,10 +243,15 @@ void parse_pnm(const Bytes& b, HeaderInfo& h) {
       }
     }
     int digits = 0;
-    while (b.has(pos, 1) && b.u8(pos) >= '0' && b.u8(pos) <= '9' && digits < 10) {
+    while (b.has(pos, 1) && b.u8(pos) >= '0' && b.u8(pos) <= '9') {
+      // More digits than any valid size: refused rather than cut (a cut number would be
+      // read on as the next one).
+      if (++digits > 10) {
+        h.error = "PNM header: a size with more than 10 digits";
+        return;
+      }
       v = v * 10 + (b.u8(pos) - '0');
       ++pos;
-      ++digits;
     }
     if (digits == 0) {
       h.error = "PNM header truncated or invalid";

@@ -29,6 +29,7 @@ Placement place(cv::Size src, const ModelCard& card) {
   const double sx = static_cast<double>(W) / src.width;
   const double sy = static_cast<double>(H) / src.height;
   Placement p;
+  p.source = {0, 0, src.width, src.height};
   switch (card.resize) {
     case ResizePolicy::kSquash:
       p.resized = {W, H};
@@ -36,8 +37,17 @@ Placement place(cv::Size src, const ModelCard& card) {
       break;
     case ResizePolicy::kShortSideCrop: {
       const double s = std::max(sx, sy);
-      const int rw = std::max(W, static_cast<int>(std::lround(src.width * s)));
-      const int rh = std::max(H, static_cast<int>(std::lround(src.height * s)));
+      // Along each side: the source pixels kept, centred; all of them unless resizing all
+      // would overshoot the input more than kMaxCropOvershoot times (then twice the
+      // input's span, so the crop's edges never come near the part that is used).
+      const auto keep = [&](int len, int out) {
+        if (static_cast<double>(len) * s <= static_cast<double>(kMaxCropOvershoot) * out) return len;
+        return std::min(len, static_cast<int>(std::ceil(2.0 * out / s)));
+      };
+      const int kw = keep(src.width, W), kh = keep(src.height, H);
+      p.source = {(src.width - kw) / 2, (src.height - kh) / 2, kw, kh};
+      const int rw = std::max(W, static_cast<int>(std::lround(kw * s)));
+      const int rh = std::max(H, static_cast<int>(std::lround(kh * s)));
       p.resized = {rw, rh};
       p.roi = {(rw - W) / 2, (rh - H) / 2, W, H};
       break;
@@ -133,11 +143,12 @@ void preprocess_into(const cv::Mat& rgb, const ModelCard& card, Tensor& batch, i
   PM_CHECK(!rgb.empty() && rgb.type() == CV_8UC3 && rgb.dims == 2,
            "preprocess_into needs a non-empty CV_8UC3 RGB image");
   const image::Placement p = image::place(rgb.size(), card);
+  const cv::Mat source = rgb(p.source);
   cv::Mat resized;
-  if (p.resized == rgb.size())
-    resized = rgb;
+  if (p.resized == source.size())
+    resized = source;
   else
-    cv::resize(rgb, resized, p.resized, 0, 0, image::cv_interpolation(card.interpolation));
+    cv::resize(source, resized, p.resized, 0, 0, image::cv_interpolation(card.interpolation));
 
   const std::size_t per_image = static_cast<std::size_t>(3) * card.input.width * card.input.height;
   if (card.input.dtype == DType::kU8) {

@@ -15,7 +15,7 @@ void preprocess_reference_into(const cv::Mat& rgb, const ModelCard& card, Tensor
   const int W = card.input.width, H = card.input.height;
   const Placement p = place(rgb.size(), card);
   cv::Mat resized;
-  cv::resize(rgb, resized, p.resized, 0, 0, cv_interpolation(card.interpolation));
+  cv::resize(rgb(p.source), resized, p.resized, 0, 0, cv_interpolation(card.interpolation));
   for (int c = 0; c < 3; ++c) {
     const int src_c = card.input.color == ColorOrder::kRGB ? c : 2 - c;
     for (int y = 0; y < H; ++y) {

@@ -265,6 +265,49 @@ TEST(Decode, LimitsOnBytesAndPixels) {
   EXPECT_TRUE(decode_image(jpg, o).status.is_ok());
 }
 
+// Headers that this parser and a decoder could read as different sizes are refused, or
+// read as the decoder reads them, so that --max-pixels holds for what is decoded.
+TEST(Decode, HeadersThatDecodersReadOtherwiseDoNotPassThePixelLimit) {
+  // A TIFF with ImageWidth twice (the real width, then 1): libtiff keeps the first.
+  std::vector<uchar> buf;
+  ASSERT_TRUE(cv::imencode(".tiff", cv::Mat(600, 600, CV_8UC3, cv::Scalar(1, 2, 3)), buf));
+  std::string tiff(buf.begin(), buf.end());
+  ASSERT_EQ(tiff.substr(0, 2), "II");
+  const auto le16 = [&](std::size_t i) { return static_cast<unsigned>(static_cast<uchar>(tiff[i])) |
+                                                (static_cast<unsigned>(static_cast<uchar>(tiff[i + 1])) << 8); };
+  const std::size_t ifd = le16(4) | (le16(6) << 16);
+  bool patched = false;
+  for (unsigned k = 0; k < le16(ifd) && !patched; ++k) {
+    const std::size_t e = ifd + 2 + 12 * k;
+    if (le16(e) == 284 || le16(e) == 277) {  // PlanarConfiguration or SamplesPerPixel -> ImageWidth
+      tiff[e] = static_cast<char>(256 & 0xFF);
+      tiff[e + 1] = static_cast<char>(256 >> 8);
+      patched = true;
+    }
+  }
+  ASSERT_TRUE(patched);
+  DecodeOptions o;
+  o.max_pixels = 1000;
+  DecodedImage d = decode_image(tiff, o);
+  EXPECT_EQ(d.status.code, StatusCode::kCorrupt) << d.status.message;
+  EXPECT_NE(d.status.message.find("ambiguous"), std::string::npos) << d.status.message;
+  EXPECT_TRUE(d.rgb.empty());
+
+  // A PNM comment that ends in '\r': OpenCV reads the size after it, and so must we.
+  std::string pnm = "P5\n# made by hand\r64 48\n255\n" + std::string(64 * 48, '\x40');
+  d = decode_image(pnm, o);
+  EXPECT_EQ(d.status.code, StatusCode::kTooLarge) << d.status.message;
+  EXPECT_NE(d.status.message.find("64x48"), std::string::npos) << d.status.message;
+  d = decode_image(pnm, DecodeOptions{});
+  ASSERT_TRUE(d.status.is_ok()) << d.status.message;
+  EXPECT_EQ(d.rgb.cols, 64);
+  EXPECT_EQ(d.rgb.rows, 48);
+
+  // A size with more digits than any valid one is refused, not cut into two numbers.
+  d = decode_image("P5\n12345678901 1\n255\n" + std::string(16, '\x40'), DecodeOptions{});
+  EXPECT_EQ(d.status.code, StatusCode::kCorrupt) << d.status.message;
+}
+
 TEST(Decode, EveryTruncationOfAJpegIsReportedNotThrown) {
   for (bool progressive : {false, true}) {
     const std::string jpg =

@@ -4,6 +4,7 @@
 
 #include "pixelmill/error.h"
 #include "pixelmill/preprocess.h"
+#include "preprocess_geometry.h"
 #include "preprocess_ref.h"
 
 namespace pm {
@@ -127,6 +128,31 @@ TEST(Preprocess, LetterboxPadsAboveAndBelow) {
           v = ch == 0 ? 16 * (y - 1) + 4 * x + 5 : ch == 1 ? 60 : 255;
         EXPECT_FLOAT_EQ(p[(ch * 4 + y) * 4 + x], norm(ch, v)) << ch << " " << y << " " << x;
       }
+}
+
+TEST(Preprocess, ShortSideCropOfAnExtremeStripKeepsTheIntermediateSmall) {
+  // A 1 x 60000 strip into 64x64 would be resized to 64 x 3,840,000 (737 MB) before the
+  // centre crop; the source is cut to the centre first.
+  const ModelCard c = card(DType::kU8, TensorLayout::kNHWC, 64, 64, ResizePolicy::kShortSideCrop);
+  for (const cv::Size src : {cv::Size(1, 60000), cv::Size(60000, 1), cv::Size(3, 5000)}) {
+    const image::Placement p = image::place(src, c);
+    EXPECT_LE(static_cast<std::int64_t>(p.resized.width) * p.resized.height,
+              std::int64_t{image::kMaxCropOvershoot} * 64 * 64) << src;
+    EXPECT_TRUE((cv::Rect(0, 0, src.width, src.height) & p.source) == p.source) << src;
+    EXPECT_TRUE((cv::Rect(0, 0, p.resized.width, p.resized.height) & p.roi) == p.roi) << src;
+  }
+  // Ordinary shapes are not cut at all.
+  for (const cv::Size src : {cv::Size(640, 480), cv::Size(100, 300), cv::Size(8, 4)})
+    EXPECT_EQ(image::place(src, c).source, cv::Rect(0, 0, src.width, src.height)) << src;
+  // The fast path and its reference agree on such a strip, and the slot is its centre.
+  cv::Mat strip(60000, 1, CV_8UC3);
+  for (int y = 0; y < strip.rows; ++y) strip.at<cv::Vec3b>(y, 0) = cv::Vec3b(y % 251, 7, 200);
+  Tensor fast = make_batch_tensor(c, 1), ref = make_batch_tensor(c, 1);
+  preprocess_into(strip, c, fast, 0);
+  image::preprocess_reference_into(strip, c, ref, 0);
+  for (std::int64_t i = 0; i < fast.numel(); ++i)
+    ASSERT_EQ(fast.ptr<std::uint8_t>()[i], ref.ptr<std::uint8_t>()[i]) << i;
+  EXPECT_EQ(fast.ptr<std::uint8_t>()[1], 7);  // the G channel, constant along the strip
 }
 
 TEST(Preprocess, FastPathEqualsReferenceForEveryCardVariant) {
