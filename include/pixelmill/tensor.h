@@ -16,7 +16,12 @@ std::size_t dtype_size(DType t);
 std::string dtype_name(DType t);
 
 using Dims = std::vector<std::int64_t>;
+// The product of the dims. Shapes come from untrusted files (ONNX, .npy), so it is checked:
+// throws pm::Error when it overflows int64 (a wrapped product once made [2^32, 2^32] count
+// as 0 elements and a 64-byte buffer stand for 16 GiB). A -1 (dynamic) dim makes it negative.
 std::int64_t dims_product(const Dims& d);
+// a * b for sizes; throws pm::Error naming `what` when it overflows int64.
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what);
 std::string dims_str(const Dims& d);
 
 class Tensor {

@@ -38,9 +38,20 @@ std::string dtype_name(DType t) {
   return "?";
 }
 
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what) {
+  std::int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r))
+    throw Error(std::string(what) + ": " + std::to_string(a) + " x " + std::to_string(b) +
+                " overflows a 64-bit size");
+  return r;
+}
+
 std::int64_t dims_product(const Dims& d) {
   std::int64_t n = 1;
-  for (auto x : d) n *= x;
+  for (auto x : d) {
+    if (__builtin_mul_overflow(n, x, &n))
+      throw Error("shape " + dims_str(d) + " has more elements than a 64-bit size can count");
+  }
   return n;
 }
 
@@ -54,7 +65,8 @@ std::string dims_str(const Dims& d) {
 
 Tensor::Tensor(DType dtype, Dims shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (auto x : shape_) PM_CHECK(x >= 0, "negative dimension in " + dims_str(shape_));
-  std::size_t bytes = nbytes();
+  const std::size_t bytes = static_cast<std::size_t>(
+      checked_mul(numel(), static_cast<std::int64_t>(dtype_size(dtype_)), "tensor bytes"));
   std::size_t alloc = ((bytes + 63) / 64) * 64;
   if (alloc == 0) alloc = 64;
   void* p = std::aligned_alloc(64, alloc);

@@ -66,7 +66,22 @@ std::vector<ValueType> infer_op(const Node& n, const std::vector<ValueType>& in)
     if (t.dtype == DType::kF16 || t.dtype == DType::kBF16 || t.dtype == DType::kBool || (compare && small_int))
       throw Error(n.label() + ": input type " + dtype_name(t.dtype) + " is not supported");
   }
-  return def->infer(n, in);
+  auto out = def->infer(n, in);
+  // One check for every op's output shapes, however they were computed from the inputs'
+  // dims and values (Tile repeats, Resize scales, ConstantOfShape, Range, Pad): negative
+  // sizes and element counts that overflow are refused here, before any buffer is sized.
+  for (const auto& t : out) {
+    for (const auto d : t.shape)
+      if (d < -1) throw Error(n.label() + ": output shape " + dims_str(t.shape) + " has a negative size");
+    try {
+      Dims concrete = t.shape;
+      for (auto& d : concrete) d = d < 0 ? 1 : d;
+      checked_mul(dims_product(concrete), static_cast<std::int64_t>(dtype_size(t.dtype)), "bytes");
+    } catch (const Error& e) {
+      throw Error(n.label() + ": output " + e.what());
+    }
+  }
+  return out;
 }
 
 bool input_needs_value(const std::string& op, std::size_t i) {

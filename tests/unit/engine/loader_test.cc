@@ -90,6 +90,43 @@ TEST(Loader, ExternalDataMatchesEmbedded) {
   EXPECT_NE(error_of(external).find("out of range"), std::string::npos);
 }
 
+// Shapes whose element count overflows int64 are refused with an error, never wrapped to a
+// small count (a wrapped [2^32, 2^32] once sized a 64-byte buffer that a Slice read 16 GiB
+// past).
+TEST(Loader, ShapesWhoseSizeOverflowsAreRefused) {
+  TmpDir dir;
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("huge");
+  auto* x = g->add_input();
+  x->set_name("x");
+  auto* tt = x->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->mutable_shape()->add_dim()->set_dim_value(std::int64_t{1} << 32);
+  tt->mutable_shape()->add_dim()->set_dim_value(std::int64_t{1} << 32);
+  auto* node = g->add_node();
+  node->set_op_type("Identity");
+  node->add_input("x");
+  node->add_output("y");
+  auto* y = g->add_output();
+  y->set_name("y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  const std::string path = save(m, dir.path / "huge.onnx");
+  std::string err;
+  try {
+    auto model = Model::load(path);
+    model->summary();
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("64-bit"), std::string::npos) << "got: '" << err << "'";
+  EXPECT_THROW(dims_product({std::int64_t{1} << 32, std::int64_t{1} << 32}), Error);
+  EXPECT_THROW(Tensor(DType::kF32, {std::int64_t{1} << 31, std::int64_t{1} << 31, 4}), Error);
+  EXPECT_EQ(dims_product({std::int64_t{1} << 31, std::int64_t{1} << 31}), std::int64_t{1} << 62);
+}
+
 TEST(Loader, UnsupportedOpNamesOpAndNode) {
   TmpDir dir;
   onnx::ModelProto m = tiny();

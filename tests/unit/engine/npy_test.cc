@@ -36,5 +36,23 @@ TEST(Npy, RoundTripsEveryDtype) {
   std::filesystem::remove(path);
 }
 
+// A 128-byte .npy whose shape's element count overflows is an error, not a 0-element
+// array (which `model run` then read 16 GiB past).
+TEST(Npy, ShapeWhoseSizeOverflowsIsRefused) {
+  const auto path = (std::filesystem::temp_directory_path() / ("pm_npy_huge_" + std::to_string(::getpid()) + ".npy")).string();
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "\x93NUMPY" << '\x01' << '\x00';
+    f.put(static_cast<char>(header.size() & 0xFF));
+    f.put(static_cast<char>(header.size() >> 8));
+    f << header << std::string(16, '\0');
+  }
+  EXPECT_THROW(read_npy(path), Error);
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace pm::engine
