@@ -9,11 +9,13 @@
 
 #include "graph_builder.h"
 #include "pixelmill/engine.h"
+#include "tensor_compare.h"
 
 namespace pm::engine::test {
 namespace {
 
 using GB = GraphBuilder;
+using pm::test::max_rel_diff;
 
 // Whether some kernel choice of `report` matches `pred`; `describe` lists them all for
 // failure messages.

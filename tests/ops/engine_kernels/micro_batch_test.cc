@@ -9,11 +9,13 @@
 #include "graph_builder.h"
 #include "model_impl.h"
 #include "pixelmill/engine.h"
+#include "tensor_compare.h"
 
 namespace pm::engine::test {
 namespace {
 
 using GB = GraphBuilder;
+using pm::test::max_rel_diff;
 
 RowProfile profile_of(const std::string& path, const Dims& x) {
   auto m = std::dynamic_pointer_cast<const ModelImpl>(Model::load(path));
