@@ -49,6 +49,37 @@ struct ModelSummary {
   int opset = 0;
 };
 
+// What a Session's plan chose for one node. Filled where the verbose log prints the
+// choice, so tests and tools can ask which kernel ran instead of parsing the log.
+enum class KernelBackend : std::uint8_t {
+  kOneDnn,     // a oneDNN primitive
+  kReference,  // the engine's plain C++ reference kernel (the oracle; slow)
+  kView,       // no kernel: the output is a view of the input's buffer (Reshape, Flatten, ...)
+};
+
+struct KernelChoice {
+  std::string node;  // the node's name, after the fusion passes
+  std::string op;    // its op after the passes, e.g. "Conv", "pm.FusedConv", "pm.FusedConvDw"
+  KernelBackend backend = KernelBackend::kReference;
+  // kOneDnn: oneDNN's implementation name (primitive_desc::impl_info_str(), e.g.
+  // "jit_wino_4x3:avx512_core"; "ref:any" is oneDNN's own slow reference kernel);
+  // kReference: "ref"; kView: "view".
+  std::string implementation;
+  std::string why;  // kReference only: why oneDNN did not take the node ("reference mode", ...)
+};
+
+// How a Session ran its most recent batch.
+struct PlanReport {
+  // One entry per node of the plan, in execution order. The layout reorders the plan
+  // inserts between kernels are not listed.
+  std::vector<KernelChoice> kernels;
+  std::int64_t chunk_rows = 0;  // rows per micro-batch chunk; 0 = the batch ran whole
+  int workers = 1;              // chunks run side by side; 1 when the batch ran whole
+  // Why the batch was or was not split (the verbose log's reason); empty when splitting
+  // was not considered (a batch of one row, micro_batch < 0, inputs that give shapes).
+  std::string split_why;
+};
+
 class Model {
  public:
   // Throws pm::Error with a clear message for a missing/malformed file, an unsupported
@@ -73,6 +104,11 @@ class Session {
   // Inputs in graph-input order; returns the graph outputs in order. Plans are compiled
   // per distinct set of input shapes and cached. Throws pm::Error on a shape/dtype mismatch.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+
+  // The kernels and batch split of the most recent run() that returned. A batch run in
+  // chunks reports the plan of its first chunk (the others differ at most in rows).
+  // Throws pm::Error if no run() has returned yet. Copies; not for the hot path.
+  PlanReport plan_report() const;
 
  private:
   struct Impl;

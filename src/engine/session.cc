@@ -44,6 +44,7 @@ struct PlanCache {
 struct Chunk {
   std::int64_t begin = 0, rows = 0;
   std::vector<Tensor> out;
+  std::shared_ptr<const std::vector<KernelChoice>> choices;  // of the plan that ran it
 };
 
 }  // namespace
@@ -55,8 +56,13 @@ struct Session::Impl {
   // for one OpenMP thread each.
   std::vector<PlanCache> worker_plans;
   std::map<std::string, BatchSplit> splits;  // key: shapes of the whole call
+  // What the most recent run() that returned used, for plan_report(); null before one has.
+  std::shared_ptr<const std::vector<KernelChoice>> last_choices;
+  BatchSplit last_split;
 
-  std::vector<Tensor> run_split(const std::vector<Tensor>& inputs, const BatchSplit& split);
+  // `choices`: set to the first chunk's plan's.
+  std::vector<Tensor> run_split(const std::vector<Tensor>& inputs, const BatchSplit& split,
+                                std::shared_ptr<const std::vector<KernelChoice>>& choices);
   void run_chunk(PlanCache& cache, const std::vector<Tensor>& inputs, Chunk& c);
 };
 
@@ -74,14 +80,17 @@ void Session::Impl::run_chunk(PlanCache& cache, const std::vector<Tensor>& input
     key += dims_str(d) + ';';
     shapes[model->inputs()[i].name] = d;
   }
-  c.out = execute(cache.get(*model, key, shapes, {}), part);
+  Plan& plan = cache.get(*model, key, shapes, {});
+  c.out = execute(plan, part);
+  c.choices = plan.choices;
 }
 
 // The batch in chunks (sizes balanced, so at most two plans), each output row copied to
 // its place; inputs are read in place. With several workers, chunks run side by side, one
 // OpenMP thread each: no barrier inside a chunk's small kernels, and each worker's chunk is
 // sized for its share of the cache.
-std::vector<Tensor> Session::Impl::run_split(const std::vector<Tensor>& inputs, const BatchSplit& split) {
+std::vector<Tensor> Session::Impl::run_split(const std::vector<Tensor>& inputs, const BatchSplit& split,
+                                             std::shared_ptr<const std::vector<KernelChoice>>& choices) {
   const std::int64_t batch = inputs[0].shape()[0];
   const std::int64_t n_chunks = (batch + split.rows - 1) / split.rows;
   std::vector<Chunk> chunks(static_cast<std::size_t>(n_chunks));
@@ -125,6 +134,7 @@ std::vector<Tensor> Session::Impl::run_split(const std::vector<Tensor>& inputs, 
                   ch.out[i].data(), ch.out[i].nbytes());
     }
   }
+  choices = chunks[0].choices;
   return result;
 }
 
@@ -163,6 +173,7 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
     key += ';';
   }
   if (m.opts.threads > 0) omp_set_num_threads(m.opts.threads);
+  const BatchSplit* split_used = nullptr;
   if (values.empty() && m.opts.micro_batch >= 0 && !inputs.empty() && !inputs[0].shape().empty()) {
     auto sit = impl_->splits.find(key);
     if (sit == impl_->splits.end()) {
@@ -183,9 +194,31 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
       if (impl_->splits.size() >= 64) impl_->splits.clear();
       sit = impl_->splits.emplace(key, split).first;
     }
-    if (sit->second.rows > 0) return impl_->run_split(inputs, sit->second);
+    split_used = &sit->second;
   }
-  return execute(impl_->plans.get(m, key, shapes, values), inputs);
+  std::vector<Tensor> out;
+  std::shared_ptr<const std::vector<KernelChoice>> choices;
+  if (split_used && split_used->rows > 0) {
+    out = impl_->run_split(inputs, *split_used, choices);
+  } else {
+    Plan& plan = impl_->plans.get(m, key, shapes, values);
+    out = execute(plan, inputs);
+    choices = plan.choices;
+  }
+  // Only a run that returned is reported: a failed one leaves the previous report.
+  impl_->last_choices = std::move(choices);
+  impl_->last_split = split_used ? *split_used : BatchSplit{};
+  return out;
+}
+
+PlanReport Session::plan_report() const {
+  if (!impl_->last_choices) throw Error("Session::plan_report: no run() has returned yet");
+  PlanReport r;
+  r.kernels = *impl_->last_choices;
+  r.chunk_rows = impl_->last_split.rows;
+  r.workers = impl_->last_split.rows > 0 ? impl_->last_split.workers : 1;
+  r.split_why = impl_->last_split.why;
+  return r;
 }
 
 }  // namespace pm::engine

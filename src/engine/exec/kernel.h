@@ -15,7 +15,10 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) = 0;
-  virtual std::string name() const = 0;  // e.g. "ref:Conv", "dnnl:brgconv:avx512_core"
+  // What computes the node, for Session::plan_report: oneDNN's impl_info_str() (e.g.
+  // "brgconv:avx512_core") for a oneDNN kernel, "ref" for a reference kernel.
+  virtual std::string implementation() const = 0;
+  virtual std::string name() const = 0;  // for logs and profiles: "ref:Conv", "dnnl:brgconv:avx512_core"
 };
 
 // Wraps the op's reference kernel.

@@ -84,11 +84,22 @@ class Builder {
   std::vector<std::tuple<int, std::optional<dnnl::memory::desc>, int>> converted_;
 };
 
-void log_choice(const EngineOptions& opts, const Node& n, const Kernel& k, const std::string& why) {
-  if (!opts.verbose) return;
-  std::cerr << "[engine] " << n.label() << " -> " << k.name();
-  if (!why.empty() && k.name().rfind("ref:", 0) == 0) std::cerr << " (" << why << ")";
-  std::cerr << "\n";
+// Records the choice for a node (Session::plan_report) and logs it when verbose, in one
+// place so that the report and the log cannot disagree. `k` is null for a view.
+void note_choice(const EngineOptions& opts, const Node& n, const Kernel* k, KernelBackend backend,
+                 const std::string& why, std::vector<KernelChoice>& choices) {
+  KernelChoice c;
+  c.node = n.name;
+  c.op = n.op;
+  c.backend = backend;
+  c.implementation = k ? k->implementation() : "view";
+  if (backend == KernelBackend::kReference) c.why = why;
+  if (opts.verbose) {
+    std::cerr << "[engine] " << n.label() << " -> " << (k ? k->name() : "view (no copy)");
+    if (!c.why.empty()) std::cerr << " (" << c.why << ")";
+    std::cerr << "\n";
+  }
+  choices.push_back(std::move(c));
 }
 
 // Liveness: each intermediate slot gets a buffer from a pool, reused once its last
@@ -215,6 +226,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
   run_pipeline(g, plan_passes(opts), ctx);
 
   Builder b(*plan, opts);
+  std::vector<KernelChoice> choices;
   for (const auto& [name, t] : g.constants)
     plan->slots[static_cast<std::size_t>(b.slot(name, types.at(name)))] = t;
   for (const auto& in : g.inputs) plan->input_slots.push_back(b.slot(in.name, types.at(in.name)));
@@ -230,7 +242,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
         const int id = b.add_slot(out_t[0], std::nullopt);
         b.info(id).alias = src;
         b.by_name_[n.outputs[0]] = id;
-        if (opts.verbose) std::cerr << "[engine] " << n.label() << " -> view (no copy)\n";
+        note_choice(opts, n, nullptr, KernelBackend::kView, "", choices);
         continue;
       }
     }
@@ -269,9 +281,10 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
       step.out.push_back(id);
     }
     if (dk && n.op == "pm.FusedConv" && n.has_input(3)) step.inplace_input = 3;
+    const KernelBackend backend = dk ? KernelBackend::kOneDnn : KernelBackend::kReference;
     if (dk) step.kernel = std::move(dk);
     else step.kernel = make_ref_kernel(n);
-    log_choice(opts, n, *step.kernel, why);
+    note_choice(opts, n, step.kernel.get(), backend, why, choices);
     plan->steps.push_back(std::move(step));
   }
   for (const auto& out : g.outputs) {
@@ -279,6 +292,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
     plan->output_slots.push_back(b.in_layout(id, std::nullopt));
   }
   plan_memory(*plan, b);
+  plan->choices = std::make_shared<const std::vector<KernelChoice>>(std::move(choices));
   if (opts.verbose)
     std::cerr << "[engine] plan: " << plan->steps.size() << " steps, " << plan->arena.size() << " buffers, "
               << plan->arena_bytes << " bytes (" << plan->unplanned_bytes << " without reuse)\n";

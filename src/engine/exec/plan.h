@@ -29,6 +29,9 @@ struct Plan {
   std::vector<Step> steps;
   std::vector<int> input_slots, output_slots;
   std::vector<Tensor> arena;  // the buffers the intermediates share
+  // The choice made for each node, for Session::plan_report. Immutable once built and
+  // shared, so a report outlives the plan's eviction from a Session's cache.
+  std::shared_ptr<const std::vector<KernelChoice>> choices;
   std::size_t arena_bytes = 0, unplanned_bytes = 0;
   bool profile = false;
   int runs = 0;

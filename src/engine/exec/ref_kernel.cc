@@ -10,6 +10,7 @@ class RefKernel final : public Kernel {
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     def_->ref(node_, in, out);
   }
+  std::string implementation() const override { return "ref"; }
   std::string name() const override { return "ref:" + node_.op; }
 
  private:

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -148,6 +149,8 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   ASSERT_EQ(static_cast<std::int64_t>(rows.size()), 90 * (comm.rank() + 1) / comm.size() - rows.first_row);
   EXPECT_FLOAT_EQ(static_cast<float>(rows.threshold), 0.8f);
   const auto score = read_float_rows(new_path, layout::kScore, 0, s_new.pairs);
+  // The best-score fold below uses std::max, which skips NaN: a NaN score must fail here.
+  for (std::int64_t k = 0; k < s_new.pairs; ++k) EXPECT_TRUE(std::isfinite(score[k])) << "pair " << k;
   auto key_of = [](std::int64_t id) {  // both files name row r "img{100000 + r}.jpg"
     return "img" + std::to_string(100000 + (id >= 90 ? id - 90 : id)) + ".jpg";
   };

@@ -243,6 +243,8 @@ def read_dedup_h5(path):
 def check_dedup_cells(path, column, label):
     """Every row's cells under `column` (family:prefix) equal /dedup of `path`."""
     keys, group, exact, pairs, score, threshold = read_dedup_h5(path)
+    # max() below can skip a NaN score (max(x, nan) is x): make a NaN fail here instead.
+    assert np.isfinite(score).all(), f"{label}: non-finite dedup scores {score[~np.isfinite(score)]}"
     best, count = {}, {}
     for (a, b), sc in zip(pairs, score):
         for r in (int(a), int(b)):

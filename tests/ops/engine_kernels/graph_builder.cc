@@ -130,11 +130,4 @@ Tensor random_input(const Dims& shape, unsigned seed) {
   return t;
 }
 
-float max_rel_diff(const Tensor& a, const Tensor& b) {
-  float m = 0;
-  for (std::int64_t k = 0; k < a.numel(); ++k)
-    m = std::max(m, std::fabs(a.ptr<float>()[k] - b.ptr<float>()[k]) / (1.f + std::fabs(b.ptr<float>()[k])));
-  return m;
-}
-
 }  // namespace pm::engine::test

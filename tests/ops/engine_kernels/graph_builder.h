@@ -39,7 +39,5 @@ class GraphBuilder {
 GraphBuilder inverted_residual(std::int64_t c, std::int64_t hw, std::int64_t stride = 1);
 
 Tensor random_input(const Dims& shape, unsigned seed);
-// Largest |a - b| / (1 + |b|) over all elements.
-float max_rel_diff(const Tensor& a, const Tensor& b);
 
 }  // namespace pm::engine::test

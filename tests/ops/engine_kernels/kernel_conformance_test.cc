@@ -2,17 +2,37 @@
 // post-ops), compared with the same graph on the reference kernels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "graph_builder.h"
 #include "pixelmill/engine.h"
+#include "tensor_compare.h"
 
 namespace pm::engine::test {
 namespace {
 
 using GB = GraphBuilder;
+using pm::test::max_rel_diff;
+
+// Whether some kernel choice of `report` matches `pred`; `describe` lists them all for
+// failure messages.
+template <class Pred>
+bool any_kernel(const PlanReport& report, Pred pred) {
+  return std::any_of(report.kernels.begin(), report.kernels.end(), pred);
+}
+
+std::string describe(const PlanReport& report) {
+  std::string s;
+  for (const auto& k : report.kernels) s += k.op + " '" + k.node + "' -> " + k.implementation + "\n";
+  return s;
+}
+
+bool is_winograd(const KernelChoice& k) {
+  return k.backend == KernelBackend::kOneDnn && k.implementation.find("wino") != std::string::npos;
+}
 
 void expect_same(const GraphBuilder& b, const std::string& tag, const std::vector<Tensor>& inputs,
                  float tol = 1e-4f) {
@@ -264,21 +284,20 @@ TEST(Kernels, WinogradMatchesDirectAndReference) {
   const Tensor x = random_input({3, 64, 14, 14}, 34);
   EngineOptions ref_opts, auto_opts, direct_opts;
   ref_opts.reference = true;
-  auto_opts.verbose = direct_opts.verbose = true;
   direct_opts.conv_algorithm = ConvAlgorithm::kDirect;
   auto want = Session(Model::load(path, ref_opts)).run({x});
-  testing::internal::CaptureStderr();
-  auto fast = Session(Model::load(path, auto_opts)).run({x});
-  const std::string auto_log = testing::internal::GetCapturedStderr();
-  testing::internal::CaptureStderr();
-  auto direct = Session(Model::load(path, direct_opts)).run({x});
-  const std::string direct_log = testing::internal::GetCapturedStderr();
+  Session auto_session(Model::load(path, auto_opts));
+  Session direct_session(Model::load(path, direct_opts));
+  auto fast = auto_session.run({x});
+  auto direct = direct_session.run({x});
   EXPECT_LT(max_rel_diff(fast[0], want[0]), 1e-4f);
   EXPECT_LT(max_rel_diff(direct[0], want[0]), 1e-4f);
-  EXPECT_EQ(direct_log.find("-> dnnl:jit_wino"), std::string::npos) << direct_log;
+  const PlanReport direct_report = direct_session.plan_report();
+  EXPECT_FALSE(any_kernel(direct_report, is_winograd)) << describe(direct_report);
   // oneDNN 2.6 has its fp32 Winograd kernel on AVX-512 CPUs.
   if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
-    EXPECT_NE(auto_log.find("-> dnnl:jit_wino"), std::string::npos) << auto_log;
+    const PlanReport auto_report = auto_session.plan_report();
+    EXPECT_TRUE(any_kernel(auto_report, is_winograd)) << describe(auto_report);
   }
   std::remove(path.c_str());
 }
@@ -293,12 +312,10 @@ TEST(Kernels, DepthwiseFusedIntoPointwise) {
     const Tensor x = random_input({4, 16, 56, 56}, 40 + static_cast<unsigned>(stride));
     EngineOptions ref_opts, fast_opts;
     ref_opts.reference = true;
-    fast_opts.verbose = true;
     fast_opts.threads = 2;  // oneDNN's choice of the fused kernel depends on the thread count
     auto want = Session(Model::load(path, ref_opts)).run({x});
-    testing::internal::CaptureStderr();
-    auto got = Session(Model::load(path, fast_opts)).run({x});
-    const std::string log = testing::internal::GetCapturedStderr();
+    Session fast(Model::load(path, fast_opts));
+    auto got = fast.run({x});
     ASSERT_EQ(got.size(), 2u);
     for (std::size_t i = 0; i < got.size(); ++i) {
       ASSERT_EQ(got[i].shape(), want[i].shape()) << "stride " << stride;
@@ -306,7 +323,10 @@ TEST(Kernels, DepthwiseFusedIntoPointwise) {
     }
     // oneDNN 2.6 has the fused 1x1 + depthwise fp32 kernel on AVX-512 CPUs.
     if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
-      EXPECT_NE(log.find("pm.FusedConvDw"), std::string::npos) << log;
+      const PlanReport report = fast.plan_report();
+      EXPECT_TRUE(any_kernel(report, [](const KernelChoice& k) {
+        return k.op == "pm.FusedConvDw" && k.backend == KernelBackend::kOneDnn;
+      })) << "stride " << stride << "\n" << describe(report);
     }
     std::remove(path.c_str());
   }

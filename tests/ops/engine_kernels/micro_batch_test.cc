@@ -9,11 +9,13 @@
 #include "graph_builder.h"
 #include "model_impl.h"
 #include "pixelmill/engine.h"
+#include "tensor_compare.h"
 
 namespace pm::engine::test {
 namespace {
 
 using GB = GraphBuilder;
+using pm::test::max_rel_diff;
 
 RowProfile profile_of(const std::string& path, const Dims& x) {
   auto m = std::dynamic_pointer_cast<const ModelImpl>(Model::load(path));
@@ -32,15 +34,17 @@ TEST(MicroBatch, ChunkedRowsEqualTheWholeBatch) {
   EngineOptions whole, chunked, ref;
   whole.micro_batch = -1;
   chunked.micro_batch = 3;  // 7 rows: chunks of 3, 2, 2
-  chunked.verbose = true;
   ref.reference = true;
   ref.micro_batch = -1;
   auto want = Session(Model::load(path, ref)).run({x});
-  auto all = Session(Model::load(path, whole)).run({x});
-  testing::internal::CaptureStderr();
-  auto got = Session(Model::load(path, chunked)).run({x});
-  const std::string log = testing::internal::GetCapturedStderr();
-  EXPECT_NE(log.find("run in chunks of at most 3 rows"), std::string::npos) << log;
+  Session whole_session(Model::load(path, whole));
+  auto all = whole_session.run({x});
+  EXPECT_EQ(whole_session.plan_report().chunk_rows, 0);
+  Session s(Model::load(path, chunked));
+  auto got = s.run({x});
+  const PlanReport report = s.plan_report();
+  EXPECT_EQ(report.chunk_rows, 3) << report.split_why;
+  EXPECT_FALSE(report.kernels.empty());
   ASSERT_EQ(got.size(), 2u);
   for (std::size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), all[i].shape());
@@ -60,14 +64,16 @@ TEST(MicroBatch, ChunksOnTwoWorkersEqualTheWholeBatch) {
   whole.threads = 2;
   chunked.micro_batch = 2;  // 9 rows: 5 chunks over 2 workers
   chunked.threads = 2;
-  chunked.verbose = true;
   auto all = Session(Model::load(path, whole)).run({x});
   Session s(Model::load(path, chunked));
-  testing::internal::CaptureStderr();
   auto got = s.run({x});
+  const PlanReport first = s.plan_report();
+  EXPECT_EQ(first.chunk_rows, 2) << first.split_why;
+  EXPECT_EQ(first.workers, 2) << first.split_why;
   auto again = s.run({x});  // the workers' cached plans
-  const std::string log = testing::internal::GetCapturedStderr();
-  EXPECT_NE(log.find("run in chunks of at most 2 rows on 2 worker(s)"), std::string::npos) << log;
+  const PlanReport second = s.plan_report();
+  EXPECT_EQ(second.chunk_rows, 2);
+  EXPECT_EQ(second.workers, 2);
   for (std::size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), all[i].shape());
     EXPECT_LT(max_rel_diff(got[i], all[i]), 1e-5f) << "output " << i;
@@ -135,7 +141,10 @@ TEST(MicroBatch, GraphsThatMixRowsAreNotSplit) {
     one.micro_batch = 1;
     ref.reference = true;
     ref.micro_batch = -1;
-    auto got = Session(Model::load(path, one)).run({x});
+    Session s(Model::load(path, one));
+    auto got = s.run({x});
+    EXPECT_EQ(s.plan_report().chunk_rows, 0) << c.name;
+    EXPECT_NE(s.plan_report().split_why.find("not row-local"), std::string::npos) << c.name;
     auto want = Session(Model::load(path, ref)).run({x});
     ASSERT_EQ(got[0].shape(), want[0].shape()) << c.name;
     EXPECT_LT(max_rel_diff(got[0], want[0]), 1e-5f) << c.name;

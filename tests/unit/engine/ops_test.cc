@@ -9,9 +9,12 @@
 #include "ops/half.h"
 #include "ops/op_registry.h"
 #include "pixelmill/error.h"
+#include "tensor_compare.h"
 
 namespace pm::engine {
 namespace {
+
+using pm::test::max_abs_diff;
 
 Attr ints(std::vector<std::int64_t> v) {
   Attr a;
@@ -198,10 +201,7 @@ TEST(DnnlConv, MatchesReference) {
     ASSERT_TRUE(k) << why;
     std::vector<Tensor> got{Tensor(DType::kF32, out_t[0].shape)};
     k->run(ptrs, got);
-    float err = 0;
-    for (std::int64_t i = 0; i < got[0].numel(); ++i)
-      err = std::max(err, std::fabs(got[0].ptr<float>()[i] - want[0].ptr<float>()[i]));
-    EXPECT_LT(err, 1e-4f) << "case x=" << dims_str(c.x) << " k=" << c.k << " group=" << c.group << " via " << k->name();
+    EXPECT_LT(max_abs_diff(got[0], want[0]), 1e-4f) << "case x=" << dims_str(c.x) << " k=" << c.k << " group=" << c.group << " via " << k->name();
   }
 }
 

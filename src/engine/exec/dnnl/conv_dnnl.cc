@@ -44,7 +44,7 @@ class DnnlConv final : public DnnlKernel {
     prim_.execute(stream_, args);
     stream_.wait();
   }
-  std::string name() const override { return std::string("dnnl:") + pd_.impl_info_str(); }
+  std::string implementation() const override { return pd_.impl_info_str(); }
 
  private:
   dnnl::convolution_forward::primitive_desc pd_;

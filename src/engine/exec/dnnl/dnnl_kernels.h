@@ -20,6 +20,7 @@ class DnnlKernel : public Kernel {
   // at run time (weights and bias it holds already reordered).
   std::vector<Layout> in_mds;
   dnnl::memory::desc dst_md;  // layout of output 0
+  std::string name() const final { return "dnnl:" + implementation(); }
 };
 
 // Picks the oneDNN kernel for a node, given the current layouts of its inputs. Returns

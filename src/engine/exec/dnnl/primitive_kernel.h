@@ -30,7 +30,7 @@ class PrimitiveKernel final : public DnnlKernel {
     prim_.execute(stream_, args);
     stream_.wait();
   }
-  std::string name() const override { return "dnnl:" + impl_; }
+  std::string implementation() const override { return impl_; }
 
  private:
   dnnl::primitive prim_;

@@ -9,18 +9,23 @@ namespace {
 class DnnlReorder final : public Kernel {
  public:
   DnnlReorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to)
-      : from_(from), to_(to), prim_(dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to)),
-        stream_(cpu_engine()) {}
+      : DnnlReorder(from, to, dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to)) {}
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     dnnl::memory src(from_, cpu_engine(), const_cast<void*>(in[0]->data()));
     dnnl::memory dst(to_, cpu_engine(), out[0].data());
     prim_.execute(stream_, src, dst);
     stream_.wait();
   }
+  std::string implementation() const override { return impl_; }
+  // One profile line for all reorders, whichever oneDNN implementation each took.
   std::string name() const override { return "dnnl:reorder"; }
 
  private:
+  DnnlReorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to, const dnnl::reorder::primitive_desc& pd)
+      : from_(from), to_(to), impl_(pd.impl_info_str()), prim_(pd), stream_(cpu_engine()) {}
+
   dnnl::memory::desc from_, to_;
+  std::string impl_;
   dnnl::reorder prim_;
   dnnl::stream stream_;
 };
