@@ -23,7 +23,8 @@ namespace {
 
 using dedup::html_escape;
 
-// The directory that a run's keys are relative to ("" when the input was not dir:).
+// The directory that a run's keys are relative to ("" when the input was not dir:: a list:
+// or HBase run shows images only under an explicit --image-root).
 std::string image_root_of(const std::string& path) {
   const auto attrs = h5::read_root_attributes(path);
   const auto it = attrs.find("parameters");
@@ -34,10 +35,9 @@ std::string image_root_of(const std::string& path) {
   return input.rfind("dir:", 0) == 0 ? input.substr(4) : "";
 }
 
+// Images are read only under one root: the run's dir: input, or --image-root.
 std::string image_path(const std::string& root, const std::string& key) {
-  if (key.empty()) return "";
-  if (key.front() == '/' || root.empty()) return key;
-  return (std::filesystem::path(root) / key).string();
+  return dedup::contained_image_path(root, key);
 }
 
 struct Member {

@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
+
+#include "pixelmill/decode.h"
+#include "pixelmill/extract.h"
 
 namespace pm::dedup {
 
@@ -55,15 +60,27 @@ std::string base64(const std::vector<std::uint8_t>& bytes) {
 }
 
 std::string thumbnail_data_uri(const std::string& path, int side) {
-  cv::Mat img;
-  try {
-    // A reduced DCT decode is plenty for a thumbnail and much cheaper for large photos.
-    img = cv::imread(path, cv::IMREAD_REDUCED_COLOR_4);
-    if (img.empty() || std::max(img.cols, img.rows) < side) img = cv::imread(path, cv::IMREAD_COLOR);
-  } catch (const cv::Exception&) {
-    return "";
+  namespace fs = std::filesystem;
+  const DecodeOptions limits = [side] {
+    DecodeOptions o;
+    o.max_bytes = ExtractOptions{}.max_bytes;
+    o.max_pixels = ExtractOptions{}.max_pixels;
+    o.target_width = o.target_height = side;  // a reduced JPEG decode when 2x larger
+    return o;
+  }();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return "";
+  const auto size = fs::file_size(path, ec);
+  if (ec || size > static_cast<std::uintmax_t>(limits.max_bytes)) return "";
+  std::string bytes(size, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return "";
   }
-  if (img.empty()) return "";
+  const DecodedImage d = decode_image(bytes, limits);
+  if (!d.status.is_ok()) return "";
+  cv::Mat img;
+  cv::cvtColor(d.rgb, img, cv::COLOR_RGB2BGR);
   const double scale = static_cast<double>(side) / std::max(img.cols, img.rows);
   if (scale < 1) {
     cv::Mat small;
@@ -75,6 +92,22 @@ std::string thumbnail_data_uri(const std::string& path, int side) {
   std::vector<std::uint8_t> jpeg;
   if (!cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85})) return "";
   return "data:image/jpeg;base64," + base64(jpeg);
+}
+
+std::string contained_image_path(const std::string& root, const std::string& key) {
+  namespace fs = std::filesystem;
+  if (root.empty() || key.empty() || key.find('\0') != std::string::npos) return "";
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(root, ec);
+  if (ec) return "";
+  const fs::path k(key);
+  // weakly_canonical resolves "..", "." and symbolic links, so what is left is where a
+  // read would really go.
+  const fs::path p = fs::weakly_canonical(k.is_absolute() ? k : base / k, ec);
+  if (ec) return "";
+  const fs::path rel = p.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == ".." || rel == ".") return "";
+  return p.string();
 }
 
 std::string histogram_svg(const std::vector<float>& background, const std::vector<float>& pairs,

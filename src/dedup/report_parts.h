@@ -11,8 +11,15 @@ std::string html_escape(const std::string& s);
 std::string base64(const std::vector<std::uint8_t>& bytes);
 
 // A JPEG data: URI of the image at `path` scaled to fit `side` x `side`, or "" when it
-// cannot be read or decoded.
+// cannot be read or decoded. Read and decoded under the same limits as extract's defaults
+// (--max-bytes, --max-pixels; reduced-size JPEG decode): a report over an untrusted run
+// file must not be a decompression bomb's way in.
 std::string thumbnail_data_uri(const std::string& path, int side);
+
+// The image file of `key` under `root`, or "" when there is none to read: no root, a key
+// with a NUL byte, or a key that leads out of the root (".." parts, an absolute path
+// elsewhere, a symbolic link pointing out). Keys come from run files, which may be hostile.
+std::string contained_image_path(const std::string& root, const std::string& key);
 
 // Histogram of two score series over [lo, 1] as an inline SVG: `background` (random pairs,
 // grey) and `pairs` (kept pairs, orange), each scaled to its own tallest bin, with a
