@@ -11,8 +11,12 @@ if [ ! -f "$src/models/sscd_distilled.onnx" ]; then
   [ "${CI:-}" = true ] && fail "models/sscd_distilled.onnx is not fetched (scripts/fetch-models.sh)"
   echo "models/sscd_distilled.onnx not fetched (scripts/fetch-models.sh): skipped"; exit 77
 fi
-unshare --mount --map-root-user true 2>/dev/null ||
-  fail "cannot make a mount namespace (unshare --mount --map-root-user) to hide the build tree"
+# A mount namespace of our own: root makes one directly (inside a chroot, where user
+# namespaces are refused, too); anyone else through a user namespace.
+ns=(unshare --mount)
+[ "$(id -u)" -eq 0 ] || ns+=(--map-root-user)
+"${ns[@]}" true 2>/dev/null ||
+  fail "cannot make a mount namespace (${ns[*]}) to hide the build tree"
 
 t=$(mktemp -d "${TMPDIR:-/tmp}/pm-install.XXXXXX")
 trap 'rm -rf "$t"' EXIT
@@ -36,7 +40,7 @@ done
 [ $n -eq 3 ] || fail "Debian's darknet photos are missing (scripts/deps/core.txt)"
 
 # In the namespace: the trees hidden, the working directory outside both, no --model.
-unshare --mount --map-root-user bash -euc '
+"${ns[@]}" bash -euc '
   build=$1 src=$2 prefix=$3 t=$4
   mount -t tmpfs none "$build"
   mount -t tmpfs none "$src"  # covers the build tree too when it lies inside
