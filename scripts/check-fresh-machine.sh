@@ -181,6 +181,9 @@ in_root() {
   local cmd=$1
   exec unshare --mount --pid --fork --kill-child --propagation private -- bash -euc '
     root=$1 debs=$2 cmd=$3
+    # The root a mount point of its own, as on a real machine: tools that make "/" private
+    # in a namespace of their own (unshare --mount) refuse a plain directory.
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
