@@ -2,7 +2,7 @@
 // only place MPI_COMM_WORLD appears), dispatches the subcommand, and turns errors into
 // one message and a non-zero exit on every rank, or into the end of the whole job.
 //
-// How a rank leaves on an error (see README, "Exit statuses"):
+// How a rank leaves on an error (see README, "When a rank fails"):
 //  - pm::AgreedError: every rank has the same error at the same point (pm::agreed).
 //    Rank 0 prints it once, naming the failing ranks; all ranks exit 1 together.
 //  - any other error: this rank may have met it alone while the others wait in a
