@@ -27,6 +27,8 @@ class Comm {
   int rank() const { return rank_; }
   int size() const { return size_; }
   void barrier() const;
+  // How many ranks of this communicator share this rank's node (shared memory). Collective.
+  int ranks_on_node() const;
 
   std::int64_t allreduce_sum(std::int64_t v) const;
   std::int64_t allreduce_max(std::int64_t v) const;

@@ -66,8 +66,18 @@ struct DedupSummary {
 };
 
 // Collective over `comm`: reads `options.input` (and the older files), joins, groups,
-// writes /dedup with pm::h5::write_dedup. Throws pm::Error on setup errors.
+// writes /dedup with pm::h5::write_dedup. Setup errors and a file that some rank cannot
+// read (its share of the rows) are agreed: pm::AgreedError on every rank, naming the ranks.
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options);
+
+// Throws pm::Error unless `threshold` is a cosine in [-1, 1] (negative: the model card's),
+// so that `--threshold 2` is refused at start, not after an extraction.
+void check_threshold(double threshold);
+
+// Throws pm::Error for options outside their documented ranges: the threshold, block
+// rows in 1..kMaxBlockRows, threads in 0..kMaxThreadsPerRank (pixelmill/limits.h).
+// The same options give the same verdict everywhere; run_dedup checks them first.
+void check_dedup_options(const DedupOptions& options);
 
 // Collective: this rank's share (rows N*r/P .. N*(r+1)/P) of the /dedup results of `path`,
 // with the keys of every row and of its group ids (fetched from the ranks that hold them),
@@ -109,5 +119,9 @@ struct ReportSummary {
 };
 
 ReportSummary write_report(const ReportOptions& options);
+
+// Throws pm::Error for report options outside their ranges (--max-groups and
+// --max-members at least 0, --thumb 16..1024); write_report checks them first.
+void check_report_options(const ReportOptions& options);
 
 }  // namespace pm

@@ -3,16 +3,17 @@
 #include <fstream>
 #include <iostream>
 
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 
 namespace pm::app {
 
-std::optional<po::variables_map> parse_command(const std::string& command,
-                                               const std::string& synopsis,
-                                               po::options_description& desc,
-                                               const std::vector<std::string>& args,
-                                               bool print_help,
-                                               const std::vector<std::string>& positional) {
+std::optional<po::variables_map> parse_flags(const std::string& command,
+                                             const std::string& synopsis,
+                                             po::options_description& desc,
+                                             const std::vector<std::string>& args,
+                                             bool print_help,
+                                             const std::vector<std::string>& positional) {
   po::options_description common("Common options");
   common.add_options()("help,h", "print this help and exit")(
       "config", po::value<std::string>(),
@@ -37,8 +38,21 @@ std::optional<po::variables_map> parse_command(const std::string& command,
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw Error("pixelmill " + command + ": " + e.what() + " (see pixelmill " + command + " --help)");
+    throw Error(std::string(e.what()) + " (see pixelmill " + command + " --help)");
   }
+  return vm;
+}
+
+std::optional<po::variables_map> parse_command(const Comm& comm, const std::string& command,
+                                               const std::string& synopsis,
+                                               po::options_description& desc,
+                                               const std::vector<std::string>& args,
+                                               const std::vector<std::string>& positional) {
+  std::optional<po::variables_map> vm;
+  agreed(comm, "", [&] {
+    vm = parse_flags(command, synopsis, desc, args, comm.rank() == 0, positional);
+  });
+  // --help is on the command line, the same on every rank: all return nullopt together.
   return vm;
 }
 

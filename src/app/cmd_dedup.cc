@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 
@@ -19,12 +20,12 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "older runs' HDF5 files, oldest first: new rows are joined against their rows, and "
        "their groups keep their ids (older rows are ids N + offset, see README)")
       ("threshold,t", po::value(&o.threshold)->default_value(-1),
-       "cosine threshold: pairs with similarity >= T are near-duplicates (negative = the "
-       "model card's dedup.threshold, else 0.65)")
+       "cosine threshold in [-1, 1]: pairs with similarity >= T are near-duplicates "
+       "(negative = the model card's dedup.threshold, else 0.65)")
       ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
-       "rows per block travelling around the ring: bounds the memory per rank")
+       "rows per block travelling around the ring: bounds the memory per rank (at most 1048576)")
       ("threads", po::value(&o.threads)->default_value(0),
-       "matmul threads per rank (0 = the node's cores / ranks on the node)")
+       "matmul threads per rank (0 = the node's cores / ranks on the node; at most 4096)")
       ("output-hbase", po::value(&o.hbase_output)->default_value(""),
        "write each row's groups to this hbase://HOST:PORT/TABLE (default: the run's input "
        "table, when its rows came from HBase)")
@@ -33,13 +34,16 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        ".score, .header")
       ("no-hbase-write", po::bool_switch(&no_hbase_write), "write /dedup only, never to HBase")
       ("quiet,q", po::bool_switch(&o.quiet), "no summary");
-  auto vm = parse_command("dedup", "--input RUN.h5 [--against OLDER.h5 ...] [--threshold T]",
-                          desc, args, comm.rank() == 0, {"input"});
+  auto vm = parse_command(comm, "dedup", "--input RUN.h5 [--against OLDER.h5 ...] [--threshold T]",
+                          desc, args, {"input"});
   if (!vm) return 0;
-  if (no_hbase_write) {
-    if (!o.hbase_output.empty()) throw Error("--no-hbase-write contradicts --output-hbase");
-    o.hbase_write = false;
-  }
+  agreed(comm, "", [&] {
+    if (no_hbase_write) {
+      if (!o.hbase_output.empty()) throw Error("--no-hbase-write contradicts --output-hbase");
+      o.hbase_write = false;
+    }
+    check_dedup_options(o);
+  });
   const DedupSummary s = run_dedup(comm, o);
   if (comm.rank() == 0 && !o.quiet)
     std::printf("pixelmill dedup: %s\n%s", o.input.c_str(), format_summary(s).c_str());

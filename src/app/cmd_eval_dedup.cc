@@ -8,10 +8,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "install_layout.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/dedup_eval.h"
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
+#include "pixelmill/limits.h"
 
 namespace pm::app {
 
@@ -36,23 +38,29 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
       ("batch,b", po::value(&batch)->default_value(16), "images per inference batch")
       ("threads", po::value(&threads)->default_value(0), "compute threads per rank (0 = auto)")
       ("markdown", po::value(&markdown)->default_value(""), "also write the result to this file");
-  auto vm = parse_command("eval-dedup", "[--workdir DIR] [--threshold T]", desc, args, comm.rank() == 0);
+  auto vm = parse_command(comm, "eval-dedup", "[--workdir DIR] [--threshold T]", desc, args);
   if (!vm) return 0;
+  agreed(comm, "", [&] {
+    check_threshold(threshold);
+    if (phash_distance < 0 || phash_distance > 64)
+      throw Error("--phash-distance must be in 0..64 bits, not " + std::to_string(phash_distance));
+    if (distractors < 0) throw Error("--distractors cannot be negative, got " + std::to_string(distractors));
+    if (batch < 1 || batch > kMaxBatch)
+      throw Error("--batch must be in 1.." + std::to_string(kMaxBatch) + ", not " + std::to_string(batch));
+    if (threads < 0 || threads > kMaxThreadsPerRank)
+      throw Error("--threads must be in 0.." + std::to_string(kMaxThreadsPerRank) + ", not " +
+                  std::to_string(threads));
+  });
 
   const std::string images = std::filesystem::absolute(workdir + "/images").lexically_normal().string();
   const std::string run_file = workdir + "/eval.h5";
   eval::EvalSet set;
-  std::string error;
-  if (comm.rank() == 0) {
-    try {
-      std::filesystem::remove_all(images);
-      set = eval::build_eval_set(images, eval::default_photos(), distractors, seed);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  error = comm.broadcast(error);
-  if (!error.empty()) throw Error(error);
+  // Rank 0 builds the set; the others wait for its verdict.
+  agreed_on_root(comm, "eval-dedup: building the labelled set", [&] {
+    std::filesystem::remove_all(images);
+    set = eval::build_eval_set(images, eval::default_photos(), distractors, seed);
+    return std::string();
+  });
 
   ExtractOptions eo;
   eo.input = "dir:" + images;
@@ -70,14 +78,18 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
   d.quiet = true;
   const DedupSummary ds = run_dedup(comm, d);
 
-  if (comm.rank() == 0) {
+  agreed_on_root(comm, "eval-dedup: scoring", [&] {
     const eval::RunEvaluation ev = eval::evaluate_run(set, run_file, phash_distance);
     std::printf("%s", ev.text.c_str());
     std::printf("\nextract: %lld images in %.1f s; dedup: %lld pairs, %lld groups\n",
                 static_cast<long long>(es.records), es.seconds, static_cast<long long>(ds.pairs),
                 static_cast<long long>(ds.groups));
-    if (!markdown.empty()) std::ofstream(markdown) << ev.text;
-  }
+    if (!markdown.empty()) {
+      std::ofstream out(markdown);
+      if (!(out << ev.text)) throw Error("cannot write --markdown file " + markdown);
+    }
+    return std::string();
+  });
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "install_layout.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
 #include "stop_signals.h"
@@ -34,14 +35,15 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("until", po::value(&o.until)->default_value(-1),
        "HBase input: newest cell timestamp, ms since epoch (exclusive; -1 = open)")
       ("scanners", po::value(&o.scanners)->default_value(0),
-       "split readers in flight per rank, independent of compute (0 = 1 for files, 4 for HBase)")
+       "split readers in flight per rank, independent of compute (0 = 1 for files, 4 for "
+       "HBase; at most 256)")
       ("max-read-mbps", po::value(&o.max_read_mbps)->default_value(0),
        "HBase input: read limit per rank in MB/s, to protect a production cluster (0 = none)")
-      ("batch,b", po::value(&o.batch)->default_value(16), "images per inference batch")
+      ("batch,b", po::value(&o.batch)->default_value(16), "images per inference batch (1..4096)")
       ("threads,t", po::value(&o.threads)->default_value(0),
-       "compute threads per rank (0 = the node's cores / ranks on the node)")
+       "compute threads per rank (0 = the node's cores / ranks on the node; at most 4096)")
       ("decode-threads", po::value(&o.decode_threads)->default_value(0),
-       "decode threads per rank (0 = half the compute threads, at least 1)")
+       "decode threads per rank (0 = half the compute threads, at least 1; at most 4096)")
       ("max-pixels", po::value(&o.max_pixels)->default_value(o.max_pixels),
        "largest image (width x height, from the header) decoded; larger -> too_large")
       ("max-bytes", po::value(&o.max_bytes)->default_value(o.max_bytes),
@@ -50,7 +52,7 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("bf16", po::bool_switch(&o.bf16), "bf16 inference (CPUs with AVX512_BF16 or AMX)")
       ("dedup", po::bool_switch(&o.dedup), "find duplicate groups when extraction is done")
       ("threshold", po::value(&o.threshold)->default_value(-1),
-       "dedup cosine threshold (negative = the model card's)")
+       "dedup cosine threshold in [-1, 1] (negative = the model card's)")
       ("dedup-column", po::value(&o.dedup_column)->default_value(o.dedup_column),
        "with --dedup and HBase input (or --output-hbase): family:prefix of the cells written "
        "per row: PREFIX.group, .exact_group, .score, .header")
@@ -64,17 +66,18 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "continue the incomplete run in --output (left by SIGTERM/SIGINT); a missing file "
        "starts afresh, a complete one is left as it is")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
-  auto vm = parse_command("extract", "--input SPEC --output RUN.h5 [options]", desc, args,
-                          comm.rank() == 0);
+  auto vm = parse_command(comm, "extract", "--input SPEC --output RUN.h5 [options]", desc, args);
   if (!vm) return 0;
-  if (o.progress_seconds <= 0) throw Error("--progress-seconds must be positive");
   o.hbase_dedup = !no_hbase_dedup;
-  // `--output hbase://...` is accepted as a synonym of --output-hbase.
-  if (o.output.rfind("hbase://", 0) == 0) {
-    if (!o.hbase_output.empty()) throw Error("two HBase outputs given");
-    o.hbase_output = o.output;
-    o.output.clear();
-  }
+  // `--output hbase://...` is accepted as a synonym of --output-hbase. The other values
+  // are checked by run_extract, agreed, before any work.
+  agreed(comm, "", [&] {
+    if (o.output.rfind("hbase://", 0) == 0) {
+      if (!o.hbase_output.empty()) throw Error("two HBase outputs given");
+      o.hbase_output = o.output;
+      o.output.clear();
+    }
+  });
   std::ostringstream cl;
   cl << "pixelmill extract";
   for (const auto& a : args) cl << ' ' << a;

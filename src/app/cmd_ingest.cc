@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
 
@@ -92,13 +93,6 @@ std::vector<std::string> parse_split_keys(const std::string& s) {
   return keys;
 }
 
-// Rank-local failures become one pm::Error on every rank (main reports it once).
-void agree(const Comm& comm, const std::string& my_error) {
-  const auto all = comm.allgatherv(my_error);
-  for (std::size_t r = 0; r < all.size(); ++r)
-    if (!all[r].empty()) throw Error("rank " + std::to_string(r) + ": " + all[r]);
-}
-
 }  // namespace
 
 int cmd_ingest(const Args& args, const Comm& comm) {
@@ -127,47 +121,47 @@ int cmd_ingest(const Args& args, const Comm& comm) {
       ("timestamp", po::value(&timestamp)->default_value(-1),
        "cell timestamp in ms (-1 = now); a rerun with the same value rewrites the same versions")
       ("quiet,q", po::bool_switch(&quiet), "no summary");
-  auto vm = parse_command("ingest", "--input dir:PATH --output hbase://HOST:PORT/TABLE [options]",
-                          desc, args, comm.rank() == 0);
+  auto vm = parse_command(comm, "ingest",
+                          "--input dir:PATH --output hbase://HOST:PORT/TABLE [options]", desc, args);
   if (!vm) return 0;
-  const HBaseUrl url = parse_hbase_url(output);
-  const HBaseColumn col = parse_hbase_column(column);
-  if (col.qualifier.empty()) throw Error("--column needs a qualifier (family:qualifier)");
-  if (batch_rows < 1 || batch_bytes < 1) throw Error("--batch-rows and --batch-bytes must be positive");
+  HBaseUrl url;
+  HBaseColumn col;
+  agreed(comm, "", [&] {
+    url = parse_hbase_url(output);
+    col = parse_hbase_column(column);
+    if (col.qualifier.empty()) throw Error("--column needs a qualifier (family:qualifier)");
+    if (batch_rows < 1 || batch_bytes < 1) throw Error("--batch-rows and --batch-bytes must be positive");
+    if (max_bytes < 1) throw Error("--max-bytes must be positive");
+    if (regions < 0) throw Error("--regions cannot be negative");
+    if (timestamp < -1) throw Error("--timestamp must be -1 (now) or a time in ms");
+  });
   const auto t0 = std::chrono::steady_clock::now();
 
   // Rank 0 lists, creates the table and broadcasts the list (one view of the directory).
-  std::string root, err, listing;
+  std::string root;
   std::vector<std::string> files;
-  if (comm.rank() == 0) {
-    try {
-      files = list_inputs(input, &root);
-      if (timestamp < 0)
-        timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-      std::vector<std::string> keys = parse_split_keys(split_keys);
-      if (keys.empty() && regions > 1 && !files.empty()) {
-        std::vector<std::string> all;
-        for (const auto& f : files) all.push_back(make_key(key_format, f));
-        std::sort(all.begin(), all.end());
-        for (int r = 1; r < regions; ++r) keys.push_back(all[all.size() * r / regions]);
-      }
-      const bool created = hbase_create_table_if_missing(url, {col.family}, keys);
-      if (!created) hbase_check_table_family(url, col.family);
-      else if (!quiet)
-        std::printf("ingest: created %s with %zu regions\n", url.str().c_str(), keys.size() + 1);
-      std::ostringstream s;
-      s << timestamp << '\0' << root << '\0';
-      for (const auto& f : files) s << f << '\0';
-      listing = s.str();
-    } catch (const std::exception& e) {
-      err = e.what();
+  const std::string listing = agreed_on_root(comm, "ingest", [&] {
+    files = list_inputs(input, &root);
+    if (timestamp < 0)
+      timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    std::vector<std::string> keys = parse_split_keys(split_keys);
+    if (keys.empty() && regions > 1 && !files.empty()) {
+      std::vector<std::string> all;
+      for (const auto& f : files) all.push_back(make_key(key_format, f));
+      std::sort(all.begin(), all.end());
+      for (int r = 1; r < regions; ++r) keys.push_back(all[all.size() * r / regions]);
     }
-  }
-  err = comm.broadcast(err);
-  if (!err.empty()) throw Error(err);
-  listing = comm.broadcast(listing);
+    const bool created = hbase_create_table_if_missing(url, {col.family}, keys);
+    if (!created) hbase_check_table_family(url, col.family);
+    else if (!quiet)
+      std::printf("ingest: created %s with %zu regions\n", url.str().c_str(), keys.size() + 1);
+    std::ostringstream s;
+    s << timestamp << '\0' << root << '\0';
+    for (const auto& f : files) s << f << '\0';
+    return s.str();
+  });
   if (comm.rank() != 0) {
     std::vector<std::string> parts;
     std::size_t pos = 0;
@@ -183,8 +177,7 @@ int cmd_ingest(const Args& args, const Comm& comm) {
   const std::int64_t lo = n * comm.rank() / comm.size();
   const std::int64_t hi = n * (comm.rank() + 1) / comm.size();
   std::int64_t rows = 0, bytes = 0, skipped = 0, unreadable = 0;
-  err.clear();
-  try {
+  agreed(comm, "ingest", [&] {
     HBaseWriterOptions wo;
     wo.url = url;
     wo.timestamp_ms = timestamp;
@@ -219,10 +212,7 @@ int cmd_ingest(const Args& args, const Comm& comm) {
       ++rows;
     }
     writer.flush();
-  } catch (const std::exception& e) {
-    err = e.what();
-  }
-  agree(comm, err);
+  });
   rows = comm.allreduce_sum(rows);
   bytes = comm.allreduce_sum(bytes);
   skipped = comm.allreduce_sum(skipped);

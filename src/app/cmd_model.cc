@@ -11,8 +11,10 @@
 #include "cli.h"
 #include "commands.h"
 #include "pixelmill/engine.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/engine_tools.h"
 #include "pixelmill/error.h"
+#include "pixelmill/limits.h"
 #include "pixelmill/model_card.h"
 
 namespace pm::app {
@@ -88,6 +90,7 @@ EngineOptions engine_options(const po::variables_map& vm) {
   else if (algo == "direct") o.conv_algorithm = engine::ConvAlgorithm::kDirect;
   else throw Error("--conv-algo must be auto or direct, got '" + algo + "'");
   o.micro_batch = vm["micro-batch"].as<int>();
+  if (o.micro_batch < -1) throw Error("--micro-batch must be -1, 0 or a row count, not " + std::to_string(o.micro_batch));
   return o;
 }
 
@@ -105,7 +108,7 @@ int cmd_info(const Args& args) {
       "height", po::value<std::int64_t>()->default_value(224), "height for dynamic spatial dims")(
       "width", po::value<std::int64_t>()->default_value(224), "width for dynamic spatial dims");
   add_engine_flags(d);
-  auto vm = parse_command("model info", kSynopsis, d, args);
+  auto vm = parse_flags("model info", kSynopsis, d, args);
   if (!vm) return 0;
   auto m = Model::load(onnx_file(*vm), engine_options(*vm));
   std::map<std::string, Dims> shapes;
@@ -136,10 +139,12 @@ int cmd_run(const Args& args) {
       "threads", po::value<int>()->default_value(0), "OpenMP threads (0 = runtime default)")(
       "precision", po::value<std::string>()->default_value("fp32"), "fp32 or bf16");
   add_engine_flags(d);
-  auto vm = parse_command("model run", kSynopsis, d, args);
+  auto vm = parse_flags("model run", kSynopsis, d, args);
   if (!vm) return 0;
   EngineOptions o = engine_options(*vm);
   o.threads = (*vm)["threads"].as<int>();
+  if (o.threads < 0 || o.threads > kMaxThreadsPerRank)
+    throw Error("--threads must be in 0.." + std::to_string(kMaxThreadsPerRank) + ", not " + std::to_string(o.threads));
   o.precision = parse_precision((*vm)["precision"].as<std::string>());
   auto m = Model::load(onnx_file(*vm), o);
   const auto& in_paths = (*vm)["input"].as<std::vector<std::string>>();
@@ -169,15 +174,19 @@ int cmd_bench(const Args& args) {
       "warmup", po::value<int>()->default_value(2), "untimed runs first")(
       "runs", po::value<int>()->default_value(5), "timed runs (median, min and max are printed)");
   add_engine_flags(d);
-  auto vm = parse_command("model bench", kSynopsis, d, args);
+  auto vm = parse_flags("model bench", kSynopsis, d, args);
   if (!vm) return 0;
   EngineOptions o = engine_options(*vm);
   o.threads = (*vm)["threads"].as<int>();
-  if (o.threads <= 0) throw Error("--threads must be positive");
+  if (o.threads <= 0 || o.threads > kMaxThreadsPerRank)
+    throw Error("--threads must be in 1.." + std::to_string(kMaxThreadsPerRank) + ", not " + std::to_string(o.threads));
   o.precision = parse_precision((*vm)["precision"].as<std::string>());
   const auto batch = (*vm)["batch"].as<std::int64_t>();
-  if (batch <= 0) throw Error("--batch must be positive");
-  const int runs = std::max(1, (*vm)["runs"].as<int>());
+  if (batch <= 0 || batch > kMaxBatch)
+    throw Error("--batch must be in 1.." + std::to_string(kMaxBatch) + ", not " + std::to_string(batch));
+  if ((*vm)["warmup"].as<int>() < 0) throw Error("--warmup cannot be negative");
+  if ((*vm)["runs"].as<int>() < 1) throw Error("--runs must be at least 1");
+  const int runs = (*vm)["runs"].as<int>();
   auto m = Model::load(onnx_file(*vm), o);
   auto shapes = concrete_shapes(*m, batch, (*vm)["height"].as<std::int64_t>(), (*vm)["width"].as<std::int64_t>());
   std::vector<Tensor> inputs;
@@ -202,7 +211,7 @@ int cmd_bench(const Args& args) {
 int cmd_make_test(const Args& args) {
   po::options_description d("model make-test");
   d.add_options()("out", po::value<std::string>()->required(), "directory for tiny_embed.onnx/.json");
-  auto vm = parse_command("model make-test", kSynopsis, d, args);
+  auto vm = parse_flags("model make-test", kSynopsis, d, args);
   if (!vm) return 0;
   std::cout << engine::write_tiny_embed((*vm)["out"].as<std::string>()) << "\n";
   return 0;
@@ -217,26 +226,21 @@ int cmd_model(const Args& args, const Comm& comm) {
   }
   const std::string sub = args[0];
   const Args rest(args.begin() + 1, args.end());
-  int rc = 0;
-  if (sub != "info" && sub != "run" && sub != "bench" && sub != "make-test")
-    throw Error("unknown model subcommand '" + sub + "' (info, run, bench, make-test)");
+  agreed(comm, "", [&] {
+    if (sub != "info" && sub != "run" && sub != "bench" && sub != "make-test")
+      throw Error("unknown model subcommand '" + sub + "' (info, run, bench, make-test)");
+  });
   // The tools run on rank 0; its verdict (an error or the exit code) is shared so that a
   // bad flag fails every rank, not only rank 0.
-  std::string outcome;
-  if (comm.rank() == 0) {
-    try {
-      if (sub == "info") rc = cmd_info(rest);
-      else if (sub == "run") rc = cmd_run(rest);
-      else if (sub == "bench") rc = cmd_bench(rest);
-      else rc = cmd_make_test(rest);
-      outcome = "R" + std::to_string(rc);
-    } catch (const std::exception& e) {
-      outcome = std::string("E") + e.what();
-    }
-  }
-  outcome = comm.broadcast(outcome, 0);
-  if (!outcome.empty() && outcome[0] == 'E') throw Error(outcome.substr(1));
-  return outcome.size() > 1 ? std::stoi(outcome.substr(1)) : rc;
+  const std::string rc = agreed_on_root(comm, "", [&] {
+    int code = 0;
+    if (sub == "info") code = cmd_info(rest);
+    else if (sub == "run") code = cmd_run(rest);
+    else if (sub == "bench") code = cmd_bench(rest);
+    else code = cmd_make_test(rest);
+    return std::to_string(code);
+  });
+  return std::stoi(rc);
 }
 
 }  // namespace pm::app

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 
@@ -17,24 +18,20 @@ int cmd_report(const Args& args, const Comm& comm) {
       ("out,o", po::value(&o.output)->required(), "the HTML file to write")
       ("image-root", po::value(&o.image_root)->default_value(""),
        "directory the keys are relative to (default: the run's dir: input)")
-      ("max-groups", po::value(&o.max_groups)->default_value(o.max_groups), "groups shown, largest first")
-      ("max-members", po::value(&o.max_members)->default_value(o.max_members), "thumbnails per group")
-      ("thumb", po::value(&o.thumb_px)->default_value(o.thumb_px), "thumbnail size in pixels");
-  auto vm = parse_command("report", "--input RUN.h5 --out report.html", desc, args,
-                          comm.rank() == 0, {"input"});
+      ("max-groups", po::value(&o.max_groups)->default_value(o.max_groups),
+       "groups shown, largest first (0 or more)")
+      ("max-members", po::value(&o.max_members)->default_value(o.max_members),
+       "thumbnails per group (0 or more)")
+      ("thumb", po::value(&o.thumb_px)->default_value(o.thumb_px), "thumbnail size in pixels (16..1024)");
+  auto vm = parse_command(comm, "report", "--input RUN.h5 --out report.html", desc, args, {"input"});
   if (!vm) return 0;
+  agreed(comm, "", [&] { check_report_options(o); });
   // A failure on rank 0 must not leave the other ranks waiting: agree on the outcome.
-  std::string error;
   ReportSummary s;
-  if (comm.rank() == 0) {
-    try {
-      s = write_report(o);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  error = comm.broadcast(error);
-  if (!error.empty()) throw Error(error);
+  agreed_on_root(comm, "", [&] {
+    s = write_report(o);
+    return std::string();
+  });
   if (comm.rank() == 0)
     std::printf("pixelmill report: %s (%lld of %lld groups, %lld thumbnails, %lld images not found)\n",
                 o.output.c_str(), static_cast<long long>(s.groups_shown), static_cast<long long>(s.groups),

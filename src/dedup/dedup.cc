@@ -17,6 +17,7 @@
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
+#include "pixelmill/limits.h"
 #include "pixelmill/output_layout.h"
 #include "pixelmill/status.h"
 
@@ -128,11 +129,7 @@ class ThreadBudget {
     int threads = requested;
     if (threads <= 0) {
       // Ranks sharing this node split its cores.
-      MPI_Comm node = MPI_COMM_NULL;
-      MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node);
-      int local = 1;
-      MPI_Comm_size(node, &local);
-      MPI_Comm_free(&node);
+      const int local = comm.ranks_on_node();
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       threads = std::max(1, cores / std::max(1, local));
     }
@@ -174,30 +171,56 @@ std::string dedup_hbase_target(const std::string& path, const DedupOptions& opti
   return "";
 }
 
+void check_threshold(double threshold) {
+  if (!(threshold >= -1.0 && threshold <= 1.0))
+  {
+    std::ostringstream got;
+    got << threshold;
+    throw Error("--threshold must be a cosine similarity in [-1, 1] (negative: the model "
+                "card's threshold), not " + got.str());
+  }
+}
+
+void check_dedup_options(const DedupOptions& o) {
+  if (o.input.empty()) throw Error("dedup: no --input file");
+  check_threshold(o.threshold);
+  if (o.block_rows < 1 || o.block_rows > kMaxBlockRows)
+    throw Error("--block-rows must be in 1.." + std::to_string(kMaxBlockRows) + ", not " +
+                std::to_string(o.block_rows));
+  if (o.threads < 0 || o.threads > kMaxThreadsPerRank)
+    throw Error("--threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
+                " (0 = the node's cores / ranks on the node), not " + std::to_string(o.threads));
+  for (const std::string& path : o.against)
+    if (path == o.input) throw Error("dedup: --against names the input file itself");
+}
+
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   const double t0 = now();
-  PM_CHECK(!options_in.input.empty(), "dedup: no input file");
   DedupOptions options = options_in;
-  options.threshold = resolve_threshold(options.input, options.threshold);
-  PM_CHECK(options.threshold <= 1.0, "dedup: the threshold is a cosine, at most 1");
-  PM_CHECK(options.block_rows > 0, "dedup: block_rows must be positive");
   DedupSummary s;
-  s.threshold = options.threshold;
-  s.rows = h5::row_count(options.input);
-
   std::vector<OlderFile> older;
   nlohmann::json against = nlohmann::json::array();
-  for (const std::string& path : options.against) {
-    PM_CHECK(path != options.input, "dedup: --against names the input file itself");
-    OlderFile f{path, h5::row_count(path), s.against_rows};
-    s.against_rows += f.rows;
-    against.push_back({{"path", f.path}, {"rows", f.rows}, {"offset", f.offset}});
-    older.push_back(f);
-  }
+  std::string hbase_target;
+  // Every rank reads the files itself (plain POSIX reads), so any read may fail on some
+  // ranks only (a node that does not see the file): each read is agreed before the next
+  // collective call.
+  agreed(comm, "", [&] { check_dedup_options(options); });
+  agreed(comm, "dedup: reading " + options.input, [&] {
+    options.threshold = resolve_threshold(options.input, options.threshold);
+    PM_CHECK(options.threshold <= 1.0, "dedup: the model card's threshold is above 1");
+    s.rows = h5::row_count(options.input);
+    for (const std::string& path : options.against) {
+      OlderFile f{path, h5::row_count(path), s.against_rows};
+      s.against_rows += f.rows;
+      against.push_back({{"path", f.path}, {"rows", f.rows}, {"offset", f.offset}});
+      older.push_back(f);
+    }
+    hbase_target = dedup_hbase_target(options.input, options);
+  });
+  s.threshold = options.threshold;
 
   // The HBase table (if any) is checked before the join, so a wrong family or an
   // unreachable server is reported before any work.
-  const std::string hbase_target = dedup_hbase_target(options.input, options);
   std::unique_ptr<dedup::HBaseWriteBack> hbase;
   if (!hbase_target.empty())
     hbase = dedup::open_hbase_write_back(comm, hbase_target, options.hbase_column);
@@ -206,11 +229,14 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   const std::int64_t end = s.rows * (comm.rank() + 1) / comm.size();
   NodeBlock fresh;
   fresh.first_node = s.against_rows + begin;
-  append_rows(fresh, options.input, begin, end);
+  agreed(comm, "dedup: reading the rows of " + options.input,
+         [&] { append_rows(fresh, options.input, begin, end); });
   // Every rank needs the dimension, including ranks without rows.
   const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(fresh.dim)));
   fresh.dim = dim;
-  NodeBlock older_block = read_older(comm, older, s.against_rows, dim);
+  NodeBlock older_block;
+  agreed(comm, "dedup: reading the --against files",
+         [&] { older_block = read_older(comm, older, s.against_rows, dim); });
 
   const ThreadBudget budget(comm, options.threads);
   s.threads = budget.threads();

@@ -156,7 +156,7 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
         if (row >= 0 && row < n) notes[owners.owner(row)].push_back({row, score[i]});
       }
     for (const ScoreNote& s : dedup::alltoallv(comm, notes)) {
-      PM_CHECK(s.row >= begin && s.row < end, "score routed to the wrong rank");
+      PM_ASSERT(s.row >= begin && s.row < end, "score routed to the wrong rank");
       const auto i = static_cast<std::size_t>(s.row - begin);
       out.best_score[i] = out.pairs[i] == 0 ? s.score : std::max(out.best_score[i], s.score);
       ++out.pairs[i];
@@ -184,7 +184,7 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
     std::vector<std::vector<char>> answers(static_cast<std::size_t>(p));
     for (const KeyRequest& q : dedup::alltoallv(comm, asks)) {
       const std::string* key = local_key(q.id);
-      PM_CHECK(key != nullptr, "key of row " + std::to_string(q.id) + " asked of the wrong rank");
+      PM_ASSERT(key != nullptr, "key of row " + std::to_string(q.id) + " asked of the wrong rank");
       pack_key(answers[static_cast<std::size_t>(q.from)], q.id, *key);
     }
     const std::vector<char> got = dedup::alltoallv(comm, answers);
@@ -201,7 +201,7 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
   auto key_of = [&](std::int64_t id) -> const std::string& {
     if (const std::string* k = local_key(id)) return *k;
     const auto it = fetched.find(id);
-    PM_CHECK(it != fetched.end(), "no key came back for row " + std::to_string(id));
+    PM_ASSERT(it != fetched.end(), "no key came back for row " + std::to_string(id));
     return it->second;
   };
   out.group_key.reserve(count);

@@ -30,7 +30,7 @@ int owner_of_hash(const ContentHash& h, int ranks) {
 
 std::vector<std::int64_t> exact_groups(const Comm& comm, const std::vector<ContentHash>& hashes,
                                        const std::vector<std::int64_t>& nodes) {
-  PM_CHECK(hashes.size() == nodes.size(), "exact_groups: one hash per node");
+  PM_ASSERT(hashes.size() == nodes.size(), "exact_groups: one hash per node");
   const int p = comm.size();
   std::vector<std::vector<HashedNode>> out(static_cast<std::size_t>(p));
   std::vector<std::int64_t> group(nodes);

@@ -152,9 +152,18 @@ table.counts td{text-align:right;font-variant-numeric:tabular-nums}
 
 }  // namespace
 
+void check_report_options(const ReportOptions& o) {
+  if (o.input.empty() || o.output.empty()) throw Error("report: --input and --out are required");
+  if (o.max_groups < 0) throw Error("--max-groups cannot be negative, got " + std::to_string(o.max_groups));
+  if (o.max_members < 0)
+    throw Error("--max-members cannot be negative, got " + std::to_string(o.max_members));
+  if (o.thumb_px < 16 || o.thumb_px > 1024)
+    throw Error("--thumb must be in 16..1024 pixels, not " + std::to_string(o.thumb_px));
+  if (o.random_pairs < 0) throw Error("report: random_pairs cannot be negative");
+}
+
 ReportSummary write_report(const ReportOptions& options) {
-  PM_CHECK(!options.input.empty() && !options.output.empty(), "report: --input and --out are required");
-  PM_CHECK(options.thumb_px >= 16 && options.thumb_px <= 1024, "report: thumbnail size out of range");
+  check_report_options(options);
   PM_CHECK(dedup::has_dataset(options.input, layout::kGroup),
            "report: '" + options.input + "' has no /dedup results (run pixelmill dedup first)");
   ReportSummary summary;

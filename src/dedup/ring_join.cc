@@ -44,8 +44,8 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
   const int right = (r + 1) % p;
   const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(home.dim)));
   const std::int64_t block = std::max<std::int64_t>(1, config.block_rows);
-  PM_CHECK(home.ids.empty() || home.dim == dim, "ring join: ranks disagree on the dimension");
-  PM_CHECK(travel.ids.empty() || travel.dim == dim, "ring join: ranks disagree on the dimension");
+  PM_ASSERT(home.ids.empty() || home.dim == dim, "ring join: ranks disagree on the dimension");
+  PM_ASSERT(travel.ids.empty() || travel.dim == dim, "ring join: ranks disagree on the dimension");
 
   std::vector<ScoredPair> out;
   if (dim == 0) return out;  // no embeddings anywhere: nothing to join

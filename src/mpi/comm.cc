@@ -53,6 +53,15 @@ Comm::~Comm() {
 
 void Comm::barrier() const { mpi::check(MPI_Barrier(comm_), "MPI_Barrier"); }
 
+int Comm::ranks_on_node() const {
+  MPI_Comm node = MPI_COMM_NULL;
+  mpi::check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+             "MPI_Comm_split_type");
+  Comm owned(node);  // frees `node` on every path
+  owned.owned_ = true;
+  return owned.size();
+}
+
 std::int64_t Comm::allreduce_sum(std::int64_t v) const {
   std::int64_t out = 0;
   mpi::check(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");

@@ -1,5 +1,7 @@
 #include "batch_assembler.h"
 
+#include "pixelmill/error.h"
+
 namespace pm::pipeline {
 
 BatchAssembler::BatchAssembler(int capacity, int pool, const std::function<Tensor()>& make_tensor,
@@ -14,7 +16,8 @@ BatchAssembler::BatchAssembler(int capacity, int pool, const std::function<Tenso
 }
 
 std::shared_ptr<Batch> BatchAssembler::take_free(std::unique_lock<std::mutex>& lock) {
-  free_cv_.wait(lock, [&] { return !free_.empty(); });
+  free_cv_.wait(lock, [&] { return !free_.empty() || aborted_; });
+  if (aborted_) throw Error("batch assembly stopped after an error");
   auto b = std::move(free_.back());
   free_.pop_back();
   b->reserved = b->filled = 0;
@@ -57,6 +60,12 @@ void BatchAssembler::flush() {
 
 void BatchAssembler::maybe_ship(const std::shared_ptr<Batch>& b) {
   if (b->closed && b->filled == b->reserved) ready_.push(b);
+}
+
+void BatchAssembler::abort() {
+  std::lock_guard lock(mu_);
+  aborted_ = true;
+  free_cv_.notify_all();
 }
 
 void BatchAssembler::release(std::shared_ptr<Batch> batch) {

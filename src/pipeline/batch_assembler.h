@@ -44,6 +44,9 @@ class BatchAssembler {
   void flush();
   // Inference gives a batch tensor back when done with it.
   void release(std::shared_ptr<Batch> batch);
+  // After an error nothing may give batches back (inference has stopped, full batches
+  // are dropped at the closed queue): acquire() then throws instead of waiting forever.
+  void abort();
 
  private:
   void maybe_ship(const std::shared_ptr<Batch>& b);  // with mu_ held
@@ -54,6 +57,7 @@ class BatchAssembler {
   std::condition_variable free_cv_;
   std::vector<std::shared_ptr<Batch>> free_;
   std::shared_ptr<Batch> current_;
+  bool aborted_ = false;
   BoundedQueue<std::shared_ptr<Batch>>& ready_;
 };
 

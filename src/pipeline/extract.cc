@@ -3,7 +3,11 @@
 // work, on every rank, with one message.
 #include "pixelmill/extract.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,6 +20,7 @@
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
 #include "pixelmill/hdf5_io.h"
+#include "pixelmill/limits.h"
 #include "pixelmill/model_card.h"
 #include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
@@ -37,24 +42,62 @@
 namespace pm {
 namespace {
 
+// Checks of the options alone: the same options give the same verdict on every rank.
 void check_options(const ExtractOptions& o) {
   if (o.input.empty()) throw Error("--input is required (dir:PATH, list:FILE or hbase://HOST:PORT/TABLE)");
   if (o.output.empty() && o.hbase_output.empty()) throw Error("--output is required");
   if (o.model.empty()) throw Error("--model is required");
-  if (o.batch < 1 || o.batch > 4096) throw Error("--batch must be in 1..4096");
-  if (o.threads < 0 || o.decode_threads < 0) throw Error("thread counts cannot be negative");
+  if (o.batch < 1 || o.batch > kMaxBatch)
+    throw Error("--batch must be in 1.." + std::to_string(kMaxBatch) + ", not " + std::to_string(o.batch));
+  if (o.threads < 0 || o.threads > kMaxThreadsPerRank)
+    throw Error("--threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
+                " (0 = the node's cores / ranks on the node), not " + std::to_string(o.threads));
+  if (o.decode_threads < 0 || o.decode_threads > kMaxThreadsPerRank)
+    throw Error("--decode-threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
+                " (0 = half the compute threads), not " + std::to_string(o.decode_threads));
   if (o.max_pixels < 1) throw Error("--max-pixels must be positive");
   if (o.max_bytes < 1) throw Error("--max-bytes must be positive");
-  if (o.scanners < 0 || o.scanners > 256) throw Error("--scanners must be in 0..256");
-  if (o.max_read_mbps < 0) throw Error("--max-read-mbps cannot be negative");
+  if (o.scanners < 0 || o.scanners > kMaxScanners)
+    throw Error("--scanners must be in 0.." + std::to_string(kMaxScanners) + ", not " +
+                std::to_string(o.scanners));
+  if (!(o.max_read_mbps >= 0)) throw Error("--max-read-mbps cannot be negative");
   if (o.since >= 0 && o.until >= 0 && o.since >= o.until) throw Error("--since must be before --until");
+  if (!(o.progress_seconds > 0)) throw Error("--progress-seconds must be positive");
   if (o.dedup && o.output.empty()) throw Error("--dedup needs an HDF5 --output");
   if (o.resume && o.output.empty()) throw Error("--resume needs the HDF5 --output of the stopped run");
-  if (!o.output.empty()) {
-    auto dir = std::filesystem::absolute(o.output).parent_path();
-    if (!std::filesystem::is_directory(dir))
-      throw Error("--output directory " + dir.string() + " does not exist");
-  }
+#ifdef PM_HAVE_DEDUP
+  // Checked now, not when dedup starts after the whole extraction.
+  if (o.dedup) check_threshold(o.threshold);
+#else
+  if (o.dedup) throw Error("this pixelmill was built without the dedup module");
+#endif
+#ifndef PM_HAVE_HBASE
+  if (!o.hbase_output.empty()) throw Error("this pixelmill was built without HBase support");
+#endif
+}
+
+// A file this rank will write: its directory must exist and be writable, and the path
+// must not be a directory. Node-local views differ (a scratch directory missing on one
+// node), so the verdict may differ between ranks: called under agreement.
+void check_writable(const std::string& flag, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path file = fs::absolute(path);
+  const fs::path dir = file.parent_path();
+  if (!fs::is_directory(dir, ec))
+    throw Error(flag + " directory " + dir.string() + " does not exist");
+  if (fs::is_directory(file, ec)) throw Error(flag + " " + path + " is a directory");
+  const fs::path probe = fs::exists(file, ec) ? file : dir;
+  if (::access(probe.c_str(), W_OK) != 0)
+    throw Error(flag + " " + path + ": " + probe.string() + " is not writable (" +
+                std::strerror(errno) + ")");
+}
+
+// Checks of what this rank will write: every rank writes its rows into --output; rank 0
+// writes --metrics-json.
+void check_paths(const ExtractOptions& o, bool root) {
+  if (!o.output.empty()) check_writable("--output", o.output);
+  if (root && !o.metrics_json.empty()) check_writable("--metrics-json", o.metrics_json);
 }
 
 // The input as recorded in the output: a directory by its absolute path.
@@ -68,7 +111,12 @@ std::string recorded_input(const std::string& input) {
 
 ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  check_options(o);  // same arguments on every rank: same verdict, no communication
+  // Before any work, agreed: options may come from a --config file that differs between
+  // nodes, and the paths are seen through each node's own mounts.
+  agreed(comm, "", [&] {
+    check_options(o);
+    check_paths(o, comm.rank() == 0);
+  });
 
   ModelCard card;
   std::shared_ptr<const engine::Model> model;
@@ -148,33 +196,21 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
       hbase_check_table_family(url, col.family, hbase_client_options(url));
     });
   }
-#else
-  if (!o.hbase_output.empty()) throw Error("this pixelmill was built without HBase support");
-#endif
-#ifndef PM_HAVE_DEDUP
-  if (o.dedup) throw Error("this pixelmill was built without the dedup module");
 #endif
 
   // Rank 0 plans; everyone gets the same plan (or the same error).
-  std::vector<SplitSpec> splits;
-  std::string plan_msg;
-  if (comm.rank() == 0) {
-    try {
-      plan_msg = "P" + encode_splits(source->plan());
-    } catch (const std::exception& e) {
-      plan_msg = std::string("E") + e.what();
-    }
-  }
-  plan_msg = comm.broadcast(plan_msg, 0);
-  if (plan_msg.empty() || plan_msg[0] == 'E') throw Error("input " + o.input + ": " + plan_msg.substr(1));
-  const std::string plan_bytes = plan_msg.substr(1);
-  splits = decode_splits(plan_bytes);
+  const std::string plan_bytes =
+      agreed_on_root(comm, "input " + o.input, [&] { return encode_splits(source->plan()); });
+  const std::vector<SplitSpec> splits = decode_splits(plan_bytes);
   const std::string plan_sha256 = sha256_hex(plan_bytes);
   // Resuming: the done splits' rows come back from the file; only the rest is run.
   std::vector<SplitResults> previous;
   std::vector<SplitSpec> pending;
   if (resuming) {
-    pipeline::check_plan(o.output, output_state.progress, plan_sha256, splits.size());
+    // The same plan and progress on every rank: the same verdict, said once.
+    agreed(comm, "", [&] {
+      pipeline::check_plan(o.output, output_state.progress, plan_sha256, splits.size());
+    });
     previous = pipeline::load_done_splits(comm, o.output, output_state.progress);
     for (const auto& s : splits)
       if (!output_state.progress.split_done[s.index]) pending.push_back(s);

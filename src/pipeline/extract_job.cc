@@ -9,10 +9,12 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "batch_assembler.h"
 #include "bounded_queue.h"
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
 #include "pixelmill/preprocess.h"
@@ -41,11 +43,12 @@ struct DecodeItem {
 class ErrorSlot {
  public:
   explicit ErrorSlot(std::function<void()> on_first_error) : on_error_(std::move(on_first_error)) {}
-  void capture() {
+  void capture() { capture(std::current_exception()); }
+  void capture(std::exception_ptr e) {
     {
       std::lock_guard lock(mu_);
       if (error_) return;
-      error_ = std::current_exception();
+      error_ = std::move(e);
     }
     on_error_();  // unblock every stage so that all threads can be joined
   }
@@ -101,6 +104,7 @@ RankOutcome run_rank(const Comm& comm, Source& source,
     split_queue.close();
     decode_queue.close();
     ready.close();
+    assembler.abort();
   });
   // The last reader to finish closes the decode queue; the last decoder flushes the
   // partial batch and closes the inference queue; inference then drains and ends.
@@ -247,9 +251,25 @@ RankOutcome run_rank(const Comm& comm, Source& source,
   };
 
   std::vector<std::thread> reader_threads, decode_threads;
-  std::thread infer_thread(infer);
-  for (int i = 0; i < cfg.threads.decode; ++i) decode_threads.emplace_back(decoder);
-  for (int i = 0; i < readers; ++i) reader_threads.emplace_back(reader);
+  std::thread infer_thread;
+  // A thread that cannot be started (the process or the node is out of threads) is this
+  // rank's error like any other: the stages are closed, the threads already running are
+  // joined below, and the ranks agree on it. A std::thread left joinable would terminate
+  // the process instead.
+  try {
+    infer_thread = std::thread(infer);
+    for (int i = 0; i < cfg.threads.decode; ++i) decode_threads.emplace_back(decoder);
+    for (int i = 0; i < readers; ++i) reader_threads.emplace_back(reader);
+  } catch (const std::system_error& e) {
+    const int wanted = 1 + cfg.threads.decode + readers;
+    const int started = static_cast<int>(infer_thread.joinable() + decode_threads.size() + reader_threads.size());
+    error.capture(std::make_exception_ptr(
+        Error("could not start thread " + std::to_string(started + 1) + " of " +
+              std::to_string(wanted) + " (1 inference, " + std::to_string(cfg.threads.decode) +
+              " decode, " + std::to_string(readers) + " readers): " + e.what() +
+              "; lower --decode-threads or --scanners")));
+    if (!infer_thread.joinable()) finished = true;
+  }
 
   // --- main thread: claim splits, publish progress; the only thread that calls MPI ---
   SharedCounter counter(comm);
@@ -330,10 +350,7 @@ RankOutcome run_rank(const Comm& comm, Source& source,
 
   // Agree on success before anything collective follows: a rank that failed must not
   // leave the others waiting in a collective call.
-  const std::string mine = error.message();
-  const auto all = comm.allgatherv(mine);
-  for (int r = 0; r < comm.size(); ++r)
-    if (!all[r].empty()) throw Error("rank " + std::to_string(r) + ": " + all[r]);
+  agree_on(comm, "", error.message());
   if (reporter) reporter->report(board.read_all(), true);
 
   RankOutcome outcome;

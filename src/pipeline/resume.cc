@@ -89,23 +89,16 @@ OutputState inspect_on_root(const std::string& output, bool resume, const RunIde
 
 OutputState inspect_output(const Comm& comm, const std::string& output, bool resume,
                            const RunIdentity& run) {
-  // Rank 0 decides; the verdict travels as one string: E<error> or M<mode><note>.
-  std::string verdict;
+  // Rank 0 decides; the verdict travels as one string: <mode><rows> <note>.
   OutputState s;
-  if (comm.rank() == 0) {
-    try {
-      s = inspect_on_root(output, resume, run);
-      verdict = "M" + std::to_string(static_cast<int>(s.mode)) + std::to_string(s.rows) + " " + s.note;
-    } catch (const std::exception& e) {
-      verdict = std::string("E") + e.what();
-    }
-  }
-  verdict = comm.broadcast(verdict, 0);
-  if (verdict.empty() || verdict[0] == 'E') throw Error(verdict.substr(1));
+  const std::string verdict = agreed_on_root(comm, "", [&] {
+    s = inspect_on_root(output, resume, run);
+    return std::to_string(static_cast<int>(s.mode)) + std::to_string(s.rows) + " " + s.note;
+  });
   OutputState out;
-  out.mode = static_cast<OutputState::Mode>(verdict[1] - '0');
+  out.mode = static_cast<OutputState::Mode>(verdict[0] - '0');
   const auto space = verdict.find(' ');
-  out.rows = std::stoll(verdict.substr(2, space - 2));
+  out.rows = std::stoll(verdict.substr(1, space - 1));
   out.note = verdict.substr(space + 1);
   if (out.mode == OutputState::Mode::kResume) {
     // Every rank reads the small /progress record itself (plain POSIX reads).
@@ -171,14 +164,14 @@ std::string resume_temp_path(const std::string& output) { return output + ".resu
 
 void commit_temp(const Comm& comm, const std::string& temp, const std::string& output) {
   comm.barrier();  // every rank has closed the file
-  std::string err;
-  if (comm.rank() == 0) {
+  agreed_on_root(comm, "", [&] {
     std::error_code ec;
     std::filesystem::rename(temp, output, ec);
-    if (ec) err = "renaming " + temp + " to " + output + ": " + ec.message();
-  }
-  err = comm.broadcast(err, 0);
-  if (!err.empty()) throw Error(err + " (the partial file is unchanged; the finished one is " + temp + ")");
+    if (ec)
+      throw Error("renaming " + temp + " to " + output + ": " + ec.message() +
+                  " (the partial file is unchanged; the finished one is " + temp + ")");
+    return std::string();
+  });
 }
 
 }  // namespace pm::pipeline

@@ -6,35 +6,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 
 namespace pm::pipeline {
+namespace {
 
-ExtractSummary summarize(const Comm& comm, const RankStats& stats, const SummaryInputs& in,
-                         const std::string& metrics_json, bool quiet) {
-  const StatsSnapshot mine = StatsSnapshot::of(stats);
-  std::vector<double> flat(mine.v.begin(), mine.v.end());
-  // Per-rank balance needs every rank's numbers, not only the sum.
-  std::string bytes(reinterpret_cast<const char*>(flat.data()), flat.size() * sizeof(double));
-  const auto parts = comm.allgatherv(bytes);
-  std::vector<StatsSnapshot> ranks(parts.size());
-  StatsSnapshot total;
-  for (std::size_t r = 0; r < parts.size(); ++r) {
-    std::memcpy(ranks[r].v.data(), parts[r].data(), sizeof(double) * StatsSnapshot::kFields);
-    total += ranks[r];
-  }
-  const double wall = comm.allreduce_max(in.wall_seconds);
-
-  ExtractSummary out;
-  out.records = static_cast<std::int64_t>(total.records());
-  out.ok = static_cast<std::int64_t>(total.status(0));
-  out.seconds = wall;
-  for (int c = 0; c < kStatusCodeCount; ++c)
-    if (total.status(c) > 0)
-      out.by_status[std::string(status_name(static_cast<StatusCode>(c)))] =
-          static_cast<std::int64_t>(total.status(c));
-  if (comm.rank() != 0) return out;
-
+// Rank 0's part: the summary lines and the metrics file.
+void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
+                    const StatsSnapshot& total, const ExtractSummary& out, double wall,
+                    const SummaryInputs& in, const std::string& metrics_json, bool quiet) {
   nlohmann::json j;
   j["input"] = in.input;
   j["output"] = in.output;
@@ -84,7 +65,42 @@ ExtractSummary summarize(const Comm& comm, const RankStats& stats, const Summary
     std::ofstream f(metrics_json);
     if (!f) throw Error("cannot write --metrics-json file " + metrics_json);
     f << j.dump(2) << "\n";
+    if (!f.flush()) throw Error("error writing --metrics-json file " + metrics_json);
   }
+}
+
+}  // namespace
+
+ExtractSummary summarize(const Comm& comm, const RankStats& stats, const SummaryInputs& in,
+                         const std::string& metrics_json, bool quiet) {
+  const StatsSnapshot mine = StatsSnapshot::of(stats);
+  std::vector<double> flat(mine.v.begin(), mine.v.end());
+  // Per-rank balance needs every rank's numbers, not only the sum.
+  std::string bytes(reinterpret_cast<const char*>(flat.data()), flat.size() * sizeof(double));
+  const auto parts = comm.allgatherv(bytes);
+  std::vector<StatsSnapshot> ranks(parts.size());
+  StatsSnapshot total;
+  for (std::size_t r = 0; r < parts.size(); ++r) {
+    std::memcpy(ranks[r].v.data(), parts[r].data(), sizeof(double) * StatsSnapshot::kFields);
+    total += ranks[r];
+  }
+  const double wall = comm.allreduce_max(in.wall_seconds);
+
+  ExtractSummary out;
+  out.records = static_cast<std::int64_t>(total.records());
+  out.ok = static_cast<std::int64_t>(total.status(0));
+  out.seconds = wall;
+  for (int c = 0; c < kStatusCodeCount; ++c)
+    if (total.status(c) > 0)
+      out.by_status[std::string(status_name(static_cast<StatusCode>(c)))] =
+          static_cast<std::int64_t>(total.status(c));
+  // Rank 0 prints and writes --metrics-json; the others wait for its verdict: a file that
+  // cannot be written must fail every rank here, not leave rank 0 behind while the others
+  // go on into the next collective (dedup).
+  agreed_on_root(comm, "", [&] {
+    report_on_root(comm, ranks, total, out, wall, in, metrics_json, quiet);
+    return std::string();
+  });
   return out;
 }
 

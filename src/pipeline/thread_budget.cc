@@ -1,7 +1,5 @@
 #include "thread_budget.h"
 
-#include <mpi.h>
-
 #include <algorithm>
 #include <thread>
 
@@ -10,10 +8,7 @@ namespace pm::pipeline {
 ThreadBudget plan_threads(const Comm& comm, int requested_compute, int requested_decode,
                           int requested_readers) {
   ThreadBudget b;
-  MPI_Comm node;
-  MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node);
-  MPI_Comm_size(node, &b.node_ranks);
-  MPI_Comm_free(&node);
+  b.node_ranks = comm.ranks_on_node();
   b.node_cores = std::max(1u, std::thread::hardware_concurrency());
   const int share = std::max(1, b.node_cores / std::max(1, b.node_ranks));
   b.compute = requested_compute > 0 ? requested_compute : share;

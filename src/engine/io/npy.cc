@@ -39,6 +39,46 @@ std::string dict_value(const std::string& h, const std::string& key, const std::
   return h.substr(i, e - i);
 }
 
+// The largest array read: 2^34 elements (64 GiB of float32), far beyond any network input.
+constexpr std::int64_t kMaxElements = std::int64_t{1} << 34;
+
+// The header's shape tuple, "(2, 3)", "(4,)" or "()": non-negative integers separated by
+// commas. Anything else is refused, naming the text, instead of being half-read.
+Dims parse_shape(const std::string& text, const std::string& path) {
+  const auto bad = [&](const std::string& why) {
+    return Error(path + ": .npy shape " + text + ": " + why);
+  };
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+    throw bad("not a tuple of integers");
+  Dims shape;
+  std::int64_t elements = 1;
+  const std::string inner = text.substr(1, text.size() - 2);
+  std::size_t i = 0;
+  const auto skip_spaces = [&] {
+    while (i < inner.size() && std::isspace(static_cast<unsigned char>(inner[i]))) ++i;
+  };
+  skip_spaces();
+  while (i < inner.size()) {
+    const std::size_t start = i;
+    while (i < inner.size() && std::isdigit(static_cast<unsigned char>(inner[i]))) ++i;
+    const std::string digits = inner.substr(start, i - start);
+    if (digits.empty()) throw bad("'" + inner.substr(start, 1) + "' where a dimension should be");
+    // 18 digits always fit in int64; a longer number is no real dimension anyway.
+    if (digits.size() > 18) throw bad("dimension " + digits + " has too many digits");
+    const std::int64_t d = std::stoll(digits);
+    if (i < inner.size() && inner[i] == 'L') ++i;  // written by Python 2
+    if (d > 0 && elements > kMaxElements / d) throw bad("more than 2^34 elements");
+    elements *= d;
+    shape.push_back(d);
+    skip_spaces();
+    if (i == inner.size()) break;
+    if (inner[i] != ',') throw bad("'" + inner.substr(i, 1) + "' after dimension " + digits);
+    ++i;
+    skip_spaces();
+  }
+  return shape;
+}
+
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
@@ -76,18 +116,7 @@ Tensor read_npy(const std::string& path) {
   if (!found) throw Error(path + ": .npy dtype '" + descr + "' is not supported");
   if (dict_value(h, "fortran_order", path).find("False") == std::string::npos)
     throw Error(path + ": Fortran-order .npy is not supported");
-  std::string shape_s = dict_value(h, "shape", path);
-  Dims shape;
-  std::string num;
-  for (char c : shape_s) {
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      num.push_back(c);
-    } else if (!num.empty()) {
-      shape.push_back(std::stoll(num));
-      num.clear();
-    }
-  }
-  if (dims_product(shape) > (std::int64_t(1) << 34)) throw Error(path + ": array too large");
+  const Dims shape = parse_shape(dict_value(h, "shape", path), path);
   Tensor t(dtype, shape);
   f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
   if (!f) throw Error(path + ": truncated .npy data");

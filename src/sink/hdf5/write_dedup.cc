@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agree.h"
+#include "pixelmill/agreed.h"
 #include "h5_attributes.h"
 #include "h5_file.h"
 #include "h5_handle.h"
@@ -50,7 +50,7 @@ std::int64_t count_groups(const Comm& comm, const DedupOutput& mine) {
 
 void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& mine) {
   QuietErrors quiet;
-  agree(comm, "write_dedup: checking results", [&] { check_local(mine); });
+  agreed(comm, "write_dedup: checking results", [&] { check_local(mine); });
 
   // The blocks must tile [0, N) in rank order (ranks without rows may say anything).
   const auto firsts = comm.allgather(mine.first_row);
@@ -68,7 +68,11 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   const std::int64_t groups = count_groups(comm, mine);
 
   Handle fapl = collective_file_access(comm);
-  Handle file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
+  // Opening is collective, its failure per rank (see write_images): agreed.
+  Handle file;
+  agreed(comm, "", [&] {
+    file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
+  });
   const hid_t f = file.get();
   if (exists(f, layout::kImages) && exists(f, layout::kKey)) {
     Handle keys = own_dataset(H5Dopen2(f, layout::kKey, H5P_DEFAULT), "opening /images/key");

@@ -5,7 +5,7 @@
 // whichever rank processed which split. Each dataset is then written with a single
 // collective H5Dwrite per rank whose file selection is the union of its splits' rows.
 //
-// Failure handling: see agree.h. Local checks and buffer packing are voted on before
+// Failure handling: see pixelmill/agreed.h. Local checks and buffer packing are voted on before
 // each collective call; checks on allgathered data are identical on every rank.
 #include <algorithm>
 #include <cstring>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "agree.h"
+#include "pixelmill/agreed.h"
 #include "h5_attributes.h"
 #include "h5_file.h"
 #include "h5_handle.h"
@@ -123,7 +123,7 @@ void write_column(const Comm& comm, hid_t file, const char* path, hid_t file_typ
                   const LocalRows& local, hid_t transfer, Fill fill) {
   Handle dataset = create_rows(file, path, file_type, total_rows, cols);
   std::optional<RowArena> arena;
-  agree(comm, std::string("packing ") + path, [&] {
+  agreed(comm, std::string("packing ") + path, [&] {
     arena.emplace(local.blocks, per_row * sizeof(T));
     hsize_t index = 0;
     for (std::size_t k = 0; k < local.splits.size(); ++k) {
@@ -166,7 +166,7 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
                           const RunAttributes& attrs) {
   QuietErrors quiet;
   LocalRows local;
-  agree(comm, "write_images: checking results",
+  agreed(comm, "write_images: checking results",
         [&] { check_local(mine, total_splits, embedding_dim, local); });
 
   // Arguments that shape the file must agree, or ranks would create different datasets.
@@ -190,8 +190,13 @@ std::int64_t write_images(const Comm& comm, const std::string& path, int embeddi
   const std::string created = comm.broadcast(comm.rank() == 0 ? utc_now() : std::string());
 
   Handle fapl = collective_file_access(comm);
-  Handle file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
-                         "creating " + path);
+  // Creating is collective, but its failure is reported per rank: agreed, so that a rank
+  // that could not create the file never leaves the others in the next collective call.
+  Handle file;
+  agreed(comm, "", [&] {
+    file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                    "creating " + path);
+  });
   Handle group = own_group(H5Gcreate2(file.get(), layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                            "creating /images");
   Handle transfer = collective_transfer();

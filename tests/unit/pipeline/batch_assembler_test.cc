@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
+
+#include "pixelmill/error.h"
 
 namespace pm::pipeline {
 namespace {
@@ -60,6 +63,21 @@ TEST(BatchAssembler, AcquireBlocksUntilABatchTensorIsReleased) {
   a.release(*b);
   t.join();
   EXPECT_TRUE(got.load());
+}
+
+TEST(BatchAssembler, AbortWakesAnAcquireThatWouldWaitForever) {
+  // After an error the ready queue is closed and nobody gives batches back: a decoder
+  // waiting for a free batch must not wait forever (its thread could not be joined).
+  BoundedQueue<std::shared_ptr<Batch>> ready(1);
+  BatchAssembler a(1, 1, make, ready);
+  std::vector<ImageResult> rows(2);
+  a.commit(a.acquire(&rows[0]), true);  // the only batch is now in flight
+  ready.close();
+  std::thread waiter([&] { EXPECT_THROW(a.acquire(&rows[1]), Error); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  a.abort();
+  waiter.join();
+  EXPECT_THROW(a.acquire(&rows[1]), Error) << "aborted for good";
 }
 
 }  // namespace pm::pipeline
