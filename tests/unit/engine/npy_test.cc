@@ -52,6 +52,8 @@ TEST(Npy, ShapeWhoseSizeOverflowsIsRefused) {
     f << header << std::string(16, '\0');
   }
   EXPECT_THROW(read_npy(path), Error);
+  std::filesystem::remove(path);
+}
 
 // A .npy file with `header` as its dict (v1.0, padded as NumPy pads) and no data.
 void write_raw_npy(const std::string& path, std::string header) {
