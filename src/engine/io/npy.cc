@@ -117,6 +117,17 @@ Tensor read_npy(const std::string& path) {
   if (dict_value(h, "fortran_order", path).find("False") == std::string::npos)
     throw Error(path + ": Fortran-order .npy is not supported");
   const Dims shape = parse_shape(dict_value(h, "shape", path), path);
+  // The data must be in the file before anything is allocated for it: a 100-byte file
+  // whose header claims gigabytes is refused, not allocated (found by fuzzing).
+  const std::streamoff data_at = f.tellg();
+  f.seekg(0, std::ios::end);
+  const std::streamoff data_bytes = f.tellg() - data_at;
+  f.seekg(data_at);
+  const std::int64_t want = checked_mul(dims_product(shape), static_cast<std::int64_t>(dtype_size(dtype)),
+                                        ".npy data size");
+  if (!f || data_bytes < want)
+    throw Error(path + ": truncated .npy data (" + std::to_string(data_bytes) + " bytes for a " +
+                dims_str(shape) + " array of " + std::to_string(want) + ")");
   Tensor t(dtype, shape);
   f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes()));
   if (!f) throw Error(path + ": truncated .npy data");
