@@ -13,9 +13,13 @@
 #include "pixelmill/dedup_eval.h"
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
+#include "pixelmill/model_card.h"
 #include "pixelmill/limits.h"
 
 namespace pm::app {
+
+// The file in --workdir that marks its images/ as eval-dedup's own, safe to replace.
+constexpr const char* kEvalSetMarker = ".pixelmill-eval-set";
 
 int cmd_eval_dedup(const Args& args, const Comm& comm) {
   std::string workdir, model, markdown;
@@ -54,11 +58,21 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
 
   const std::string images = std::filesystem::absolute(workdir + "/images").lexically_normal().string();
   const std::string run_file = workdir + "/eval.h5";
+  // The model is checked before anything is made or removed.
+  agreed(comm, "", [&] { (void)resolve_model(model); });
   eval::EvalSet set;
-  // Rank 0 builds the set; the others wait for its verdict.
+  // Rank 0 builds the set; the others wait for its verdict. A set made by an earlier run
+  // (it carries the marker) is replaced; anything else at that path is left alone.
   agreed_on_root(comm, "eval-dedup: building the labelled set", [&] {
-    std::filesystem::remove_all(images);
+    namespace fs = std::filesystem;
+    // Beside images/, not in it: everything in it is an input of the evaluation run.
+    const fs::path marker = fs::path(images).parent_path() / kEvalSetMarker;
+    if (fs::exists(images) && !fs::exists(marker))
+      throw Error(images + " exists and was not made by eval-dedup: choose another --workdir, "
+                  "or remove it yourself");
+    fs::remove_all(images);
     set = eval::build_eval_set(images, eval::default_photos(), distractors, seed);
+    std::ofstream(marker) << "made by pixelmill eval-dedup; replaced by its next run\n";
     return std::string();
   });
 
