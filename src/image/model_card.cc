@@ -127,14 +127,25 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+namespace {
+ModelCard parse_model_card_json(const std::string& json_text, const std::string& origin);
+}  // namespace
+
 ModelCard parse_model_card(const std::string& json_text, const std::string& origin) {
-  CardReader r(origin);
-  json j;
+  // Any of the JSON library's exceptions (a parse error, a number that overflows — found by
+  // fuzzing —, a type error) is the card's fault: report it as one, never let it escape.
   try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+    return parse_model_card_json(json_text, origin);
+  } catch (const json::exception& e) {
     throw Error("model card " + origin + ": not valid JSON: " + e.what());
   }
+}
+
+namespace {
+
+ModelCard parse_model_card_json(const std::string& json_text, const std::string& origin) {
+  CardReader r(origin);
+  json j = json::parse(json_text);
   if (!j.is_object()) throw Error("model card " + origin + ": top level must be an object");
 
   ModelCard c;
@@ -194,6 +205,8 @@ ModelCard parse_model_card(const std::string& json_text, const std::string& orig
   c.dedup_threshold = static_cast<float>(t);
   return c;
 }
+
+}  // namespace
 
 ModelCard load_model_card(const std::string& json_path) {
   std::ifstream in(json_path, std::ios::binary);

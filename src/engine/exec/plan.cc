@@ -25,7 +25,7 @@ struct SlotInfo {
 
 class Builder {
  public:
-  Builder(Plan& plan, const EngineOptions& opts) : plan_(plan), opts_(opts) {}
+  explicit Builder(Plan& plan) : plan_(plan) {}
 
   int slot(const std::string& name, const ValueType& t) {
     auto it = by_name_.find(name);
@@ -79,7 +79,6 @@ class Builder {
 
  private:
   Plan& plan_;
-  const EngineOptions& opts_;
   std::vector<SlotInfo> info_;
   std::vector<std::tuple<int, std::optional<dnnl::memory::desc>, int>> converted_;
 };
@@ -225,7 +224,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
   PassContext ctx{opts, &types, dnnl_runs_well};
   run_pipeline(g, plan_passes(opts), ctx);
 
-  Builder b(*plan, opts);
+  Builder b(*plan);
   std::vector<KernelChoice> choices;
   for (const auto& [name, t] : g.constants)
     plan->slots[static_cast<std::size_t>(b.slot(name, types.at(name)))] = t;

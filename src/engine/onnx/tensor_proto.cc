@@ -40,13 +40,28 @@ int dtype_to_onnx(DType d) {
 
 namespace {
 
-void read_external(const onnx::TensorProto& p, const std::string& base_dir, const std::string& what, Tensor& t) {
+// An external_data integer ("offset", "length"): digits only, no overflow.
+std::int64_t external_number(const std::string& text, const std::string& what, const char* key) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(what + ": external data " + key + " '" + text + "' is not a number");
+  return std::stoll(text);
+}
+
+struct ExternalData {
+  std::string path;
+  std::int64_t offset = 0;
+};
+
+// Where an external tensor's `need` bytes are; checked before anything is allocated for
+// them, so a model cannot claim gigabytes that its data file does not hold.
+ExternalData locate_external(const onnx::TensorProto& p, const std::string& base_dir,
+                             const std::string& what, std::int64_t need) {
   std::string location;
   std::int64_t offset = 0, length = -1;
   for (const auto& kv : p.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    else if (kv.key() == "offset") offset = external_number(kv.value(), what, "offset");
+    else if (kv.key() == "length") length = external_number(kv.value(), what, "length");
   }
   if (location.empty() || location.find("..") != std::string::npos || location[0] == '/')
     throw Error(what + ": external data location '" + location + "' is missing or leaves the model directory");
@@ -55,13 +70,21 @@ void read_external(const onnx::TensorProto& p, const std::string& base_dir, cons
   if (!f) throw Error(what + ": cannot open external data file " + path);
   f.seekg(0, std::ios::end);
   const auto size = static_cast<std::int64_t>(f.tellg());
-  const auto need = static_cast<std::int64_t>(t.nbytes());
   if (length >= 0 && length != need)
     throw Error(what + ": external data length " + std::to_string(length) + " != " + std::to_string(need));
-  if (offset < 0 || offset + need > size) throw Error(what + ": external data out of range in " + path);
-  f.seekg(offset);
-  f.read(static_cast<char*>(t.data()), need);
-  if (!f) throw Error(what + ": short read from " + path);
+  if (offset > size || need > size - offset) throw Error(what + ": external data out of range in " + path);
+  return {path, offset};
+}
+
+// The count of values a typed field must hold, by dtype (where the values are when the
+// tensor has no raw_data).
+int typed_values(const onnx::TensorProto& p, DType dt) {
+  switch (dt) {
+    case DType::kF32: return p.float_data_size();
+    case DType::kF64: return p.double_data_size();
+    case DType::kI64: return p.int64_data_size();
+    default: return p.int32_data_size();
+  }
 }
 
 template <class Field, class T>
@@ -80,14 +103,29 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
   Dims shape(p.dims().begin(), p.dims().end());
   for (auto d : shape)
     if (d < 0 || d > (std::int64_t(1) << 40)) throw Error(what + ": bad dimension " + std::to_string(d));
-  if (dims_product(shape) > (std::int64_t(1) << 34)) throw Error(what + ": tensor too large");
+  const std::int64_t count = dims_product(shape);
+  if (count > (std::int64_t(1) << 34)) throw Error(what + ": tensor too large");
+  const std::int64_t bytes = count * static_cast<std::int64_t>(dtype_size(dt));
+  // The data must be there before anything is allocated for it (fuzzing found a model whose
+  // dims claimed 12 GB with no data behind them).
+  ExternalData external;
+  if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+    external = locate_external(p, base_dir, what, bytes);
+  } else if (p.has_raw_data()) {
+    if (static_cast<std::int64_t>(p.raw_data().size()) != bytes)
+      throw Error(what + ": raw_data has " + std::to_string(p.raw_data().size()) + " bytes, shape " +
+                  dims_str(shape) + " wants " + std::to_string(bytes));
+  } else if (typed_values(p, dt) != count) {
+    throw Error(what + ": has " + std::to_string(typed_values(p, dt)) + " values, shape " +
+                dims_str(shape) + " wants " + std::to_string(count));
+  }
   Tensor t(dt, shape);
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
-    read_external(p, base_dir, what, t);
+    std::ifstream f(external.path, std::ios::binary);
+    f.seekg(external.offset);
+    f.read(static_cast<char*>(t.data()), bytes);
+    if (!f) throw Error(what + ": short read from " + external.path);
   } else if (p.has_raw_data()) {
-    if (p.raw_data().size() != t.nbytes())
-      throw Error(what + ": raw_data has " + std::to_string(p.raw_data().size()) + " bytes, shape " +
-                  dims_str(shape) + " wants " + std::to_string(t.nbytes()));
     if (t.nbytes()) std::memcpy(t.data(), p.raw_data().data(), t.nbytes());
   } else {
     switch (dt) {
