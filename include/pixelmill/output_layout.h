@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace pm::layout {
 
@@ -54,5 +55,15 @@ inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";
 
 inline constexpr std::size_t kErrorLength = 160;  // bytes per error message, NUL padded
+inline constexpr std::size_t kContentHashBytes = 32;  // SHA-256
+
+// Bounds that readers hold every file to, so that a crafted file cannot make them
+// allocate without limit.
+inline constexpr std::size_t kMaxKeyWidth = std::size_t{1} << 20;
+// Rows of one file, and row ids of a file with its older files (dedup --against): far
+// beyond any real run, and small enough that row arithmetic (ids times ranks) cannot
+// overflow int64.
+inline constexpr std::int64_t kMaxRows = std::int64_t{1} << 40;
+inline constexpr std::size_t kMaxEmbeddingDim = std::size_t{1} << 16;
 
 }  // namespace pm::layout

@@ -53,9 +53,12 @@ OutputState inspect_on_root(const std::string& output, bool resume, const RunIde
   }
   std::map<std::string, std::string> attrs;
   h5::Progress progress;
+  std::int64_t rows = 0;
   try {
+    // Checked reads (pixelmill/hdf5_io.h): /progress must account for the rows of /images.
     attrs = h5::read_root_attributes(output);
     progress = h5::read_progress(output);
+    rows = h5::row_count(output);
   } catch (const std::exception& e) {
     if (resume)
       throw Error("--resume: " + output + " is not a readable pixelmill output (" + e.what() +
@@ -65,7 +68,7 @@ OutputState inspect_on_root(const std::string& output, bool resume, const RunIde
   if (progress.complete) {
     if (!resume) return s;  // a finished run's file: a new run replaces it, as before
     s.mode = OutputState::Mode::kAlreadyComplete;
-    s.rows = std::stoll(attr(attrs, "rows").empty() ? "0" : attr(attrs, "rows"));
+    s.rows = rows;
     return s;
   }
   std::int64_t done = 0;
