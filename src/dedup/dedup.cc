@@ -207,13 +207,18 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
 
   const std::int64_t begin = s.rows * comm.rank() / comm.size();
   const std::int64_t end = s.rows * (comm.rank() + 1) / comm.size();
+  // Each rank reads only its share of the rows, so a damaged row fails on one rank: the
+  // outcome is agreed before the next collective call, or the other ranks would wait in
+  // it forever.
   NodeBlock fresh;
   fresh.first_node = s.against_rows + begin;
-  append_rows(fresh, options.input, begin, end);
+  agreed(comm, "dedup: reading rows", [&] { append_rows(fresh, options.input, begin, end); });
   // Every rank needs the dimension, including ranks without rows.
   const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(fresh.dim)));
   fresh.dim = dim;
-  NodeBlock older_block = read_older(comm, older, s.against_rows, dim);
+  NodeBlock older_block;
+  agreed(comm, "dedup: reading the --against files",
+         [&] { older_block = read_older(comm, older, s.against_rows, dim); });
 
   const ThreadBudget budget(comm, options.threads);
   s.threads = budget.threads();
