@@ -17,6 +17,7 @@
 #include "pixelmill/hashes.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/model_card.h"
+#include "pixelmill/output_layout.h"
 #include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
 #include "resume.h"
@@ -45,6 +46,8 @@ void check_options(const ExtractOptions& o) {
   if (o.threads < 0 || o.decode_threads < 0) throw Error("thread counts cannot be negative");
   if (o.max_pixels < 1) throw Error("--max-pixels must be positive");
   if (o.max_bytes < 1) throw Error("--max-bytes must be positive");
+  if (o.max_key_bytes < 1 || o.max_key_bytes > static_cast<std::int64_t>(layout::kMaxKeyWidth))
+    throw Error("--max-key-bytes must be in 1.." + std::to_string(layout::kMaxKeyWidth));
   if (o.scanners < 0 || o.scanners > 256) throw Error("--scanners must be in 0..256");
   if (o.max_read_mbps < 0) throw Error("--max-read-mbps cannot be negative");
   if (o.since >= 0 && o.until >= 0 && o.since >= o.until) throw Error("--since must be before --until");
@@ -189,6 +192,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   cfg.decode.target_height = card.input.height;
   cfg.decode.max_pixels = o.max_pixels;
   cfg.decode.max_bytes = o.max_bytes;
+  cfg.max_key_bytes = o.max_key_bytes;
   // "l2": stored embeddings are unit length (a no-op when the network already divides
   // by the norm); "none": stored as the network gives them.
   cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kL2;
@@ -231,7 +235,8 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
         {"input", o.input}, {"output", o.output}, {"model", o.model}, {"batch", o.batch},
         {"ranks", comm.size()}, {"compute_threads", budget.compute},
         {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
-        {"max_bytes", o.max_bytes}, {"reference", o.reference}, {"bf16", o.bf16}};
+        {"max_bytes", o.max_bytes}, {"max_key_bytes", o.max_key_bytes},
+        {"reference", o.reference}, {"bf16", o.bf16}};
     params["input"] = recorded_input(o.input);
     attrs.parameters_json = params.dump();
     std::vector<std::int64_t> counts(kStatusCodeCount);
