@@ -110,8 +110,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // What is at --output decides between a fresh run, a resumed one, or nothing to do.
   pipeline::OutputState output_state;
   if (!o.output.empty()) {
-    const pipeline::RunIdentity identity{recorded_input(o.input), card.sha256,
-                                         sha256_hex(card.raw_json), o.reference, o.bf16};
+    pipeline::RunIdentity identity{recorded_input(o.input), card.sha256,
+                                   sha256_hex(card.raw_json), o.reference, o.bf16};
+    identity.max_key_bytes = o.max_key_bytes;
     output_state = pipeline::inspect_output(comm, o.output, o.resume, identity);
   }
   if (comm.rank() == 0 && !o.quiet && !output_state.note.empty())

@@ -40,6 +40,9 @@ std::string differences(const std::map<std::string, std::string>& a, const RunId
   differ("model card sha256", attr(a, "model_card_sha256"), run.model_card_sha256);
   differ("--reference", param("reference"), run.reference ? "true" : "false");
   differ("--bf16", param("bf16"), run.bf16 ? "true" : "false");
+  // Files written before the flag existed stored every key: any limit resumes them.
+  if (params.contains("max_key_bytes"))
+    differ("--max-key-bytes", param("max_key_bytes"), std::to_string(run.max_key_bytes));
   return out;
 }
 
