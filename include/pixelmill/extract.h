@@ -28,6 +28,11 @@ struct ExtractOptions {
   int decode_threads = 0;      // decode threads per rank (0 = chosen from threads)
   std::int64_t max_pixels = 178956970;  // decoded pixels allowed per image (header check)
   std::int64_t max_bytes = 64 << 20;    // encoded bytes allowed per image
+  // Longest key stored. The key column is as wide as the longest key of the run, so one
+  // long key would widen every row: a longer one makes a too_large row without a key
+  // (its error message gives the key's length and first bytes). 4096 holds any path
+  // (PATH_MAX) and most HBase keys; HBase allows 32767. At most layout::kMaxKeyWidth.
+  std::int64_t max_key_bytes = 4096;
   bool reference = false;      // run the engine's reference kernels
   bool bf16 = false;           // bf16 inference where the CPU supports it
   bool dedup = false;          // run dedup on the output when done

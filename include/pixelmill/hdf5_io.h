@@ -49,14 +49,26 @@ struct ImageRows {
   std::vector<std::uint64_t> phash;
 };
 
-// Rows [begin, end) of the file (any rank may read any range; not collective).
+// Reading (not collective: any rank, or a program without MPI, may read any rows at any
+// time). Files are untrusted input: every reader checks what it reads against the layout
+// (output_layout.h) -- each dataset's type and shape, each attribute's class and element
+// count, every row id, length and status code -- before using it, and a mismatch is a
+// pm::Error naming the file, the object and what was expected.
+
+// Rows [begin, end) of the file.
 ImageRows read_images(const std::string& path, std::int64_t begin, std::int64_t end,
                       bool with_embeddings = true);
 std::int64_t row_count(const std::string& path);
+// Every root attribute as text (strings as stored, integers in decimal, floats round-trip).
 std::map<std::string, std::string> read_root_attributes(const std::string& path);
+// One root string attribute; "" when absent, an error when it is not one string.
+std::string read_root_string(const std::string& path, const char* name);
 
 // Which planned splits a file holds, from /progress and the root attributes.
 // A file without /progress (written before it existed) is complete, with empty vectors.
+// Checked: plan_ranks in 1..kMaxPlanRanks, every split_done 0 or 1, split_rows >= 0 (0
+// where not done), and the done splits' rows add up to the rows of /images.
+inline constexpr std::int64_t kMaxPlanRanks = std::int64_t{1} << 20;
 struct Progress {
   bool complete = true;
   std::string plan_sha256;
@@ -84,5 +96,38 @@ struct DedupOutput {
   std::string against_json = "[]";
 };
 void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& mine);
+
+// /dedup read back. Row ids are checked against the rows they may name: ids < N are rows
+// of the file itself, ids in [N, N + against_rows) rows of the older files listed in the
+// attribute `against` (whose offsets must be the running sums of their rows).
+struct AgainstFile {
+  std::string path;
+  std::int64_t rows = 0;
+  std::int64_t offset = 0;  // its row r is id N + offset + r
+};
+struct DedupInfo {
+  double threshold = 0;           // a cosine in [-1, 1]
+  std::int64_t rows = 0;          // N, the rows of /images (and of group, exact_group)
+  std::int64_t pairs = 0;         // M, the rows of /dedup/pairs and /dedup/score
+  std::vector<AgainstFile> against;
+  std::int64_t against_rows = 0;  // ids are < rows + against_rows
+};
+// True when the file has /dedup results (group and exact_group).
+bool has_dedup(const std::string& path);
+// The /dedup attributes and extents, checked; an error naming /dedup when it is missing.
+DedupInfo read_dedup_info(const std::string& path);
+// Rows [begin, end) of /dedup/group and /dedup/exact_group; every id < N + against_rows.
+struct DedupGroups {
+  std::vector<std::int64_t> group;
+  std::vector<std::int64_t> exact_group;
+};
+DedupGroups read_dedup_groups(const std::string& path, std::int64_t begin, std::int64_t end);
+// Pairs [begin, end) of /dedup/pairs and /dedup/score; every pair 0 <= i < j < N +
+// against_rows, every score finite.
+struct DedupPairs {
+  std::vector<std::int64_t> pairs;  // flattened [count, 2]
+  std::vector<float> score;         // [count]
+};
+DedupPairs read_dedup_pairs(const std::string& path, std::int64_t begin, std::int64_t end);
 
 }  // namespace pm::h5

@@ -3,8 +3,11 @@
 // record; rows are in split order, and within a split in key order, so the global row
 // index of a record does not depend on the number of ranks.
 //
-//   /images/key            uint8  [N, K]  key bytes, zero padded (K = longest key, >= 1)
-//   /images/key_length     uint32 [N]     true key length (keys may contain 0x00)
+//   /images/key            uint8  [N, K]  key bytes, zero padded (K = longest key, >= 1,
+//                                         <= extract's --max-key-bytes)
+//   /images/key_length     uint32 [N]     key length, <= K (keys may contain 0x00); 0 for a
+//                                         key over --max-key-bytes (a too_large row whose
+//                                         error message gives its length and first bytes)
 //   /images/status         uint8  [N]     pm::StatusCode
 //   /images/error          string [N]     fixed-length (kErrorLength) NUL-padded message
 //   /images/embedding      float  [N, D]  unit length when the card says "l2"; 0 when failed
@@ -30,6 +33,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace pm::layout {
 
@@ -54,5 +58,15 @@ inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";
 
 inline constexpr std::size_t kErrorLength = 160;  // bytes per error message, NUL padded
+inline constexpr std::size_t kContentHashBytes = 32;  // SHA-256
+
+// Bounds that readers hold every file to, so that a crafted file cannot make them
+// allocate without limit. The key width is also the largest `extract --max-key-bytes`.
+inline constexpr std::size_t kMaxKeyWidth = std::size_t{1} << 20;
+// Rows of one file, and row ids of a file with its older files (dedup --against): far
+// beyond any real run, and small enough that row arithmetic (ids times ranks) cannot
+// overflow int64.
+inline constexpr std::int64_t kMaxRows = std::int64_t{1} << 40;
+inline constexpr std::size_t kMaxEmbeddingDim = std::size_t{1} << 16;
 
 }  // namespace pm::layout

@@ -48,6 +48,9 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "largest image (width x height, from the header) decoded; larger -> too_large")
       ("max-bytes", po::value(&o.max_bytes)->default_value(o.max_bytes),
        "largest encoded image accepted, in bytes; larger -> too_large")
+      ("max-key-bytes", po::value(&o.max_key_bytes)->default_value(o.max_key_bytes),
+       "longest key (path or HBase row key) stored; a longer one -> too_large, stored "
+       "without its key (the message gives its length and first bytes)")
       ("reference", po::bool_switch(&o.reference), "run the engine's plain C++ reference kernels")
       ("bf16", po::bool_switch(&o.bf16), "bf16 inference (CPUs with AVX512_BF16 or AMX)")
       ("dedup", po::bool_switch(&o.dedup), "find duplicate groups when extraction is done")

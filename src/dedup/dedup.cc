@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "dedup_core.h"
-#include "dedup_file.h"
 #include "hbase_writeback.h"
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
@@ -74,8 +73,8 @@ NodeBlock read_older(const Comm& comm, const std::vector<OlderFile>& files, std:
     // Keep what the older run found: each row joins its old group. Ids below the file's
     // row count are its own rows; larger ones point into that run's own older files and
     // are not followed (pass those files in --against too to compare against them).
-    if (dedup::has_dataset(f.path, layout::kGroup)) {
-      const auto group = dedup::read_int64_rows(f.path, layout::kGroup, b, e);
+    if (h5::has_dedup(f.path)) {
+      const auto group = h5::read_dedup_groups(f.path, b, e).group;
       for (std::int64_t i = 0; i < e - b; ++i) {
         const std::int64_t g = group[i];
         if (g >= 0 && g < f.rows && g != b + i)
@@ -150,11 +149,16 @@ class ThreadBudget {
 
 double resolve_threshold(const std::string& path, double requested) {
   if (requested >= 0) return requested;
-  const std::string card = dedup::read_string_attribute(path, "/", "model_card");
+  const std::string card = h5::read_root_string(path, "model_card");
   const auto j = nlohmann::json::parse(card, nullptr, /*allow_exceptions=*/false);
   if (j.is_object() && j.contains("dedup") && j["dedup"].is_object() &&
-      j["dedup"].contains("threshold") && j["dedup"]["threshold"].is_number())
-    return j["dedup"]["threshold"].get<double>();
+      j["dedup"].contains("threshold") && j["dedup"]["threshold"].is_number()) {
+    // The card in the file is not the card a model was loaded with: check it the same way.
+    const double t = j["dedup"]["threshold"].get<double>();
+    PM_CHECK(t > -1.0 && t <= 1.0, "'" + path + "' root attribute 'model_card': dedup.threshold " +
+                                       std::to_string(t) + " is not a cosine in (-1, 1]");
+    return t;
+  }
   return kDefaultThreshold;
 }
 
@@ -162,7 +166,7 @@ std::string dedup_hbase_target(const std::string& path, const DedupOptions& opti
   if (!options.hbase_write) return "";
   if (!options.hbase_output.empty()) return options.hbase_output;
   // extract records its --input in the root attribute `parameters`.
-  const std::string params = dedup::read_string_attribute(path, "/", "parameters");
+  const std::string params = h5::read_root_string(path, "parameters");
   const auto j = nlohmann::json::parse(params, nullptr, /*allow_exceptions=*/false);
   if (j.is_object() && j.contains("input") && j["input"].is_string()) {
     const std::string input = j["input"].get<std::string>();
@@ -227,6 +231,9 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
 
   const std::int64_t begin = s.rows * comm.rank() / comm.size();
   const std::int64_t end = s.rows * (comm.rank() + 1) / comm.size();
+  // Each rank reads only its share of the rows, so a damaged row fails on one rank: the
+  // outcome is agreed before the next collective call, or the other ranks would wait in
+  // it forever.
   NodeBlock fresh;
   fresh.first_node = s.against_rows + begin;
   agreed(comm, "dedup: reading the rows of " + options.input,

@@ -6,26 +6,19 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
 
-#include "dedup_file.h"
 #include "mpi_bytes.h"
 #include "pixelmill/agreed.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
-#include "pixelmill/output_layout.h"
 
 namespace pm {
 
 namespace {
 
-struct OlderFile {
-  std::string path;
-  std::int64_t rows = 0;
-  std::int64_t offset = 0;
-};
+using OlderFile = h5::AgainstFile;
 
 // Ids 0..N-1 are the input's rows, split over ranks as N*r/P; ids N.. are the older
 // files' rows, split as A*r/P over their concatenation (A = their total).
@@ -51,18 +44,6 @@ class KeyOwners {
   std::int64_t rows_, older_;
   int ranks_;
 };
-
-std::vector<OlderFile> older_files(const std::string& path) {
-  std::vector<OlderFile> files;
-  const std::string text = dedup::read_string_attribute(path, layout::kDedup, "against");
-  if (text.empty()) return files;
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  PM_CHECK(j.is_array(), "'" + path + "': /dedup attribute 'against' is not a JSON list");
-  for (const auto& f : j)
-    files.push_back({f.at("path").get<std::string>(), f.at("rows").get<std::int64_t>(),
-                     f.at("offset").get<std::int64_t>()});
-  return files;
-}
 
 // Keys of ids [begin, end) of the older files' concatenation.
 std::vector<std::string> older_keys(const std::vector<OlderFile>& files, std::int64_t begin,
@@ -110,35 +91,26 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
   std::vector<float> score;
   std::vector<std::string> my_older;
   agreed(comm, "reading /dedup", [&] {
-    PM_CHECK(dedup::has_dataset(path, layout::kGroup) &&
-                 dedup::has_dataset(path, layout::kExactGroup),
-             "'" + path + "' has no /dedup results: run `pixelmill dedup --input " + path +
-                 "` first");
-    n = h5::row_count(path);
-    older = older_files(path);
-    for (const auto& f : older) older_rows = std::max(older_rows, f.offset + f.rows);
+    // Every id below is checked by the reader: group ids < N + older rows, pairs i < j.
+    const h5::DedupInfo info = h5::read_dedup_info(path);
+    n = info.rows;
+    older = info.against;
+    older_rows = info.against_rows;
     const KeyOwners o(n, older_rows, p);
     begin = o.begin(n, comm.rank());
     end = o.begin(n, comm.rank() + 1);
     out.first_row = begin;
     out.total_rows = n;
-    out.threshold = dedup::read_number_attribute(path, layout::kDedup, "threshold", 0);
+    out.threshold = info.threshold;
     out.key = h5::read_images(path, begin, end, /*with_embeddings=*/false).keys;
-    out.group = dedup::read_int64_rows(path, layout::kGroup, begin, end);
-    out.exact_group = dedup::read_int64_rows(path, layout::kExactGroup, begin, end);
-    const auto count = static_cast<std::size_t>(end - begin);
-    PM_CHECK(out.key.size() == count && out.group.size() == count &&
-                 out.exact_group.size() == count,
-             "'" + path + "': /dedup does not match /images");
-    for (std::size_t i = 0; i < count; ++i)
-      for (std::int64_t id : {out.group[i], out.exact_group[i]})
-        PM_CHECK(id >= 0 && id < n + older_rows,
-                 "'" + path + "': group id " + std::to_string(id) + " is not a row");
-    const std::int64_t m = dedup::has_dataset(path, layout::kPairs)
-                               ? dedup::dataset_rows(path, layout::kPairs) : 0;
+    h5::DedupGroups groups = h5::read_dedup_groups(path, begin, end);
+    out.group = std::move(groups.group);
+    out.exact_group = std::move(groups.exact_group);
+    const std::int64_t m = info.pairs;
     const std::int64_t pb = m * comm.rank() / p, pe = m * (comm.rank() + 1) / p;
-    pairs = dedup::read_int64_rows(path, layout::kPairs, pb, pe);
-    score = dedup::read_float_rows(path, layout::kScore, pb, pe);
+    h5::DedupPairs pair_rows = h5::read_dedup_pairs(path, pb, pe);
+    pairs = std::move(pair_rows.pairs);
+    score = std::move(pair_rows.score);
     ob = o.begin(older_rows, comm.rank());
     if (older_rows > 0) my_older = older_keys(older, ob, o.begin(older_rows, comm.rank() + 1));
   });

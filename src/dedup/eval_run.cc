@@ -2,10 +2,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "dedup_file.h"
 #include "pixelmill/dedup_eval.h"
 #include "pixelmill/hdf5_io.h"
-#include "pixelmill/output_layout.h"
 
 namespace pm::eval {
 
@@ -31,8 +29,8 @@ RunEvaluation evaluate_run(const EvalSet& set, const std::string& h5_path, int p
   RunEvaluation out;
   const std::int64_t n = h5::row_count(h5_path);
   const h5::ImageRows rows = h5::read_images(h5_path, 0, n, true);
-  const auto group = dedup::read_int64_rows(h5_path, layout::kGroup, 0, n);
-  out.threshold = dedup::read_number_attribute(h5_path, layout::kDedup, "threshold", 0);
+  const auto group = h5::read_dedup_groups(h5_path, 0, n).group;
+  out.threshold = h5::read_dedup_info(h5_path).threshold;
   out.phash_distance = phash_distance;
   out.images = n;
   std::vector<std::uint8_t> ok(static_cast<std::size_t>(n));

@@ -9,11 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "dedup_file.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
-#include "pixelmill/output_layout.h"
 #include "pixelmill/status.h"
 #include "report_parts.h"
 
@@ -26,10 +24,7 @@ using dedup::html_escape;
 // The directory that a run's keys are relative to ("" when the input was not dir:: a list:
 // or HBase run shows images only under an explicit --image-root).
 std::string image_root_of(const std::string& path) {
-  const auto attrs = h5::read_root_attributes(path);
-  const auto it = attrs.find("parameters");
-  if (it == attrs.end()) return "";
-  const auto j = nlohmann::json::parse(it->second, nullptr, false);
+  const auto j = nlohmann::json::parse(h5::read_root_string(path, "parameters"), nullptr, false);
   if (!j.is_object() || !j.contains("input") || !j["input"].is_string()) return "";
   const std::string input = j["input"].get<std::string>();
   return input.rfind("dir:", 0) == 0 ? input.substr(4) : "";
@@ -56,19 +51,18 @@ struct Group {
 
 // Keys and image paths of rows of the older files (ids >= N), resolved through the
 // /dedup attribute `against`.
-void resolve_older(const std::string& against_json, std::int64_t n, std::vector<Group>& groups) {
-  const auto against = nlohmann::json::parse(against_json, nullptr, false);
-  if (!against.is_array()) return;
+void resolve_older(const std::vector<h5::AgainstFile>& against, std::int64_t n,
+                   std::vector<Group>& groups) {
   std::map<std::string, std::string> roots;
   for (Group& g : groups) {
     for (Member& m : g.members) {
       if (m.id < n) continue;
       m.older = true;
       const std::int64_t node = m.id - n;
-      for (const auto& f : against) {
-        const std::int64_t off = f.value("offset", std::int64_t{0}), rows = f.value("rows", std::int64_t{0});
+      for (const h5::AgainstFile& f : against) {
+        const std::int64_t off = f.offset, rows = f.rows;
         if (node < off || node >= off + rows) continue;
-        const std::string path = f.value("path", std::string());
+        const std::string& path = f.path;
         try {
           if (!roots.count(path)) roots[path] = image_root_of(path);
           const auto r = h5::read_images(path, node - off, node - off + 1, false);
@@ -164,21 +158,23 @@ void check_report_options(const ReportOptions& o) {
 
 ReportSummary write_report(const ReportOptions& options) {
   check_report_options(options);
-  PM_CHECK(dedup::has_dataset(options.input, layout::kGroup),
+  PM_CHECK(h5::has_dedup(options.input),
            "report: '" + options.input + "' has no /dedup results (run pixelmill dedup first)");
   ReportSummary summary;
-  const std::int64_t n = h5::row_count(options.input);
+  // The readers check every id against the rows it may name (ids >= N: older files'
+  // rows), so the ids below index `rows`, `group` and `exact` only where they are < N.
+  const h5::DedupInfo info = h5::read_dedup_info(options.input);
+  const std::int64_t n = info.rows;
   const h5::ImageRows rows = h5::read_images(options.input, 0, n, /*with_embeddings=*/false);
-  const auto group = dedup::read_int64_rows(options.input, layout::kGroup, 0, n);
-  const auto exact = dedup::read_int64_rows(options.input, layout::kExactGroup, 0, n);
-  const std::int64_t m = dedup::dataset_rows(options.input, layout::kPairs);
-  const auto pairs = dedup::read_int64_rows(options.input, layout::kPairs, 0, m);
-  const auto scores = dedup::read_float_rows(options.input, layout::kScore, 0, m);
-  const double threshold = dedup::read_number_attribute(options.input, layout::kDedup, "threshold", 0);
-  const std::string against = dedup::read_string_attribute(options.input, layout::kDedup, "against");
-  std::int64_t against_rows = 0;
-  if (const auto a = nlohmann::json::parse(against, nullptr, false); a.is_array())
-    for (const auto& f : a) against_rows += f.value("rows", std::int64_t{0});
+  const h5::DedupGroups ids = h5::read_dedup_groups(options.input, 0, n);
+  const auto& group = ids.group;
+  const auto& exact = ids.exact_group;
+  const std::int64_t m = info.pairs;
+  const h5::DedupPairs pair_rows = h5::read_dedup_pairs(options.input, 0, m);
+  const auto& pairs = pair_rows.pairs;
+  const auto& scores = pair_rows.score;
+  const double threshold = info.threshold;
+  const std::int64_t against_rows = info.against_rows;
   const std::string root = options.image_root.empty() ? image_root_of(options.input) : options.image_root;
 
   // Members per group id; older rows enter through the pairs that reach them.
@@ -220,7 +216,7 @@ ReportSummary write_report(const ReportOptions& options) {
     return a.members.size() > b.members.size();
   });
   if (static_cast<std::int64_t>(groups.size()) > options.max_groups) groups.resize(options.max_groups);
-  resolve_older(against, n, groups);
+  resolve_older(info.against, n, groups);
 
   std::vector<float> kept(scores.begin(), scores.end());
   const std::string svg = dedup::histogram_svg(

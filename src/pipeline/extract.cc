@@ -22,6 +22,7 @@
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/limits.h"
 #include "pixelmill/model_card.h"
+#include "pixelmill/output_layout.h"
 #include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
 #include "resume.h"
@@ -57,6 +58,8 @@ void check_options(const ExtractOptions& o) {
                 " (0 = half the compute threads), not " + std::to_string(o.decode_threads));
   if (o.max_pixels < 1) throw Error("--max-pixels must be positive");
   if (o.max_bytes < 1) throw Error("--max-bytes must be positive");
+  if (o.max_key_bytes < 1 || o.max_key_bytes > static_cast<std::int64_t>(layout::kMaxKeyWidth))
+    throw Error("--max-key-bytes must be in 1.." + std::to_string(layout::kMaxKeyWidth));
   if (o.scanners < 0 || o.scanners > kMaxScanners)
     throw Error("--scanners must be in 0.." + std::to_string(kMaxScanners) + ", not " +
                 std::to_string(o.scanners));
@@ -156,8 +159,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // What is at --output decides between a fresh run, a resumed one, or nothing to do.
   pipeline::OutputState output_state;
   if (!o.output.empty()) {
-    const pipeline::RunIdentity identity{recorded_input(o.input), card.sha256,
-                                         sha256_hex(card.raw_json), o.reference, o.bf16};
+    pipeline::RunIdentity identity{recorded_input(o.input), card.sha256,
+                                   sha256_hex(card.raw_json), o.reference, o.bf16};
+    identity.max_key_bytes = o.max_key_bytes;
     output_state = pipeline::inspect_output(comm, o.output, o.resume, identity);
   }
   if (comm.rank() == 0 && !o.quiet && !output_state.note.empty())
@@ -226,6 +230,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   cfg.decode.target_height = card.input.height;
   cfg.decode.max_pixels = o.max_pixels;
   cfg.decode.max_bytes = o.max_bytes;
+  cfg.max_key_bytes = o.max_key_bytes;
   // "l2": stored embeddings are unit length (a no-op when the network already divides
   // by the norm); "none": stored as the network gives them.
   cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kL2;
@@ -268,7 +273,8 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
         {"input", o.input}, {"output", o.output}, {"model", o.model}, {"batch", o.batch},
         {"ranks", comm.size()}, {"compute_threads", budget.compute},
         {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
-        {"max_bytes", o.max_bytes}, {"reference", o.reference}, {"bf16", o.bf16}};
+        {"max_bytes", o.max_bytes}, {"max_key_bytes", o.max_key_bytes},
+        {"reference", o.reference}, {"bf16", o.bf16}};
     params["input"] = recorded_input(o.input);
     attrs.parameters_json = params.dump();
     std::vector<std::int64_t> counts(kStatusCodeCount);

@@ -78,6 +78,27 @@ class ErrorSlot {
   std::exception_ptr error_;
 };
 
+// A key over the limit is not stored: it would widen the key column of every row (the
+// column is as wide as the longest key) and, cut short, could name another record (an
+// HBase row whose key is its prefix). The row stays, keyless, so that every input record
+// appears exactly once; its message says how long the key was and how it begins.
+Status key_too_long(const std::string& key, std::int64_t limit) {
+  std::string start;
+  for (std::size_t i = 0; i < key.size() && start.size() < 64; ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      start += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      start += hex;
+    }
+  }
+  return Status::error(StatusCode::kTooLarge,
+                       "key of " + std::to_string(key.size()) + " bytes is over --max-key-bytes " +
+                           std::to_string(limit) + "; not stored. It begins: " + start);
+}
+
 void normalize(float* v, int d) {
   double s = 0;
   for (int i = 0; i < d; ++i) s += double(v[i]) * v[i];
@@ -138,11 +159,15 @@ RankOutcome run_rank(const Comm& comm, Source& source,
             return false;
           }
           ImageResult& row = st->rows.emplace_back();
-          row.key = std::move(rec.key);
           row.timestamp = rec.timestamp;
           stats.bytes.fetch_add(static_cast<std::int64_t>(rec.bytes.size()),
                                 std::memory_order_relaxed);
-          if (!rec.status.is_ok()) {
+          const bool key_fits = static_cast<std::int64_t>(rec.key.size()) <= cfg.max_key_bytes;
+          if (key_fits) row.key = std::move(rec.key);
+          if (!key_fits) {
+            row.status = key_too_long(rec.key, cfg.max_key_bytes);
+            stats.count(row.status.code);
+          } else if (!rec.status.is_ok()) {
             row.status = std::move(rec.status);
             stats.count(row.status.code);
           } else if (!decode_queue.push(DecodeItem{&row, std::move(rec.bytes)})) {

@@ -24,6 +24,7 @@ struct JobConfig {
   int batch = 16;
   ThreadBudget threads;
   DecodeOptions decode;
+  std::int64_t max_key_bytes = 4096;  // a longer key: a too_large row without its key
   int embedding_output = 0;  // index of the embedding among the model's outputs
   bool normalize_l2 = false; // the pipeline L2-normalises (the card says the net does not)
   double progress_seconds = 5;

@@ -40,6 +40,9 @@ std::string differences(const std::map<std::string, std::string>& a, const RunId
   differ("model card sha256", attr(a, "model_card_sha256"), run.model_card_sha256);
   differ("--reference", param("reference"), run.reference ? "true" : "false");
   differ("--bf16", param("bf16"), run.bf16 ? "true" : "false");
+  // Files written before the flag existed stored every key: any limit resumes them.
+  if (params.contains("max_key_bytes"))
+    differ("--max-key-bytes", param("max_key_bytes"), std::to_string(run.max_key_bytes));
   return out;
 }
 
@@ -53,9 +56,12 @@ OutputState inspect_on_root(const std::string& output, bool resume, const RunIde
   }
   std::map<std::string, std::string> attrs;
   h5::Progress progress;
+  std::int64_t rows = 0;
   try {
+    // Checked reads (pixelmill/hdf5_io.h): /progress must account for the rows of /images.
     attrs = h5::read_root_attributes(output);
     progress = h5::read_progress(output);
+    rows = h5::row_count(output);
   } catch (const std::exception& e) {
     if (resume)
       throw Error("--resume: " + output + " is not a readable pixelmill output (" + e.what() +
@@ -65,7 +71,7 @@ OutputState inspect_on_root(const std::string& output, bool resume, const RunIde
   if (progress.complete) {
     if (!resume) return s;  // a finished run's file: a new run replaces it, as before
     s.mode = OutputState::Mode::kAlreadyComplete;
-    s.rows = std::stoll(attr(attrs, "rows").empty() ? "0" : attr(attrs, "rows"));
+    s.rows = rows;
     return s;
   }
   std::int64_t done = 0;

@@ -23,6 +23,7 @@ struct RunIdentity {
   std::string model_card_sha256;
   bool reference = false;
   bool bf16 = false;
+  std::int64_t max_key_bytes = 4096;  // which keys are stored
 };
 
 struct OutputState {

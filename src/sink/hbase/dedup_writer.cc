@@ -65,11 +65,14 @@ void HBaseDedupWriter::write(const DedupRows& rows) {
   const std::size_t chunk = static_cast<std::size_t>(impl_->o.rows_per_chunk);
   for (std::size_t b = 0; b < rows.size(); b += chunk) {
     const std::size_t e = std::min(rows.size(), b + chunk);
+    std::int64_t written = 0;
     try {
       for (std::size_t i = b; i < e; ++i) {
-        if (rows.key[i].empty())
-          throw Error("row " + std::to_string(rows.first_row + static_cast<std::int64_t>(i)) +
-                      " has an empty key (HBase rows cannot)");
+        // A row without a key (HBase rows always have one) is a key that extract did not
+        // store, being over --max-key-bytes: nothing names its HBase row, so it is skipped
+        // rather than written under another key.
+        if (rows.key[i].empty()) continue;
+        ++written;
         impl_->writer.add({rows.key[i], col.family, q_group, rows.group_key[i]});
         impl_->writer.add({rows.key[i], col.family, q_exact, rows.exact_group_key[i]});
         impl_->writer.add({rows.key[i], col.family, q_score, score_text(rows, i)});
@@ -85,7 +88,7 @@ void HBaseDedupWriter::write(const DedupRows& rows) {
                   "') to " + impl_->o.writer.url.str() + " " + col.family + ":" +
                   col.qualifier + ".*: " + ex.what());
     }
-    impl_->rows += static_cast<std::int64_t>(e - b);
+    impl_->rows += written;
   }
 }
 

@@ -67,6 +67,9 @@ void HBaseEmbeddingWriter::write(const std::vector<ImageResult>& rows) {
   const auto& col = impl_->o.column;
   const std::string header_q = hbase_embedding_header_qualifier(col.qualifier);
   for (const auto& r : rows) {
+    // A key over extract's --max-key-bytes is not kept (its row has no key): nothing
+    // names the HBase row it came from, and no row may be written under another key.
+    if (r.key.empty()) continue;
     const bool ok = r.status.is_ok() && !r.embedding.empty();
     impl_->writer.add({r.key, col.family, header_q,
                        hbase_embedding_header(ok ? r.embedding.size() : 0, impl_->o.model_sha256,

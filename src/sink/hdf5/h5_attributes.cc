@@ -1,7 +1,14 @@
-// Scalar attributes: write (replacing an existing one) and read back as text.
+// Scalar attributes: written (replacing an existing one), and read back only after the
+// attribute's shape, class and size were checked. Every earlier reader read an
+// attribute into room for one value whatever the file said it held: an 8-element
+// `threshold` overwrote the stack, a 2000-element string array overran its buffer.
 #include "h5_attributes.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
 #include <vector>
 
 #include "h5_handle.h"
@@ -30,52 +37,126 @@ void write_scalar(hid_t obj, const char* name, hid_t file_type, hid_t mem_type,
   check(H5Awrite(attr.get(), mem_type, value), std::string("writing attribute ") + name);
 }
 
-std::string read_string(hid_t attr, hid_t file_type, const std::string& name) {
-  if (H5Tis_variable_str(file_type) > 0) {
-    // Read in the stored character set: HDF5 converts no strings between ASCII and UTF-8.
-    Handle mem = own_type(H5Tcopy(file_type), "H5Tcopy");
-    char* text = nullptr;
-    check(H5Aread(attr, mem.get(), &text), "reading attribute " + name);
-    std::string out = text ? text : "";
-    Handle space = own_space(H5Aget_space(attr), "H5Aget_space");
-    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, &text);
-    return out;
+[[noreturn]] void bad(const std::string& where, const std::string& name, const std::string& what) {
+  throw Error(where + " attribute '" + name + "' " + what);
+}
+
+std::string class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "an integer";
+    case H5T_FLOAT: return "a float";
+    case H5T_STRING: return "a string";
+    case H5T_BITFIELD: return "a bitfield";
+    case H5T_OPAQUE: return "an opaque value";
+    case H5T_COMPOUND: return "a compound value";
+    case H5T_REFERENCE: return "a reference";
+    case H5T_ENUM: return "an enum";
+    case H5T_VLEN: return "a variable-length sequence";
+    case H5T_ARRAY: return "an array type";
+    default: return "a value of unknown class";
   }
-  const std::size_t size = H5Tget_size(file_type);
-  Handle mem = own_type(H5Tcopy(file_type), "H5Tcopy");
+}
+
+// An attribute found to hold exactly one element, with its stored type.
+struct Single {
+  Handle attr;
+  Handle type;
+  H5T_class_t type_class = H5T_NO_CLASS;
+};
+
+// Opens `name` and checks that it holds one element; nullopt when `obj` has no such
+// attribute. Nothing is read yet.
+std::optional<Single> open_single(hid_t obj, const std::string& name, const std::string& where) {
+  const htri_t present = H5Aexists(obj, name.c_str());
+  check(present, where + ": looking for attribute '" + name + "'");
+  if (present == 0) return std::nullopt;
+  Single s;
+  s.attr = own_attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT),
+                    where + ": opening attribute '" + name + "'");
+  Handle space = own_space(H5Aget_space(s.attr.get()), "H5Aget_space");
+  const H5S_class_t kind = H5Sget_simple_extent_type(space.get());
+  if (kind == H5S_NULL) bad(where, name, "has no value (a null dataspace); expected one value");
+  const hssize_t elements = H5Sget_simple_extent_npoints(space.get());
+  if (elements != 1) {
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::string shape;
+    if (rank > 0 && rank <= H5S_MAX_RANK) {
+      std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+      check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr), "H5Sget_simple_extent_dims");
+      for (const hsize_t d : dims) shape += (shape.empty() ? " [" : ", ") + std::to_string(d);
+      shape += "]";
+    }
+    bad(where, name, "holds " + std::to_string(elements) + " elements" + shape +
+                         "; expected one value (a scalar or a 1-element array)");
+  }
+  s.type = own_type(H5Aget_type(s.attr.get()), where + ": type of attribute '" + name + "'");
+  s.type_class = H5Tget_class(s.type.get());
+  return s;
+}
+
+struct FreeHdf5 {
+  void operator()(char* p) const { H5free_memory(p); }
+};
+
+std::string read_string(const Single& s, const std::string& name, const std::string& where) {
+  if (s.type_class != H5T_STRING)
+    bad(where, name, "is " + class_name(s.type_class) + "; expected a string");
+  const htri_t variable = H5Tis_variable_str(s.type.get());
+  check(variable, where + ": type of attribute '" + name + "'");
+  if (variable > 0) {
+    // One pointer, since the attribute holds one element. Read in the stored character
+    // set: HDF5 converts no strings between ASCII and UTF-8.
+    Handle mem = own_type(H5Tcopy(H5T_C_S1), "H5Tcopy");
+    check(H5Tset_size(mem.get(), H5T_VARIABLE), "H5Tset_size");
+    check(H5Tset_cset(mem.get(), H5Tget_cset(s.type.get())), "H5Tset_cset");
+    char* raw = nullptr;
+    check(H5Aread(s.attr.get(), mem.get(), &raw), where + ": reading attribute '" + name + "'");
+    const std::unique_ptr<char, FreeHdf5> text(raw);
+    if (!text) return "";
+    const std::size_t length = strnlen(text.get(), kMaxAttributeBytes + 1);
+    if (length > kMaxAttributeBytes)
+      bad(where, name, "is a string of more than " + std::to_string(kMaxAttributeBytes) +
+                           " bytes; pixelmill reads at most that");
+    return std::string(text.get(), length);
+  }
+  const std::size_t size = H5Tget_size(s.type.get());
+  if (size == 0) bad(where, name, "is a fixed-length string of unknown size");
+  if (size > kMaxAttributeBytes)
+    bad(where, name, "is a fixed-length string of " + std::to_string(size) +
+                         " bytes; pixelmill reads at most " + std::to_string(kMaxAttributeBytes));
+  Handle mem = own_type(H5Tcopy(s.type.get()), "H5Tcopy");
   check(H5Tset_strpad(mem.get(), H5T_STR_NULLPAD), "H5Tset_strpad");
-  std::vector<char> buf(size);
-  check(H5Aread(attr, mem.get(), buf.data()), "reading attribute " + name);
-  std::string out(buf.data(), size);
+  std::string out(size, '\0');  // exactly one element of the stored size
+  check(H5Aread(s.attr.get(), mem.get(), out.data()), where + ": reading attribute '" + name + "'");
   const std::size_t end = out.find('\0');  // NUL-padded or NUL-terminated
   if (end != std::string::npos) out.resize(end);
   return out;
 }
 
-std::string read_one(hid_t obj, const char* name) {
-  Handle attr = own_attr(H5Aopen(obj, name, H5P_DEFAULT), std::string("opening attribute ") + name);
-  Handle type = own_type(H5Aget_type(attr.get()), "H5Aget_type");
-  Handle space = own_space(H5Aget_space(attr.get()), "H5Aget_space");
-  PM_CHECK(H5Sget_simple_extent_npoints(space.get()) == 1,
-           std::string("attribute ") + name + " is not a scalar");
-  switch (H5Tget_class(type.get())) {
-    case H5T_STRING:
-      return read_string(attr.get(), type.get(), name);
-    case H5T_INTEGER: {
-      std::int64_t v = 0;
-      check(H5Aread(attr.get(), H5T_NATIVE_INT64, &v), std::string("reading attribute ") + name);
-      return std::to_string(v);
-    }
-    case H5T_FLOAT: {
-      double v = 0;
-      check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v), std::string("reading attribute ") + name);
-      char text[40];
-      std::snprintf(text, sizeof text, "%.9g", v);
-      return text;
-    }
-    default:
-      throw Error(std::string("attribute ") + name + " has a type pixelmill does not read");
+std::int64_t read_int(const Single& s, const std::string& name, const std::string& where) {
+  if (s.type_class != H5T_INTEGER)
+    bad(where, name, "is " + class_name(s.type_class) + "; expected an integer");
+  // An unsigned 64-bit value above INT64_MAX would be clamped by HDF5's conversion:
+  // read it as it is and refuse it instead.
+  if (H5Tget_sign(s.type.get()) == H5T_SGN_NONE && H5Tget_size(s.type.get()) >= 8) {
+    std::uint64_t u = 0;
+    check(H5Aread(s.attr.get(), H5T_NATIVE_UINT64, &u), where + ": reading attribute '" + name + "'");
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      bad(where, name, "is " + std::to_string(u) + "; expected a signed 64-bit integer");
+    return static_cast<std::int64_t>(u);
   }
+  std::int64_t v = 0;
+  check(H5Aread(s.attr.get(), H5T_NATIVE_INT64, &v), where + ": reading attribute '" + name + "'");
+  return v;
+}
+
+double read_float(const Single& s, const std::string& name, const std::string& where) {
+  if (s.type_class != H5T_FLOAT && s.type_class != H5T_INTEGER)
+    bad(where, name, "is " + class_name(s.type_class) + "; expected a number");
+  double v = 0;
+  check(H5Aread(s.attr.get(), H5T_NATIVE_DOUBLE, &v), where + ": reading attribute '" + name + "'");
+  if (!std::isfinite(v)) bad(where, name, "is not a finite number");
+  return v;
 }
 
 herr_t collect_name(hid_t, const char* name, const H5A_info_t*, void* data) {
@@ -100,13 +181,53 @@ void write_attribute(hid_t obj, const char* name, float value) {
   write_scalar(obj, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &value);
 }
 
-std::map<std::string, std::string> read_attributes(hid_t obj) {
+std::optional<std::string> read_string_attribute(hid_t obj, const char* name,
+                                                 const std::string& where) {
+  const auto s = open_single(obj, name, where);
+  if (!s) return std::nullopt;
+  return read_string(*s, name, where);
+}
+
+std::optional<std::int64_t> read_int_attribute(hid_t obj, const char* name,
+                                               const std::string& where) {
+  const auto s = open_single(obj, name, where);
+  if (!s) return std::nullopt;
+  return read_int(*s, name, where);
+}
+
+std::optional<double> read_float_attribute(hid_t obj, const char* name, const std::string& where) {
+  const auto s = open_single(obj, name, where);
+  if (!s) return std::nullopt;
+  return read_float(*s, name, where);
+}
+
+std::map<std::string, std::string> read_attributes(hid_t obj, const std::string& where) {
   std::vector<std::string> names;
   hsize_t index = 0;
   check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &index, collect_name, &names),
-        "listing attributes");
+        where + ": listing attributes");
   std::map<std::string, std::string> out;
-  for (const std::string& name : names) out[name] = read_one(obj, name.c_str());
+  for (const std::string& name : names) {
+    const auto s = open_single(obj, name, where);
+    if (!s) continue;
+    switch (s->type_class) {
+      case H5T_STRING:
+        out[name] = read_string(*s, name, where);
+        break;
+      case H5T_INTEGER:
+        out[name] = std::to_string(read_int(*s, name, where));
+        break;
+      case H5T_FLOAT: {
+        char text[40];
+        std::snprintf(text, sizeof text, "%.9g", read_float(*s, name, where));
+        out[name] = text;
+        break;
+      }
+      default:
+        bad(where, name, "is " + class_name(s->type_class) +
+                             "; pixelmill reads strings, integers and floats");
+    }
+  }
   return out;
 }
 

@@ -17,8 +17,4 @@ Handle open_read_only(const std::string& path) {
   return own_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "opening " + path);
 }
 
-Handle open_dataset(hid_t file, const char* path) {
-  return own_dataset(H5Dopen2(file, path, H5P_DEFAULT), std::string("opening ") + path);
-}
-
 }  // namespace pm::h5

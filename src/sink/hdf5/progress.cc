@@ -9,6 +9,7 @@
 #include "h5_file.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
+#include "run_file.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/output_layout.h"
@@ -39,29 +40,56 @@ void write_progress(hid_t file, const std::vector<std::int64_t>& rows_of, int ra
 
 Progress read_progress(const std::string& path) {
   QuietErrors quiet;
-  Handle file = open_read_only(path);
-  const auto attrs = read_attributes(file.get());
+  const RunFile f(path);
   Progress p;
-  const auto complete = attrs.find("complete");
-  if (complete == attrs.end()) return p;  // written before /progress existed: complete
-  p.complete = complete->second != "0";
-  const auto get = [&](const char* name) {
-    const auto it = attrs.find(name);
-    PM_CHECK(it != attrs.end(), path + " has no '" + name + "' attribute");
-    return it->second;
+  const auto complete = f.int_attribute("/", "complete");
+  if (!complete) return p;  // written before /progress existed: complete
+  if (*complete != 0 && *complete != 1)
+    f.fail("/", "attribute 'complete' is " + std::to_string(*complete) + "; expected 0 or 1");
+  p.complete = *complete == 1;
+  const auto required = [&](const char* name) {
+    f.fail("/", std::string("has no '") + name + "' attribute");
   };
-  p.plan_sha256 = get("plan_sha256");
-  p.plan_ranks = std::stoll(get("plan_ranks"));
-  Extent e;
-  {
-    Handle done = open_dataset(file.get(), layout::kSplitDone);
-    e = extent(done.get());
+  const auto sha = f.string_attribute("/", "plan_sha256");
+  if (!sha) required("plan_sha256");
+  p.plan_sha256 = *sha;
+  const auto ranks = f.int_attribute("/", "plan_ranks");
+  if (!ranks) required("plan_ranks");
+  // --resume plans for this many ranks again: bounded to a count a job can have.
+  if (*ranks < 1 || *ranks > kMaxPlanRanks)
+    f.fail("/", "attribute 'plan_ranks' is " + std::to_string(*ranks) + "; expected 1.." +
+                    std::to_string(kMaxPlanRanks));
+  p.plan_ranks = *ranks;
+
+  // /progress must account for exactly the rows of /images: --resume reads each done
+  // split's rows back by these counts.
+  const ImagesShape images = check_images(f);
+  const Column done = f.column(layout::kSplitDone, Element::kU8, 1);
+  const Column rows = f.column(layout::kSplitRows, Element::kI64, 1, done.rows);
+  if (const auto splits = f.int_attribute("/", "splits");
+      splits && *splits != static_cast<std::int64_t>(done.rows))
+    f.fail(layout::kSplitDone, "has " + std::to_string(done.rows) +
+                                   " splits, the root attribute 'splits' says " +
+                                   std::to_string(*splits));
+  if (done.rows == 0) return p;
+  p.split_done = f.read<std::uint8_t>(done, H5T_NATIVE_UINT8, 0, done.rows);
+  p.split_rows = f.read<std::int64_t>(rows, H5T_NATIVE_INT64, 0, rows.rows);
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < p.split_done.size(); ++i) {
+    const std::int64_t r = p.split_rows[i];
+    if (p.split_done[i] > 1)
+      f.fail(layout::kSplitDone, "split " + std::to_string(i) + " is " +
+                                     std::to_string(p.split_done[i]) + "; expected 0 or 1");
+    if (r < 0 || (p.split_done[i] == 0 && r != 0) ||
+        r > static_cast<std::int64_t>(images.rows) - total)
+      f.fail(layout::kSplitRows, "split " + std::to_string(i) + " has " + std::to_string(r) +
+                                     " rows; a done split has 0 or more rows within /images, "
+                                     "a split not done 0");
+    total += r;
   }
-  if (e.rows == 0) return p;
-  p.split_done = read_column<std::uint8_t>(file.get(), layout::kSplitDone, H5T_NATIVE_UINT8,
-                                           e.rows, 0, 0, e.rows);
-  p.split_rows = read_column<std::int64_t>(file.get(), layout::kSplitRows, H5T_NATIVE_INT64,
-                                           e.rows, 0, 0, e.rows);
+  if (total != static_cast<std::int64_t>(images.rows))
+    f.fail(layout::kSplitRows, "the done splits hold " + std::to_string(total) +
+                                   " rows, /images has " + std::to_string(images.rows));
   return p;
 }
 

@@ -12,12 +12,10 @@
 #include <random>
 
 #include "dedup_core.h"
-#include "dedup_file.h"
 #include "pixelmill/comm.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
-#include "pixelmill/output_layout.h"
 #include "synthetic.h"
 
 namespace pm::dedup {
@@ -100,11 +98,11 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   const DedupSummary s_old = run_dedup(comm, o);
   EXPECT_FLOAT_EQ(static_cast<float>(s_old.threshold), 0.8f);
   const NodeResult want_old = dedup_nodes_reference(old_rows, 0, 0.8f);
-  const auto old_group = read_int64_rows(old_path, layout::kGroup, 0, 70);
+  const auto old_group = h5::read_dedup_groups(old_path, 0, 70).group;
   EXPECT_EQ(old_group, want_old.group);
-  EXPECT_EQ(read_int64_rows(old_path, layout::kExactGroup, 0, 70), want_old.exact_group);
+  EXPECT_EQ(h5::read_dedup_groups(old_path, 0, 70).exact_group, want_old.exact_group);
   EXPECT_EQ(s_old.pairs, static_cast<std::int64_t>(want_old.pairs.size()));
-  EXPECT_EQ(dataset_rows(old_path, layout::kPairs), s_old.pairs);
+  EXPECT_EQ(h5::read_dedup_info(old_path).pairs, s_old.pairs);
   EXPECT_GT(s_old.groups, 3);
 
   // Second run, incremental.
@@ -119,8 +117,9 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
     if (old_group[i] != i) all.prior_edges.emplace_back(i, old_group[i]);
   const NodeResult want = dedup_nodes_reference(all, 70, 0.8f);
   auto encode = [](std::int64_t node) { return node < 70 ? 90 + node : node - 70; };
-  const auto group = read_int64_rows(new_path, layout::kGroup, 0, 90);
-  const auto exact = read_int64_rows(new_path, layout::kExactGroup, 0, 90);
+  const h5::DedupGroups ids = h5::read_dedup_groups(new_path, 0, 90);
+  const auto& group = ids.group;
+  const auto& exact = ids.exact_group;
   for (std::int64_t i = 0; i < 90; ++i) {
     EXPECT_EQ(group[i], encode(want.group[i])) << "row " << i;
     EXPECT_EQ(exact[i], encode(want.exact_group[i])) << "row " << i;
@@ -129,7 +128,7 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   EXPECT_EQ(group[5], 90 + old_group[1]);
   EXPECT_EQ(group[6], 90 + old_group[2]);
   EXPECT_EQ(exact[7], 90 + 10);
-  const auto pairs = read_int64_rows(new_path, layout::kPairs, 0, s_new.pairs);
+  const auto pairs = h5::read_dedup_pairs(new_path, 0, s_new.pairs).pairs;
   EXPECT_EQ(s_new.pairs, static_cast<std::int64_t>(want.pairs.size()));
   bool cross = false;
   for (std::int64_t k = 0; k < s_new.pairs; ++k) {
@@ -138,8 +137,12 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   }
   EXPECT_TRUE(cross);
   EXPECT_EQ(s_new.against_rows, 70);
-  const std::string against = read_string_attribute(new_path, "/dedup", "against");
-  EXPECT_NE(against.find("\"offset\":0"), std::string::npos) << against;
+  const h5::DedupInfo info = h5::read_dedup_info(new_path);
+  ASSERT_EQ(info.against.size(), 1u);
+  EXPECT_EQ(info.against[0].path, old_path);
+  EXPECT_EQ(info.against[0].rows, 70);
+  EXPECT_EQ(info.against[0].offset, 0);
+  EXPECT_EQ(info.against_rows, 70);
 
   // Per-row results as the HBase write-back sees them: this rank's share, with the keys of
   // group ids held by other ranks (ids >= 90 are rows of the older file) and each row's
@@ -148,7 +151,7 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   EXPECT_EQ(rows.first_row, 90 * comm.rank() / comm.size());
   ASSERT_EQ(static_cast<std::int64_t>(rows.size()), 90 * (comm.rank() + 1) / comm.size() - rows.first_row);
   EXPECT_FLOAT_EQ(static_cast<float>(rows.threshold), 0.8f);
-  const auto score = read_float_rows(new_path, layout::kScore, 0, s_new.pairs);
+  const auto score = h5::read_dedup_pairs(new_path, 0, s_new.pairs).score;
   // The best-score fold below uses std::max, which skips NaN: a NaN score must fail here.
   for (std::int64_t k = 0; k < s_new.pairs; ++k) EXPECT_TRUE(std::isfinite(score[k])) << "pair " << k;
   auto key_of = [](std::int64_t id) {  // both files name row r "img{100000 + r}.jpg"

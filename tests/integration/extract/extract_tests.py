@@ -251,5 +251,56 @@ def list_input():
     print("PASS: list input, a missing file is a read_error row")
 
 
+def max_key_bytes():
+    # A key over --max-key-bytes: the record keeps its row (too_large, no key, a message
+    # with the key's length and start), and the key column stays as narrow as the kept keys.
+    root = os.path.join(WORK, "longkeys")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "a" * 60))
+    dog = os.path.join(PHOTOS, "darknet", "dog.jpg")
+    shutil.copy(dog, os.path.join(root, "short.jpg"))
+    shutil.copy(dog, os.path.join(root, "a" * 60, "long.jpg"))  # a key of 69 bytes
+    path = os.path.join(WORK, "longkeys.h5")
+    run(["extract", "--input", f"dir:{root}", "--model", TINY, "--output", path,
+         "--max-key-bytes", "40", "--quiet", "--dedup"], np_=2)
+    out = read(path)
+    with h5py.File(path, "r") as f:
+        width = f["/images/key"].shape[1]
+        lengths = list(f["/images/key_length"][:])
+    assert len(out["keys"]) == 2, f"every record appears once: {out['keys']}"
+    assert width == len("short.jpg"), f"key width {width}"
+    assert json.loads(out["attrs"]["parameters"])["max_key_bytes"] == 40
+    rows = dict(zip(lengths, zip(out["status"], out["error"])))
+    assert STATUS[rows[9][0]] == "ok", rows
+    status, error = rows[0]
+    assert STATUS[status] == "too_large", rows
+    assert error.startswith("key of 69 bytes is over --max-key-bytes 40; not stored. It begins: "
+                            + "a" * 60 + "/lon"), error
+    # A keyless row goes through dedup and report like any failed row.
+    run(["report", "--input", path, "--out", path + ".html"], np_=1)
+
+    # The default limit (4096) with a list: a path of 5005 bytes (no such file either; the
+    # key is checked first) would have made every row 5005 bytes wide.
+    lst = os.path.join(WORK, "longkeys.txt")
+    long_path = "/" + "b" * 5000 + ".jpg"
+    with open(lst, "w") as f:
+        f.write(f"{dog}\n{long_path}\n")
+    path = os.path.join(WORK, "longkeys_default.h5")
+    run(["extract", "--input", f"list:{lst}", "--model", TINY, "--output", path, "--quiet"], np_=1)
+    out = read(path)
+    with h5py.File(path, "r") as f:
+        width = f["/images/key"].shape[1]
+    assert len(out["keys"]) == 2 and width == len(dog), f"key width {width}, keys {out['keys']}"
+    assert sorted(out["keys"]) == [b"", dog.encode()], out["keys"]
+    cut = out["keys"].index(b"")
+    assert STATUS[out["status"][cut]] == "too_large", out["status"]
+    assert out["error"][cut].startswith("key of 5005 bytes is over --max-key-bytes 4096"), out["error"][cut]
+    for bad in ("0", "1048577"):
+        p = run(["extract", "--input", f"list:{lst}", "--model", TINY, "--output",
+                 os.path.join(WORK, "x.h5"), "--max-key-bytes", bad], np_=1, check=False)
+        assert p.returncode == 1 and "--max-key-bytes must be in 1..1048576" in p.stderr, p.stderr
+    print(f"PASS: keys over --max-key-bytes are keyless too_large rows; key width {width}")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()

@@ -195,13 +195,14 @@ def resume_mismatch():
     assert "another rank asked to stop" in got[1], f"the unsignalled rank did not report the stop:\n{got[1]}"
     with open(partial, "rb") as f:
         saved = f.read()
-    cases = [
-        (["--input", f"dir:{other}"], "input"),
+    cases = [  # (flags replaced, flags added, the word the error names)
+        ({"--input": f"dir:{other}"}, [], "input"),
+        ({}, ["--max-key-bytes", "100"], "--max-key-bytes"),  # which keys are stored
     ]
-    for extra, word in cases:
-        cmd = extract_cmd(folder, partial, ["--resume"])
-        i = cmd.index("--input")
-        cmd[i + 1] = extra[1]
+    for replace, extra, word in cases:
+        cmd = extract_cmd(folder, partial, ["--resume"] + extra)
+        for flag, value in replace.items():
+            cmd[cmd.index(flag) + 1] = value
         p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
         assert p.returncode not in (0, EXIT_STOPPED), f"mismatched --resume exited {p.returncode}"
         assert "different run" in p.stderr and word in p.stderr, f"unclear error:\n{p.stderr}"

@@ -169,6 +169,38 @@ TEST_F(ReadImagesTest, DamagedFilesThrow) {
   }
 }
 
+// What the layout says beyond each dataset's own type and shape: D == embedding_dim, and
+// every status a StatusCode (the report names statuses by code).
+TEST_F(ReadImagesTest, LayoutMismatchesThrowNamingTheObject) {
+  auto message = [&] {
+    try {
+      h5::read_images(path_, 0, kRows);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  {
+    const hid_t f = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const std::int64_t dim = kDim + 1;
+    put_attr(f, "embedding_dim", H5T_STD_I64LE, &dim);
+    H5Fclose(f);
+  }
+  EXPECT_NE(message().find("'" + path_ + "' /images/embedding: has 3 values per row, but the root "
+                           "attribute embedding_dim says 4"), std::string::npos) << message();
+  write_file(kKeyWidth);
+  {
+    const hid_t f = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(f, layout::kStatus, H5P_DEFAULT);
+    const std::uint8_t bad[kRows] = {0, 0, 0, 0, 9, 0};
+    H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bad);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  EXPECT_NE(message().find("/images/status: row 4 has status 9"), std::string::npos) << message();
+  EXPECT_NO_THROW(h5::read_images(path_, 0, 4));
+}
+
 TEST(ReadImagesMissing, MissingFileOrDatasetThrows) {
   EXPECT_THROW(h5::read_images("/nonexistent/x.h5", 0, 0), Error);
   const std::string path = (std::filesystem::temp_directory_path() /
