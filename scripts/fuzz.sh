@@ -26,10 +26,11 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPM_FUZZ=ON -DPM_BUILD_PERF=OFF >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
+  # hbase_url exists only in builds with the HBase module.
+  known=$(ninja -C "$build" -t targets all 2>/dev/null)
   for f in "$root"/tests/fuzz/fuzz_*.cc; do
     n=$(basename "$f" .cc); n=${n#fuzz_}
-    # hbase_url exists only in builds with the HBase module
-    ninja -C "$build" -t targets all 2>/dev/null | grep -q "^pm_fuzz_$n:" && targets+=("$n")
+    grep -q "^tests/fuzz/pm_fuzz_$n:" <<<"$known" && targets+=("$n")
   done
 fi
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/pm_fuzz_}"
