@@ -1,7 +1,13 @@
 #!/usr/bin/python3
 """Writes the seed corpora of tests/fuzz/corpus/NAME/: small valid inputs of every kind each
 parser takes, for the fuzzers to mutate. Run with Debian's python3 (cv2, numpy, onnx);
-inputs that fuzzers find are added beside these by scripts/fuzz.sh. Deterministic."""
+inputs that fuzzers find are added beside these by scripts/fuzz.sh. Deterministic.
+
+The run_file seeds are real run files, made once by the binary (not by this script):
+  pixelmill model make-test --out M
+  pixelmill extract --input dir:P --model M/tiny_embed.onnx --output extract.h5
+  cp extract.h5 dedup.h5 && pixelmill dedup --input dedup.h5 --threshold 0.5
+with P holding darknet's dog, horses and person photos and a copy of dog.jpg."""
 import os
 import struct
 import sys
