@@ -18,9 +18,10 @@
 namespace pm {
 
 // hbase://HOST:PORT/TABLE[?key=value&...]; TABLE may carry a namespace ("ns:name"); PORT
-// defaults to 9090. Query keys (all optional) set HBaseClientOptions and scan knobs:
-// protocol=binary|compact, transport=buffered|framed, pages=0|1, splits_per_region=N,
-// rows_per_call=N, timeout_ms=N.
+// defaults to 9090. Query keys (all optional, each at most once) set HBaseClientOptions and
+// scan knobs: protocol=binary|compact, transport=buffered|framed, pages=0|1,
+// report_missing=0|1, splits_per_region=1..1024, rows_per_call=1..100000,
+// timeout_ms=1..3600000. Anything else is refused with an error naming the option.
 struct HBaseUrl {
   std::string host;
   int port = 9090;

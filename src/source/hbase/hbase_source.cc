@@ -1,6 +1,5 @@
 // pm::Source for hbase://HOST:PORT/TABLE.
 #include <atomic>
-#include <cstdlib>
 #include <sstream>
 
 #include "pixelmill/error.h"
@@ -8,6 +7,7 @@
 #include "planner.h"
 #include "rate_limiter.h"
 #include "scan_reader.h"
+#include "url_options.h"
 
 namespace pm {
 
@@ -42,41 +42,29 @@ class HBaseSource final : public Source {
   std::atomic<std::int64_t> rows_{0}, bytes_{0}, retries_{0};
 };
 
-int to_int(const std::string& key, const std::string& v) {
-  char* end = nullptr;
-  const long x = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0') throw Error("HBase URL option " + key + "=" + v + ": not a number");
-  return static_cast<int>(x);
+// Applies the URL's ?key=value&... options (see HBaseUrl).
+void apply_query(const HBaseUrl& url, HBaseSourceOptions& o) {
+  const hbase::UrlOptions u = hbase::parse_url_options(url);
+  hbase::apply_client_options(u, o.client);
+  if (u.pages) o.stateless_pages = *u.pages;
+  if (u.splits_per_region) o.splits_per_region = *u.splits_per_region;
+  if (u.rows_per_call) o.rows_per_call = *u.rows_per_call;
+  if (u.report_missing) o.report_missing = *u.report_missing;
 }
 
-// Applies the URL's ?key=value&... options (see HBaseUrl).
-void apply_query(const std::string& query, HBaseSourceOptions& o) {
-  std::istringstream in(query);
-  std::string kv;
-  while (std::getline(in, kv, '&')) {
-    if (kv.empty()) continue;
-    const auto eq = kv.find('=');
-    const std::string k = kv.substr(0, eq);
-    const std::string v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k == "protocol" && (v == "binary" || v == "compact"))
-      o.client.protocol = v == "compact" ? HBaseClientOptions::Protocol::kCompact
-                                         : HBaseClientOptions::Protocol::kBinary;
-    else if (k == "transport" && (v == "buffered" || v == "framed"))
-      o.client.transport = v == "framed" ? HBaseClientOptions::Transport::kFramed
-                                         : HBaseClientOptions::Transport::kBuffered;
-    else if (k == "pages")
-      o.stateless_pages = to_int(k, v) != 0;
-    else if (k == "splits_per_region")
-      o.splits_per_region = to_int(k, v);
-    else if (k == "rows_per_call")
-      o.rows_per_call = to_int(k, v);
-    else if (k == "timeout_ms")
-      o.client.io_timeout_ms = to_int(k, v);
-    else if (k == "report_missing")
-      o.report_missing = to_int(k, v) != 0;
-    else
-      throw Error("unknown HBase URL option '" + kv + "'");
-  }
+// Options set in code (not only through the URL) get the same bounds.
+void check_ranges(const HBaseSourceOptions& o) {
+  const auto in = [](std::int64_t v, std::int64_t lo, std::int64_t hi) { return v >= lo && v <= hi; };
+  if (!in(o.splits_per_region, 1, hbase::kMaxSplitsPerRegion))
+    throw Error("HBase source: splits_per_region=" + std::to_string(o.splits_per_region) +
+                " must be in 1.." + std::to_string(hbase::kMaxSplitsPerRegion));
+  if (!in(o.rows_per_call, 1, hbase::kMaxRowsPerCall))
+    throw Error("HBase source: rows_per_call=" + std::to_string(o.rows_per_call) + " must be in 1.." +
+                std::to_string(hbase::kMaxRowsPerCall));
+  if (!in(o.client.io_timeout_ms, 1, hbase::kMaxTimeoutMs))
+    throw Error("HBase source: timeout_ms=" + std::to_string(o.client.io_timeout_ms) +
+                " must be in 1.." + std::to_string(hbase::kMaxTimeoutMs));
+  if (o.min_splits < 0) throw Error("HBase source: min_splits cannot be negative");
 }
 
 }  // namespace
@@ -87,7 +75,8 @@ std::unique_ptr<Source> make_hbase_source(const HBaseSourceOptions& options) {
   if (o.column.family.empty()) throw Error("HBase source: no column family");
   if (o.since_ms >= 0 && o.until_ms >= 0 && o.since_ms >= o.until_ms)
     throw Error("--since must be below --until");
-  apply_query(o.url.query, o);
+  apply_query(o.url, o);
+  check_ranges(o);
   return std::make_unique<HBaseSource>(std::move(o));
 }
 

@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "retry.h"
+#include "url_options.h"
 
 namespace pm::hbase {
 
@@ -84,6 +85,8 @@ std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& o) {
   int parts = std::max(1, o.splits_per_region);
   const int nregions = static_cast<int>(regions.size());
   if (o.min_splits > parts * nregions) parts = (o.min_splits + nregions - 1) / nregions;
+  // Many ranks on a table of one region would ask for thousands of cuts of it.
+  parts = std::min(parts, kMaxSplitsPerRegion);
 
   std::vector<SplitSpec> plan;
   Session s(o.url, o.client);

@@ -4,6 +4,7 @@
 
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
+#include "url_options.h"
 
 namespace pm {
 
@@ -94,33 +95,7 @@ HBaseColumn parse_hbase_column(const std::string& spec) {
 
 HBaseClientOptions hbase_client_options(const HBaseUrl& url) {
   HBaseClientOptions o;
-  std::size_t pos = 0;
-  while (pos <= url.query.size()) {
-    std::size_t amp = url.query.find('&', pos);
-    if (amp == std::string::npos) amp = url.query.size();
-    const std::string kv = url.query.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (kv.empty()) continue;
-    const auto eq = kv.find('=');
-    const std::string k = kv.substr(0, eq);
-    const std::string v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k == "protocol" && (v == "binary" || v == "compact")) {
-      o.protocol = v == "compact" ? HBaseClientOptions::Protocol::kCompact
-                                  : HBaseClientOptions::Protocol::kBinary;
-    } else if (k == "transport" && (v == "buffered" || v == "framed")) {
-      o.transport = v == "framed" ? HBaseClientOptions::Transport::kFramed
-                                  : HBaseClientOptions::Transport::kBuffered;
-    } else if (k == "timeout_ms") {
-      char* end = nullptr;
-      const long x = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || x <= 0)
-        throw Error("HBase URL option " + kv + ": not a positive number");
-      o.io_timeout_ms = static_cast<int>(x);
-    } else if (k != "pages" && k != "splits_per_region" && k != "rows_per_call" &&
-               k != "report_missing") {
-      throw Error("unknown HBase URL option '" + kv + "'");
-    }
-  }
+  hbase::apply_client_options(hbase::parse_url_options(url), o);
   return o;
 }
 

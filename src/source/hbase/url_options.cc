@@ -1,0 +1,88 @@
+#include "url_options.h"
+
+#include <set>
+
+#include "pixelmill/error.h"
+
+namespace pm::hbase {
+
+namespace {
+
+// Digits only: strtol would accept " 5", "+5" and "5x" prefixes, and wrap or clamp
+// values that do not fit.
+int parse_int(const std::string& key, const std::string& v, int lo, int hi,
+              const std::string& where) {
+  const auto bad = [&] {
+    return Error("HBase URL " + where + ": option " + key + "=" + v + " must be a whole number in " +
+                 std::to_string(lo) + ".." + std::to_string(hi));
+  };
+  if (v.empty() || v.size() > 10) throw bad();
+  long long x = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') throw bad();
+    x = x * 10 + (c - '0');
+  }
+  if (x < lo || x > hi) throw bad();
+  return static_cast<int>(x);
+}
+
+bool parse_flag(const std::string& key, const std::string& v, const std::string& where) {
+  if (v == "0" || v == "1") return v == "1";
+  throw Error("HBase URL " + where + ": option " + key + "=" + v + " must be 0 or 1");
+}
+
+}  // namespace
+
+UrlOptions parse_url_options(const HBaseUrl& url) {
+  UrlOptions out;
+  const std::string where = url.str();
+  std::set<std::string> seen;
+  std::size_t pos = 0;
+  while (pos <= url.query.size()) {
+    std::size_t amp = url.query.find('&', pos);
+    if (amp == std::string::npos) amp = url.query.size();
+    const std::string kv = url.query.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (kv.empty()) continue;
+    const auto eq = kv.find('=');
+    const std::string k = kv.substr(0, eq);
+    const std::string v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (!seen.insert(k).second)
+      throw Error("HBase URL " + where + ": option " + k + " is given twice");
+    if (k == "protocol") {
+      if (v != "binary" && v != "compact")
+        throw Error("HBase URL " + where + ": option protocol=" + v + " must be binary or compact");
+      out.protocol = v == "compact" ? HBaseClientOptions::Protocol::kCompact
+                                    : HBaseClientOptions::Protocol::kBinary;
+    } else if (k == "transport") {
+      if (v != "buffered" && v != "framed")
+        throw Error("HBase URL " + where + ": option transport=" + v +
+                    " must be buffered or framed");
+      out.transport = v == "framed" ? HBaseClientOptions::Transport::kFramed
+                                    : HBaseClientOptions::Transport::kBuffered;
+    } else if (k == "timeout_ms") {
+      out.timeout_ms = parse_int(k, v, 1, kMaxTimeoutMs, where);
+    } else if (k == "pages") {
+      out.pages = parse_flag(k, v, where);
+    } else if (k == "splits_per_region") {
+      out.splits_per_region = parse_int(k, v, 1, kMaxSplitsPerRegion, where);
+    } else if (k == "rows_per_call") {
+      out.rows_per_call = parse_int(k, v, 1, kMaxRowsPerCall, where);
+    } else if (k == "report_missing") {
+      out.report_missing = parse_flag(k, v, where);
+    } else {
+      throw Error("HBase URL " + where + ": unknown option '" + kv +
+                  "' (known: protocol, transport, timeout_ms, pages, splits_per_region, "
+                  "rows_per_call, report_missing)");
+    }
+  }
+  return out;
+}
+
+void apply_client_options(const UrlOptions& u, HBaseClientOptions& o) {
+  if (u.protocol) o.protocol = *u.protocol;
+  if (u.transport) o.transport = *u.transport;
+  if (u.timeout_ms) o.io_timeout_ms = *u.timeout_ms;
+}
+
+}  // namespace pm::hbase
