@@ -48,10 +48,20 @@ struct HBaseClientOptions {
   Transport transport = Transport::kBuffered;
   int connect_timeout_ms = 5000;
   int io_timeout_ms = 120000;  // per socket read/write; a scan call may read many rows
-  // libthrift refuses larger responses ("MaxMessageSize reached"). Default 256 MiB, over the
-  // libthrift default of 100 MiB: one image cell may legitimately be tens of MB.
+  // What one response may make the client allocate. A Thrift length field is whatever the
+  // server says, and libthrift allocates it before the bytes arrive, so a broken or hostile
+  // server could otherwise make each connection allocate ~2 GiB per string (or per list).
+  //   max_message_bytes: all bytes of one response, counted as they arrive; larger -> a
+  //     transport error (the scan reader then asks for fewer rows). Default 256 MiB, over
+  //     the libthrift default of 100 MiB: one image cell may legitimately be tens of MB.
+  //   max_string_bytes: one string or binary field (a cell value, a row key); larger -> a
+  //     TProtocolException SIZE_LIMIT before any allocation.
+  //   max_container_items: one list, map or set (rows per call, cells per row, regions).
+  // The HBase source derives all three from HBaseSourceOptions::max_cell_bytes.
   std::int64_t max_message_bytes = 256LL << 20;
   std::int64_t max_frame_bytes = 256LL << 20;  // framed transport only
+  std::int32_t max_string_bytes = 64 << 20;
+  std::int32_t max_container_items = 1 << 20;
 };
 
 // Retry policy shared by reads and writes: exponential backoff from initial to max, at most
@@ -82,6 +92,12 @@ struct HBaseSourceOptions {
   // stays near bytes_per_call (adapted to the largest row seen so far).
   int rows_per_call = 128;
   std::int64_t bytes_per_call = 32LL << 20;
+  // Largest image cell accepted (extract's --max-bytes). A larger cell becomes a kTooLarge
+  // record without its bytes. It also sizes what a response may make the client allocate
+  // (HBaseClientOptions limits, set by make_hbase_source): a string limit of
+  // max(max_cell_bytes, 1 MiB), a response limit of max(bytes_per_call, 2 strings) + 1 MiB.
+  // In 1..2^31-1.
+  std::int64_t max_cell_bytes = 64LL << 20;
   // Rows without the column are emitted as kMissing records. Costs the first cell of such
   // rows; off when a time range is given (a row outside the range is not "missing").
   bool report_missing = true;

@@ -11,6 +11,8 @@
 #include <limits>
 #include <mutex>
 
+#include "response_budget.h"
+
 namespace pm::hbase {
 
 namespace tt = apache::thrift::transport;
@@ -37,15 +39,20 @@ Connection::Connection(const std::string& host, int port, const HBaseClientOptio
   socket->setRecvTimeout(o.io_timeout_ms);
   socket->setSendTimeout(o.io_timeout_ms);
   socket->setNoDelay(true);
+  // Every byte read passes the budget, whatever the transport above does with it.
+  auto wire = std::make_shared<ResponseBudget>(socket, o.max_message_bytes);
   if (o.transport == HBaseClientOptions::Transport::kFramed)
-    transport_ = std::make_shared<tt::TFramedTransport>(socket, cfg);
+    transport_ = std::make_shared<tt::TFramedTransport>(wire, cfg);
   else
-    transport_ = std::make_shared<tt::TBufferedTransport>(socket, 64 * 1024, 64 * 1024, cfg);
+    transport_ = std::make_shared<tt::TBufferedTransport>(wire, 64 * 1024, 64 * 1024, cfg);
+  // String and container limits: checked on the length field, before libthrift allocates.
   std::shared_ptr<tp::TProtocol> protocol;
   if (o.protocol == HBaseClientOptions::Protocol::kCompact)
-    protocol = std::make_shared<tp::TCompactProtocol>(transport_);
+    protocol = std::make_shared<tp::TCompactProtocol>(transport_, o.max_string_bytes,
+                                                      o.max_container_items);
   else
-    protocol = std::make_shared<tp::TBinaryProtocol>(transport_);
+    protocol = std::make_shared<tp::TBinaryProtocol>(transport_, o.max_string_bytes,
+                                                     o.max_container_items, false, true);
   transport_->open();
   client_ = std::make_unique<gen::THBaseServiceClient>(protocol);
 }

@@ -1,11 +1,14 @@
 // pm::Source for hbase://HOST:PORT/TABLE.
+#include <algorithm>
 #include <atomic>
+#include <limits>
 #include <sstream>
 
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
 #include "planner.h"
 #include "rate_limiter.h"
+#include "scan_limits.h"
 #include "scan_reader.h"
 #include "url_options.h"
 
@@ -65,6 +68,10 @@ void check_ranges(const HBaseSourceOptions& o) {
     throw Error("HBase source: timeout_ms=" + std::to_string(o.client.io_timeout_ms) +
                 " must be in 1.." + std::to_string(hbase::kMaxTimeoutMs));
   if (o.min_splits < 0) throw Error("HBase source: min_splits cannot be negative");
+  if (!in(o.max_cell_bytes, 1, std::numeric_limits<std::int32_t>::max()))
+    throw Error("HBase source: max_cell_bytes=" + std::to_string(o.max_cell_bytes) +
+                " must be in 1..2147483647");
+  if (o.bytes_per_call < 1) throw Error("HBase source: bytes_per_call must be positive");
 }
 
 }  // namespace
@@ -77,6 +84,7 @@ std::unique_ptr<Source> make_hbase_source(const HBaseSourceOptions& options) {
     throw Error("--since must be below --until");
   apply_query(o.url, o);
   check_ranges(o);
+  hbase::set_scan_limits(o);
   return std::make_unique<HBaseSource>(std::move(o));
 }
 
@@ -90,6 +98,10 @@ std::unique_ptr<Source> make_hbase_source_from_spec(const std::string& spec,
   o.since_ms = so.since;
   o.until_ms = so.until;
   o.max_read_mbps = so.max_read_mbps;
+  // HBase cells cannot exceed 2 GiB: a larger --max-bytes is no limit at all.
+  if (so.max_record_bytes > 0)
+    o.max_cell_bytes = std::min<std::int64_t>(so.max_record_bytes,
+                                              std::numeric_limits<std::int32_t>::max());
   // Enough splits that every rank has several to claim (dynamic balance).
   o.min_splits = 4 * std::max(1, so.ranks);
   return make_hbase_source(o);
