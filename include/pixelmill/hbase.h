@@ -169,6 +169,7 @@ class HBasePutWriter {
   std::int64_t cells_written() const;
   std::int64_t bytes_written() const;
   std::int64_t timestamp_ms() const;
+  ConnectionCounters connection_counters() const;  // retries and reconnects so far
 
  private:
   struct Impl;
@@ -194,6 +195,7 @@ class HBaseEmbeddingWriter {
   void write(const std::vector<ImageResult>& rows);  // thread-safe; chunks as it goes
   void flush();
   std::int64_t rows_written() const;
+  ConnectionCounters connection_counters() const;  // retries and reconnects so far
 
  private:
   struct Impl;

@@ -273,6 +273,13 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   }
 #endif
 
+  // The summary's connection counters: the input's, and the embeddings write-back's.
+  ConnectionCounters connection = source->connection_counters();
+#ifdef PM_HAVE_HBASE
+  if (hbase_writer) connection += hbase_writer->connection_counters();
+#endif
+  stats.set_connection(connection);
+
   pipeline::SummaryInputs in;
   in.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   in.write_seconds = write_seconds;

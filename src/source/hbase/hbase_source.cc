@@ -8,6 +8,7 @@
 #include "pixelmill/hbase.h"
 #include "planner.h"
 #include "rate_limiter.h"
+#include "retry.h"
 #include "scan_limits.h"
 #include "scan_reader.h"
 #include "url_options.h"
@@ -21,28 +22,37 @@ class HBaseSource final : public Source {
   explicit HBaseSource(HBaseSourceOptions o)
       : o_(std::move(o)), limiter_(o_.max_read_mbps * 1e6) {}
 
-  std::vector<SplitSpec> plan() override { return hbase::plan_splits(o_); }
+  std::vector<SplitSpec> plan() override { return hbase::plan_splits(o_, &counters_); }
 
   void read_split(const SplitSpec& split, const std::function<bool(Record&&)>& emit) override {
     const auto st = hbase::scan_range(o_, {split.start, split.stop}, emit,
-                                      limiter_.enabled() ? &limiter_ : nullptr);
+                                      limiter_.enabled() ? &limiter_ : nullptr, &counters_);
     rows_ += st.rows;
     bytes_ += st.bytes;
-    retries_ += st.retries;
   }
 
   std::string describe() const override {
     std::ostringstream s;
     s << o_.url.str() << " column " << o_.column.str();
     if (rows_ > 0)
-      s << " (" << rows_ << " rows, " << bytes_ << " bytes read, " << retries_ << " retries)";
+      s << " (" << rows_ << " rows, " << bytes_ << " bytes read, " << counters_.retries
+        << " retries)";
     return s.str();
+  }
+
+  ConnectionCounters connection_counters() const override {
+    ConnectionCounters c;
+    c.remote = true;
+    c.retries = counters_.retries.load(std::memory_order_relaxed);
+    c.reconnects = counters_.reconnects.load(std::memory_order_relaxed);
+    return c;
   }
 
  private:
   HBaseSourceOptions o_;
   hbase::RateLimiter limiter_;
-  std::atomic<std::int64_t> rows_{0}, bytes_{0}, retries_{0};
+  hbase::TransportCounters counters_;
+  std::atomic<std::int64_t> rows_{0}, bytes_{0};
 };
 
 // Applies the URL's ?key=value&... options (see HBaseUrl).

@@ -8,8 +8,8 @@
 
 namespace pm::hbase {
 
-std::vector<RegionRange> region_ranges(const HBaseSourceOptions& o) {
-  Session s(o.url, o.client);
+std::vector<RegionRange> region_ranges(const HBaseSourceOptions& o, TransportCounters* counters) {
+  Session s(o.url, o.client, counters);
   std::vector<gen::THRegionLocation> locs;
   with_retries(s, o.retry, "getAllRegionLocations",
                [&](auto& c) { c.getAllRegionLocations(locs, o.url.table); });
@@ -69,16 +69,16 @@ std::optional<std::pair<std::string, std::string>> row_bounds(Session& s,
 
 }  // namespace
 
-std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& o) {
+std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& o, TransportCounters* counters) {
   {
-    Session s(o.url, o.client);
+    Session s(o.url, o.client, counters);
     check_table(s, o.retry, o.url.table, o.column.family);
   }
   const KeyRange wanted{o.start_row, o.stop_row};
   if (!wanted.stop.empty() && wanted.start >= wanted.stop)
     throw Error("--start-row must be below --stop-row");
   std::vector<KeyRange> regions;
-  for (const auto& r : region_ranges(o))
+  for (const auto& r : region_ranges(o, counters))
     if (auto c = clip(r.range, wanted)) regions.push_back(*c);
   if (regions.empty()) throw Error("no region of " + o.url.str() + " overlaps the row range");
 
@@ -89,7 +89,7 @@ std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& o) {
   parts = std::min(parts, kMaxSplitsPerRegion);
 
   std::vector<SplitSpec> plan;
-  Session s(o.url, o.client);
+  Session s(o.url, o.client, counters);
   for (const auto& r : regions) {
     std::vector<std::string> cuts;
     if (parts > 1) {

@@ -16,9 +16,10 @@
 namespace pm::hbase {
 
 ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
-                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter) {
+                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter,
+                     TransportCounters* counters) {
   ScanStats st;
-  Session session(o.url, o.client);
+  Session session(o.url, o.client, counters);
   Backoff backoff(o.retry);
   const gen::TScan base = base_scan(o);
   std::string cursor = range.start;
@@ -95,16 +96,22 @@ ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
       std::string msg;
       const bool retry = is_retryable(e, &msg);
       scanner.reset();  // never reuse an id after a failure
-      session.reset();  // the connection stopped mid-reply: unusable
       // Too much at once is not a server failure: fewer rows, or the oversized row alone.
+      // The connection stopped mid-reply all the same and must go.
       if (is_reply_over_budget(e) && n > 1) {
+        session.drop();
         row_cap = std::max(1, n / 2);
         continue;
       }
-      if (is_string_over_limit(e) && handle_oversize(n)) continue;
+      if (is_string_over_limit(e)) {
+        session.drop();
+        if (handle_oversize(n)) continue;
+      }
+      session.reset();
       if (!retry) throw fail(msg);
       if (!backoff.wait())
         throw fail("gave up after " + std::to_string(backoff.failures()) + " attempts: " + msg);
+      session.count_retry();
       ++st.retries;
       continue;
     }

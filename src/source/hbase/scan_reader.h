@@ -13,6 +13,8 @@
 
 namespace pm::hbase {
 
+struct TransportCounters;  // retry.h
+
 struct ScanStats {
   std::int64_t rows = 0;
   std::int64_t bytes = 0;     // value bytes received
@@ -22,10 +24,12 @@ struct ScanStats {
 };
 
 // Scans [range.start, range.stop) of options.url.table; for each row calls emit with a
-// Record (status kMissing / kEmpty when the column is absent / empty). Stops early when
-// emit returns false. Throws pm::Error when the retry budget is spent or the failure is
-// not transient. Opens its own connection; `limiter` may be shared (or null).
+// Record (status kMissing / kEmpty / kTooLarge when the column is absent / empty / over
+// max_cell_bytes). Stops early when emit returns false. Throws pm::Error when the retry
+// budget is spent or the failure is not transient. Opens its own connection; `limiter`
+// and `counters` may be shared (or null).
 ScanStats scan_range(const HBaseSourceOptions& options, const KeyRange& range,
-                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter);
+                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter,
+                     TransportCounters* counters = nullptr);
 
 }  // namespace pm::hbase
