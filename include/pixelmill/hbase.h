@@ -14,20 +14,24 @@
 #include "pixelmill/image_result.h"
 #include "pixelmill/source.h"
 #include "pixelmill/sources.h"
+#include "pixelmill/tls_files.h"
 
 namespace pm {
 
 // hbase://HOST:PORT/TABLE[?key=value&...]; TABLE may carry a namespace ("ns:name"); PORT
-// defaults to 9090. Query keys (all optional, each at most once) set HBaseClientOptions and
-// scan knobs: protocol=binary|compact, transport=buffered|framed, pages=0|1,
-// report_missing=0|1, splits_per_region=1..1024, rows_per_call=1..100000,
-// timeout_ms=1..3600000. Anything else is refused with an error naming the option.
+// defaults to 9090. hbase+tls://... (or ?tls=1) is the same over TLS (see
+// HBaseClientOptions::tls). Query keys (all optional, each at most once) set
+// HBaseClientOptions and scan knobs: protocol=binary|compact,
+// transport=buffered|framed|http, tls=0|1, pages=0|1, report_missing=0|1,
+// splits_per_region=1..1024, rows_per_call=1..100000, timeout_ms=1..3600000. Anything else
+// is refused with an error naming the option.
 struct HBaseUrl {
   std::string host;
   int port = 9090;
   std::string table;
   std::string query;        // raw, without '?'
-  std::string str() const;  // hbase://HOST:PORT/TABLE (without the query)
+  bool tls = false;         // the hbase+tls:// scheme
+  std::string str() const;  // hbase://HOST:PORT/TABLE or hbase+tls://... (without the query)
 };
 HBaseUrl parse_hbase_url(const std::string& url);  // throws pm::Error when malformed
 
@@ -40,12 +44,21 @@ struct HBaseColumn {
 HBaseColumn parse_hbase_column(const std::string& spec);
 
 // How one Thrift connection is made. Must match the server's flags: -c (compact) and -f
-// (framed, also implied by -nonblocking/-hsha/-threadedselector).
+// (framed, also implied by -nonblocking/-hsha/-threadedselector); kHttp for a server in
+// HTTP mode (hbase.regionserver.thrift.http=true; binary protocol only).
 struct HBaseClientOptions {
   enum class Protocol { kBinary, kCompact };
-  enum class Transport { kBuffered, kFramed };
+  enum class Transport { kBuffered, kFramed, kHttp };
   Protocol protocol = Protocol::kBinary;
   Transport transport = Transport::kBuffered;
+  // TLS 1.2 or later. The server's certificate must chain to tls_files.ca (the system trust
+  // store when empty) and name the URL's host (a DNS name, or an IP address for an IP
+  // host); a failed check is a pm::Error at once, never retried. tls_files.cert/key: a
+  // client certificate, for servers that ask for one. HBase's Thrift server serves TLS only
+  // in its HTTP mode, so the URL's TLS implies kHttp unless it names another transport
+  // (a TLS proxy in front of a plain server).
+  bool tls = false;
+  TlsFiles tls_files;
   int connect_timeout_ms = 5000;
   int io_timeout_ms = 120000;  // per socket read/write; a scan call may read many rows
   // What one response may make the client allocate. A Thrift length field is whatever the
@@ -122,10 +135,11 @@ std::string hbase_unescape_key(const std::string& text);
 // A row key for messages: printable ASCII as is, other bytes \xHH, cut after 64 characters.
 std::string hbase_printable_key(const std::string& key);
 
-// The connection options a URL's query sets (protocol, transport, timeout_ms). The scan
-// options a source URL may carry (pages, splits_per_region, rows_per_call, report_missing)
-// are accepted and ignored, so a writer can reuse the URL its rows were read from.
-HBaseClientOptions hbase_client_options(const HBaseUrl& url);  // throws on unknown keys
+// The connection options a URL sets (its scheme; protocol, transport, tls, timeout_ms), with
+// `tls` for a TLS URL. The scan options a source URL may carry (pages, splits_per_region,
+// rows_per_call, report_missing) are checked and ignored, so a writer can reuse the URL
+// its rows were read from. Throws pm::Error on unknown keys and values out of range.
+HBaseClientOptions hbase_client_options(const HBaseUrl& url, const TlsFiles& tls = {});
 
 // --- table operations (ingest, tests) ---
 

@@ -58,7 +58,7 @@ class HBaseSource final : public Source {
 // Applies the URL's ?key=value&... options (see HBaseUrl).
 void apply_query(const HBaseUrl& url, HBaseSourceOptions& o) {
   const hbase::UrlOptions u = hbase::parse_url_options(url);
-  hbase::apply_client_options(u, o.client);
+  hbase::apply_client_options(url, u, o.client);
   if (u.pages) o.stateless_pages = *u.pages;
   if (u.splits_per_region) o.splits_per_region = *u.splits_per_region;
   if (u.rows_per_call) o.rows_per_call = *u.rows_per_call;
@@ -108,6 +108,7 @@ std::unique_ptr<Source> make_hbase_source_from_spec(const std::string& spec,
   o.since_ms = so.since;
   o.until_ms = so.until;
   o.max_read_mbps = so.max_read_mbps;
+  o.client.tls_files = so.tls;
   // HBase cells cannot exceed 2 GiB: a larger --max-bytes is no limit at all.
   if (so.max_record_bytes > 0)
     o.max_cell_bytes = std::min<std::int64_t>(so.max_record_bytes,

@@ -14,6 +14,7 @@
 #include "connection.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
+#include "tls.h"
 
 namespace pm::hbase {
 
@@ -60,7 +61,9 @@ class Session {
       : url_(std::move(url)), options_(std::move(options)), counters_(counters) {}
   gen::THBaseServiceClient& client() {
     if (!conn_) {
-      conn_ = std::make_unique<Connection>(url_.host, url_.port, options_);
+      // One TLS context for the session: its files are read once, not per reconnect.
+      if (options_.tls && !tls_) tls_ = std::make_unique<TlsContext>(url_.host, options_.tls_files);
+      conn_ = std::make_unique<Connection>(url_.host, url_.port, options_, tls_.get());
       ++connects_;
       if (failed_ && counters_) counters_->reconnects.fetch_add(1, std::memory_order_relaxed);
       failed_ = false;
@@ -85,6 +88,7 @@ class Session {
   HBaseUrl url_;
   HBaseClientOptions options_;
   TransportCounters* counters_;
+  std::unique_ptr<TlsContext> tls_;  // before conn_, which uses it
   std::unique_ptr<Connection> conn_;
   std::uint64_t connects_ = 0;
   bool failed_ = false;

@@ -9,17 +9,26 @@
 namespace pm {
 
 std::string HBaseUrl::str() const {
-  return "hbase://" + host + ":" + std::to_string(port) + "/" + table;
+  const bool v6 = host.find(':') != std::string::npos;
+  return std::string(tls ? "hbase+tls://" : "hbase://") + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/" + table;
 }
 
 HBaseUrl parse_hbase_url(const std::string& url) {
-  const std::string scheme = "hbase://";
   const auto bad = [&](const std::string& why) {
-    return Error("bad HBase URL '" + url + "': " + why + " (expected hbase://HOST:PORT/TABLE)");
+    return Error("bad HBase URL '" + url + "': " + why +
+                 " (expected hbase://HOST:PORT/TABLE or hbase+tls://HOST:PORT/TABLE)");
   };
-  if (url.rfind(scheme, 0) != 0) throw bad("no hbase:// scheme");
-  std::string rest = url.substr(scheme.size());
   HBaseUrl out;
+  std::string rest;
+  if (url.rfind("hbase://", 0) == 0) {
+    rest = url.substr(8);
+  } else if (url.rfind("hbase+tls://", 0) == 0) {
+    rest = url.substr(12);
+    out.tls = true;
+  } else {
+    throw bad("no hbase:// or hbase+tls:// scheme");
+  }
   if (const auto q = rest.find('?'); q != std::string::npos) {
     out.query = rest.substr(q + 1);
     rest.resize(q);
@@ -93,9 +102,10 @@ HBaseColumn parse_hbase_column(const std::string& spec) {
   return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
 
-HBaseClientOptions hbase_client_options(const HBaseUrl& url) {
+HBaseClientOptions hbase_client_options(const HBaseUrl& url, const TlsFiles& tls) {
   HBaseClientOptions o;
-  hbase::apply_client_options(hbase::parse_url_options(url), o);
+  o.tls_files = tls;
+  hbase::apply_client_options(url, hbase::parse_url_options(url), o);
   return o;
 }
 

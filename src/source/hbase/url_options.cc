@@ -55,11 +55,14 @@ UrlOptions parse_url_options(const HBaseUrl& url) {
       out.protocol = v == "compact" ? HBaseClientOptions::Protocol::kCompact
                                     : HBaseClientOptions::Protocol::kBinary;
     } else if (k == "transport") {
-      if (v != "buffered" && v != "framed")
+      if (v == "buffered") out.transport = HBaseClientOptions::Transport::kBuffered;
+      else if (v == "framed") out.transport = HBaseClientOptions::Transport::kFramed;
+      else if (v == "http") out.transport = HBaseClientOptions::Transport::kHttp;
+      else
         throw Error("HBase URL " + where + ": option transport=" + v +
-                    " must be buffered or framed");
-      out.transport = v == "framed" ? HBaseClientOptions::Transport::kFramed
-                                    : HBaseClientOptions::Transport::kBuffered;
+                    " must be buffered, framed or http");
+    } else if (k == "tls") {
+      out.tls = parse_flag(k, v, where);
     } else if (k == "timeout_ms") {
       out.timeout_ms = parse_int(k, v, 1, kMaxTimeoutMs, where);
     } else if (k == "pages") {
@@ -72,17 +75,25 @@ UrlOptions parse_url_options(const HBaseUrl& url) {
       out.report_missing = parse_flag(k, v, where);
     } else {
       throw Error("HBase URL " + where + ": unknown option '" + kv +
-                  "' (known: protocol, transport, timeout_ms, pages, splits_per_region, "
+                  "' (known: protocol, transport, tls, timeout_ms, pages, splits_per_region, "
                   "rows_per_call, report_missing)");
     }
   }
   return out;
 }
 
-void apply_client_options(const UrlOptions& u, HBaseClientOptions& o) {
+void apply_client_options(const HBaseUrl& url, const UrlOptions& u, HBaseClientOptions& o) {
+  if (url.tls && u.tls && !*u.tls)
+    throw Error("HBase URL " + url.str() + ": tls=0 contradicts the hbase+tls:// scheme");
   if (u.protocol) o.protocol = *u.protocol;
+  o.tls = url.tls || u.tls.value_or(false);
   if (u.transport) o.transport = *u.transport;
+  else if (o.tls) o.transport = HBaseClientOptions::Transport::kHttp;
   if (u.timeout_ms) o.io_timeout_ms = *u.timeout_ms;
+  if (o.transport == HBaseClientOptions::Transport::kHttp &&
+      o.protocol == HBaseClientOptions::Protocol::kCompact)
+    throw Error("HBase URL " + url.str() +
+                ": HBase's Thrift HTTP mode speaks the binary protocol only (drop protocol=compact)");
 }
 
 }  // namespace pm::hbase

@@ -24,6 +24,7 @@ inline constexpr int kMaxRowsPerCall = 100000;
 struct UrlOptions {
   std::optional<HBaseClientOptions::Protocol> protocol;
   std::optional<HBaseClientOptions::Transport> transport;
+  std::optional<bool> tls;
   std::optional<int> timeout_ms;
   std::optional<bool> pages;
   std::optional<int> splits_per_region;
@@ -35,7 +36,10 @@ struct UrlOptions {
 // out of range.
 UrlOptions parse_url_options(const HBaseUrl& url);
 
-// Applies the connection options of `u` onto `o`.
-void apply_client_options(const UrlOptions& u, HBaseClientOptions& o);
+// Applies the connection options of `url` (its scheme) and `u` (its query) onto `o`. TLS
+// without a named transport means HTTP (HBase serves TLS only in its HTTP mode). Throws
+// pm::Error when they contradict each other (hbase+tls:// with tls=0; the compact protocol
+// over HTTP, which HBase's HTTP mode does not speak).
+void apply_client_options(const HBaseUrl& url, const UrlOptions& u, HBaseClientOptions& o);
 
 }  // namespace pm::hbase

@@ -98,5 +98,67 @@ TEST(UrlOptions, RangesHoldForOptionsSetInCode) {
   EXPECT_NE(error_of([&] { make_hbase_source(o); }).find("timeout_ms=0"), std::string::npos);
 }
 
+TEST(UrlOptions, TlsSchemeAndOption) {
+  const auto u = parse_hbase_url("hbase+tls://thrift.example:9443/ns:photos");
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.host, "thrift.example");
+  EXPECT_EQ(u.port, 9443);
+  EXPECT_EQ(u.str(), "hbase+tls://thrift.example:9443/ns:photos");
+  EXPECT_FALSE(parse_hbase_url("hbase://h:1/t").tls);
+  EXPECT_EQ(parse_hbase_url("hbase+tls://[::1]:9/t").str(), "hbase+tls://[::1]:9/t");
+  EXPECT_THROW(parse_hbase_url("hbase+ssl://h:1/t"), Error);
+
+  // TLS means HTTP (HBase serves TLS only in its HTTP mode) unless a transport is named,
+  // and carries the files given with it.
+  TlsFiles files{"/ca.pem", "", ""};
+  const auto o = hbase_client_options(u, files);
+  EXPECT_TRUE(o.tls);
+  EXPECT_EQ(o.transport, HBaseClientOptions::Transport::kHttp);
+  EXPECT_EQ(o.tls_files.ca, "/ca.pem");
+  const auto q = hbase_client_options(parse_hbase_url("hbase://h:1/t?tls=1"));
+  EXPECT_TRUE(q.tls);
+  EXPECT_EQ(q.transport, HBaseClientOptions::Transport::kHttp);
+  const auto proxy = hbase_client_options(parse_hbase_url("hbase+tls://h:1/t?transport=framed"));
+  EXPECT_TRUE(proxy.tls);
+  EXPECT_EQ(proxy.transport, HBaseClientOptions::Transport::kFramed);
+  const auto http = hbase_client_options(parse_hbase_url("hbase://h:1/t?transport=http"));
+  EXPECT_FALSE(http.tls);
+  EXPECT_EQ(http.transport, HBaseClientOptions::Transport::kHttp);
+  EXPECT_FALSE(hbase_client_options(parse_hbase_url("hbase://h:1/t?tls=0")).tls);
+
+  EXPECT_NE(error_of([] { hbase_client_options(parse_hbase_url("hbase+tls://h:1/t?tls=0")); })
+                .find("tls=0 contradicts the hbase+tls:// scheme"),
+            std::string::npos);
+  EXPECT_NE(client_error("tls=yes").find("tls=yes must be 0 or 1"), std::string::npos);
+  EXPECT_NE(client_error("transport=http&protocol=compact").find("binary protocol only"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { hbase_client_options(parse_hbase_url("hbase+tls://h:1/t?protocol=compact")); })
+                .find("binary protocol only"),
+            std::string::npos);
+  // The source reads the same options (and the TLS files of its SourceOptions).
+  EXPECT_NE(source_error("tls=2").find("tls=2"), std::string::npos);
+  EXPECT_EQ(source_error("tls=1&timeout_ms=500"), "");
+}
+
+TEST(UrlOptions, TlsFilesAreCheckedBeforeAnyHandshake) {
+  // A client certificate without its key, and a CA file that does not exist: pm::Error
+  // from the first call, without a retry (the port is closed: retries would show as a
+  // transport error instead).
+  HBaseSourceOptions o;
+  o.url = parse_hbase_url("hbase+tls://127.0.0.1:1/t");
+  o.retry.max_attempts = 5;
+  o.retry.backoff_initial_ms = 1;
+  o.client.tls_files.cert = "/nonexistent/client.pem";
+  std::string e = error_of([&] { make_hbase_source(o)->plan(); });
+  EXPECT_NE(e.find("--tls-cert and --tls-key go together"), std::string::npos) << e;
+  EXPECT_EQ(e.find("attempts"), std::string::npos) << e;
+  o.client.tls_files = {"/nonexistent/ca.pem", "", ""};
+  e = error_of([&] { make_hbase_source(o)->plan(); });
+  EXPECT_NE(e.find("cannot load the CA certificates of --tls-ca /nonexistent/ca.pem"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(e.find("attempts"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace pm
