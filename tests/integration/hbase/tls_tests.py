@@ -12,8 +12,9 @@ over HTTPS (scripts/hbase-local.sh thrift tls --https KEYSTORE), then:
   host and the reason;
 - a client certificate is loaded and sent when given; its key must match. HBase 2.6's
   Thrift HTTPS server never asks for one (no trust store or client-auth setting in
-  ThriftServer.setupHTTPServer), so a server that requires it is not tested.
-Exit 0 = pass.
+  ThriftServer.setupHTTPServer), so a server that requires it is not tested;
+- the HTTP mode without TLS (--http, ?transport=http) reads the same rows.
+The extra servers are stopped at the end. Exit 0 = pass.
 """
 import os
 import shutil
@@ -71,15 +72,19 @@ def make_certs(d):
             "-out", "server.p12", "-passout", f"pass:{PASSWORD}")
 
 
-def start_tls_server(d):
+def start_server(name, *flags, env=None):
     # One left by an earlier run serves that run's certificates.
-    sh(["bash", SCRIPT, "stop-thrift", "tls"])
+    sh(["bash", SCRIPT, "stop-thrift", name])
+    p = subprocess.run(["bash", SCRIPT, "thrift", name, *flags], capture_output=True, text=True,
+                       env=env)
+    assert p.returncode == 0, f"the Thrift server {name} {flags} did not start:\n{p.stderr}"
+    return p.stdout.strip().splitlines()[-1]
+
+
+def start_tls_server(d):
     env = dict(os.environ, PM_HBASE_KEYSTORE_PASSWORD=PASSWORD,
                PM_HBASE_TLS_CA=os.path.join(d, "ca.pem"))
-    p = subprocess.run(["bash", SCRIPT, "thrift", "tls", "--https", os.path.join(d, "server.p12")],
-                       capture_output=True, text=True, env=env)
-    assert p.returncode == 0, f"the HTTPS Thrift server did not start:\n{p.stderr}"
-    endpoint = p.stdout.strip().splitlines()[-1]
+    endpoint = start_server("tls", "--https", os.path.join(d, "server.p12"), env=env)
     assert endpoint.startswith("hbase+tls://127.0.0.1:"), endpoint
     return endpoint
 
@@ -196,9 +201,20 @@ def main():
     assert p.returncode != 0 and "--tls-cert and --tls-key go together" in p.stderr, p.stderr
     p = run(["extract", "--input", plain_url(), "--tls-ca", ca] + common, check=False)
     assert p.returncode != 0 and "apply to hbase+tls:// URLs" in p.stderr, p.stderr
+    sh(["bash", SCRIPT, "stop-thrift", "tls"])
+
+    # HTTP mode without TLS.
+    http = start_server("http", "--http")
+    assert http.startswith("hbase://127.0.0.1:"), http
+    out_http = os.path.join(WORK, "http.h5")
+    run(["extract", "--input", f"{http}/{TABLE}?transport=http", "--model", tiny, "--output",
+         out_http, "--quiet"], np_=2)
+    assert read_h5(out_http)[0] == k1, "?transport=http read other rows"
+    sh(["bash", SCRIPT, "stop-thrift", "http"])
     print(f"PASS: ingest, extract, write-back and dedup over {tls} with --tls-ca equal the plain "
           f"endpoint ({len(k1)} rows, {ok_seconds:.0f} s); ?tls=1 and a client certificate work; "
-          f"another CA, the name localhost and the system trust store are refused at once")
+          f"another CA, the name localhost and the system trust store are refused at once; "
+          f"plain HTTP mode reads the same rows")
 
 
 if __name__ == "__main__":
