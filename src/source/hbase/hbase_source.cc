@@ -25,8 +25,11 @@ class HBaseSource final : public Source {
   std::vector<SplitSpec> plan() override { return hbase::plan_splits(o_, &counters_); }
 
   void read_split(const SplitSpec& split, const std::function<bool(Record&&)>& emit) override {
-    const auto st = hbase::scan_range(o_, {split.start, split.stop}, emit,
-                                      limiter_.enabled() ? &limiter_ : nullptr, &counters_);
+    hbase::ScanShared shared;
+    shared.limiter = limiter_.enabled() ? &limiter_ : nullptr;
+    shared.counters = &counters_;
+    shared.largest_row = &largest_row_;
+    const auto st = hbase::scan_range(o_, {split.start, split.stop}, emit, shared);
     rows_ += st.rows;
     bytes_ += st.bytes;
   }
@@ -53,6 +56,7 @@ class HBaseSource final : public Source {
   hbase::RateLimiter limiter_;
   hbase::TransportCounters counters_;
   std::atomic<std::int64_t> rows_{0}, bytes_{0};
+  std::atomic<std::int64_t> largest_row_{0};  // over all splits so far (scan_reader.h)
 };
 
 // Applies the URL's ?key=value&... options (see HBaseUrl).

@@ -16,15 +16,16 @@
 namespace pm::hbase {
 
 ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
-                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter,
-                     TransportCounters* counters) {
+                     const std::function<bool(Record&&)>& emit, const ScanShared& shared) {
   ScanStats st;
-  Session session(o.url, o.client, counters);
+  Session session(o.url, o.client, shared.counters);
+  RateLimiter* const limiter = shared.limiter;
   Backoff backoff(o.retry);
   const gen::TScan base = base_scan(o);
   std::string cursor = range.start;
   std::optional<std::int32_t> scanner;  // open server-side scanner on `session`, if any
-  std::int64_t max_row = 0;             // largest row seen, sizes the next call
+  // Largest row seen (here or by an earlier split), sizes the next call.
+  std::int64_t max_row = shared.largest_row ? shared.largest_row->load(std::memory_order_relaxed) : 0;
   int row_cap = std::max(1, o.rows_per_call);
   int rows_before_oversize = 0;         // > 0: the next call stops short of a row too large
   bool done = false;
@@ -86,7 +87,11 @@ ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
         session.client().getScannerResults(rows, o.url.table, scan_from_cursor(n), n);
       } else {
         if (!scanner) {
-          scanner = session.client().openScanner(o.url.table, scan_from_cursor(n));
+          // The scan's caching is how many rows the Thrift server fetches from the region
+          // server per RPC for this scanner's whole life: never fewer than a first call of
+          // the old default (8), even when this call asks for fewer rows to learn their size.
+          scanner = session.client().openScanner(
+              o.url.table, scan_from_cursor(std::max(n, std::min(row_cap, 8))));
           ++st.reopens;
         }
         session.client().getScannerRows(rows, *scanner, n);
@@ -132,6 +137,12 @@ ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
     }
     st.bytes += bytes;
     if (limiter) limiter->acquire(bytes);
+    if (shared.largest_row) {
+      std::int64_t seen = shared.largest_row->load(std::memory_order_relaxed);
+      while (max_row > seen &&
+             !shared.largest_row->compare_exchange_weak(seen, max_row, std::memory_order_relaxed)) {
+      }
+    }
     // End of range: an empty answer; for pages also a short one (the server's scanner was
     // exhausted and closed).
     if (rows.empty() || (o.stateless_pages && static_cast<int>(rows.size()) < n)) done = true;
