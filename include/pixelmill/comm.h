@@ -32,7 +32,7 @@ class Comm {
   ~Comm();
 
   // The MPI handle, for the wrappers in src/mpi and for tests of them. Other modules never
-  // call MPI with it.
+  // call MPI with it (tests/unit/lint checks that no MPI call appears outside src/mpi).
   MPI_Comm raw() const { return comm_; }
   // The one sanctioned use of the handles outside src/mpi: parallel HDF5 opens a file on
   // a communicator (H5Pset_fapl_mpio(fapl, comm, info)). Borrowed: valid while this Comm
