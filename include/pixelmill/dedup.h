@@ -36,7 +36,7 @@ struct DedupOptions {
   std::int64_t block_rows = 8192;
   // Matmul threads per rank (0 = the CPUs this rank may run on, divided among the ranks
   // of its node that share them: pm::rank_cpus), so ranks x threads do not oversubscribe
-  // the node. Restored when run_dedup returns.
+  // the node. extract --dedup passes its compute threads. Restored when run_dedup returns.
   int threads = 0;
   bool quiet = false;                // no summary on rank 0
   // Write-back of each row's result to HBase (see README, "dedup results in HBase"). When

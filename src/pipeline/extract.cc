@@ -352,6 +352,8 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     d.hbase_write = o.hbase_dedup;
     d.hbase_output = o.hbase_output;
     d.hbase_column = o.dedup_column;
+    // The join runs on the threads the extraction ran on: --threads, or the same default.
+    d.threads = budget.compute;
     const DedupSummary ds = run_dedup(comm, d);
     if (comm.rank() == 0 && !o.quiet) std::printf("%s\n", format_summary(ds).c_str());
   }

@@ -361,5 +361,20 @@ def threads_follow_affinity():
     print(f"PASS: compute threads follow the affinity mask ({len(mine)} CPUs here; pinned: 1)")
 
 
+def dedup_gets_threads():
+    # extract --dedup runs the join on extract's --threads, not on a count of its own:
+    # more threads than this machine's CPUs, which no default would give.
+    mine = sorted(os.sched_getaffinity(0))
+    threads = len(mine) + 1
+    out = os.path.join(WORK, "dedup_threads.h5")
+    if os.path.exists(out):
+        os.remove(out)
+    p = run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", TINY, "--output", out,
+             "--batch", "4", "--threads", str(threads), "--dedup"], np_=1)
+    assert f"{threads} compute" in p.stderr, p.stderr
+    assert f"with {threads} thread(s) per rank" in p.stdout, p.stdout
+    print(f"PASS: extract --dedup --threads {threads}: the join ran on {threads} threads")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
