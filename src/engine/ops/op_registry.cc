@@ -54,6 +54,9 @@ const OpDef* find_op(const std::string& op) {
 std::vector<ValueType> infer_op(const Node& n, const std::vector<ValueType>& in) {
   const OpDef* def = find_op(n.op);
   if (!def) throw Error(n.label() + ": op not supported");
+  // Every supported op reads its first input (Constant is folded at load); a node without
+  // one is the file's error, not an index past the end (found by fuzzing: a bare Flatten).
+  if (in.empty()) throw Error(n.label() + ": has no inputs");
   if (def->f32_only && !in.empty() && in[0].dtype != DType::kF32)
     throw Error(n.label() + ": input type " + dtype_name(in[0].dtype) + " is not supported (float32 only)");
   // Arithmetic: float32/64, int32/64 and (wrapping) 8-bit integers; comparisons: no 8-bit.
