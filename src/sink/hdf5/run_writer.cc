@@ -338,7 +338,7 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
     const long ms = std::strtol(pause, nullptr, 10);
     if (ms > 0) {
       if (comm.rank() == 0) std::fprintf(stderr, "[test] round %lld: rows flushed, publishing them in %ld ms\n",
-                                         static_cast<long long>(w.rounds), ms);
+                                         static_cast<long long>(w.rounds + 1), ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
   }
