@@ -6,10 +6,20 @@
 #                                   Thrift calls; print hbase://127.0.0.1:PORT last
 #   scripts/hbase-local.sh stop     stop Thrift, then HBase (SIGTERM, SIGKILL after 30 s)
 #   scripts/hbase-local.sh status   each process with its pid, and the endpoint
-#   scripts/hbase-local.sh thrift NAME [FLAGS...]
+#   scripts/hbase-local.sh stop-thrift NAME
+#                                   stop the extra Thrift server NAME (e.g. to start it
+#                                   again with other flags or another keystore)
+#   scripts/hbase-local.sh thrift NAME [--http | --https KEYSTORE] [FLAGS...]
 #                                   one more Thrift2 server with server flags (e.g. -c -f:
 #                                   compact protocol, framed transport) on a free port, for
-#                                   client tests; stopped by `stop`; prints its endpoint
+#                                   client tests; stopped by `stop`; prints its endpoint.
+#                                   --http: in HTTP mode (hbase.regionserver.thrift.http;
+#                                   binary protocol, clients use ?transport=http).
+#                                   --https KEYSTORE: HTTP mode over TLS (HBase serves TLS
+#                                   only there) with the server's key and certificate in
+#                                   KEYSTORE (PKCS12 when it ends in .p12 or .pfx, else JKS);
+#                                   prints hbase+tls://HOST:PORT. Each such server gets its
+#                                   own conf dir (conf-thrift-NAME/, mode 0600 files).
 #
 # Environment:
 #   PM_HBASE_HOME         state dir: conf/, data/, logs/, pid and port files (default
@@ -22,6 +32,12 @@
 #   PM_HBASE_THRIFT_PORT  Thrift port for a first start (default: a free one; later starts
 #   PM_HBASE_ZK_PORT      reuse the recorded ports, so a restarted Thrift server keeps its port)
 #   PM_HBASE_TIMEOUT      seconds to wait for readiness (default 240)
+#   PM_HBASE_KEYSTORE_PASSWORD  with --https: the keystore's (and its key's) password; read
+#                         from the environment so that it is on no command line
+#   PM_HBASE_TLS_CA       with --https: the CA certificate (PEM) that signed the server's, for
+#                         the readiness probe, which verifies the server like any client
+#   PM_HBASE_TLS_HOST     with --https: the name the probe checks the certificate against and
+#                         the endpoint prints (default 127.0.0.1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 home=${PM_HBASE_HOME:-${TMPDIR:-/tmp}/pixelmill-hbase-$(id -u)}
@@ -135,11 +151,35 @@ logger.hadoop.level = WARN
 EOF
 }
 
+# The conf dir first on the classpath: its hbase-site.xml wins. An extra server in HTTP(S)
+# mode sets jvm_conf to its own.
+jvm_conf=""
 classpath() {
   if [ ! -s "$cache/hbase.cp" ]; then
     PM_HBASE_CACHE=$cache bash "$root/scripts/deps/hbase.sh" >&2
   fi
-  echo "$home/conf:$(cat "$cache/hbase.cp")"
+  echo "${jvm_conf:-$home/conf}:$(cat "$cache/hbase.cp")"
+}
+
+xml_escape() {
+  local s=${1//&/&amp;}
+  s=${s//</&lt;}
+  s=${s//>/&gt;}
+  printf '%s' "$s"
+}
+
+# write_extra_conf DIR PROPERTIES_XML: the main hbase-site.xml plus PROPERTIES_XML, files
+# readable by the owner only (a keystore password may be among them).
+write_extra_conf() {
+  local dir=$1 props=$2
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  (
+    umask 077
+    cp "$home/conf/log4j2.properties" "$dir/log4j2.properties"
+    sed '/<\/configuration>/d' "$home/conf/hbase-site.xml" > "$dir/hbase-site.xml"
+    printf '%s\n</configuration>\n' "$props" >> "$dir/hbase-site.xml"
+  )
 }
 
 # start_jvm NAME XMX CLASS ARGS...: detached from this shell (setsid), so the test harness
@@ -284,7 +324,37 @@ cmd_stop() {
 cmd_extra_thrift() {
   local name=thrift-$1; shift
   [ -n "$(running_pid master)" ] || die "HBase is not running: start it first"
-  local tp probe_flags=()
+  local tp probe_flags=() mode=binary keystore="" scheme=hbase endpoint_host=127.0.0.1
+  case "${1:-}" in
+    --http) mode=http; shift ;;
+    --https)
+      [ $# -ge 2 ] || die "--https needs a keystore file"
+      mode=https; keystore=$(realpath "$2"); shift 2
+      [ -r "$keystore" ] || die "cannot read the keystore $keystore"
+      [ -n "${PM_HBASE_KEYSTORE_PASSWORD:-}" ] || die "--https: set PM_HBASE_KEYSTORE_PASSWORD"
+      [ -n "${PM_HBASE_TLS_CA:-}" ] || die "--https: set PM_HBASE_TLS_CA (the CA for the readiness probe)"
+      ;;
+  esac
+  if [ "$mode" != binary ]; then
+    local props='  <property><name>hbase.regionserver.thrift.http</name><value>true</value></property>'
+    probe_flags+=(--http)
+    if [ "$mode" = https ]; then
+      local type=JKS pw
+      case "$keystore" in *.p12|*.pfx) type=PKCS12 ;; esac
+      pw=$(xml_escape "$PM_HBASE_KEYSTORE_PASSWORD")
+      props+="
+  <property><name>hbase.thrift.ssl.enabled</name><value>true</value></property>
+  <property><name>hbase.thrift.ssl.keystore.store</name><value>$(xml_escape "$keystore")</value></property>
+  <property><name>hbase.thrift.ssl.keystore.type</name><value>$type</value></property>
+  <property><name>hbase.thrift.ssl.keystore.password</name><value>$pw</value></property>
+  <property><name>hbase.thrift.ssl.keystore.keypassword</name><value>$pw</value></property>"
+      endpoint_host=${PM_HBASE_TLS_HOST:-127.0.0.1}
+      scheme=hbase+tls
+      probe_flags+=(--tls --tls-ca "$PM_HBASE_TLS_CA" --host "$endpoint_host")
+    fi
+    write_extra_conf "$home/conf-$name" "$props"
+    jvm_conf=$home/conf-$name
+  fi
   local f
   for f in "$@"; do
     case "$f" in
@@ -300,7 +370,8 @@ cmd_extra_thrift() {
     start_jvm "$name" 512m org.apache.hadoop.hbase.thrift2.ThriftServer -b 127.0.0.1 -p "$tp" "$@" start
   fi
   wait_ready "$tp" "${probe_flags[@]}" || { tail -20 "$home/logs/$name.out" >&2; die "$name not ready"; }
-  echo "hbase://127.0.0.1:$tp"
+  echo "$scheme://$endpoint_host:$tp" > "$home/$name.endpoint"
+  echo "$scheme://$endpoint_host:$tp"
 }
 
 cmd_status() {
@@ -313,7 +384,8 @@ cmd_status() {
     [ -e "$f" ] || continue
     name=$(basename "$f" .pid)
     pid=$(running_pid "$name")
-    [ -n "$pid" ] && echo "$name running pid $pid hbase://127.0.0.1:$(cat "$home/$name.port")"
+    [ -n "$pid" ] && echo "$name running pid $pid $(cat "$home/$name.endpoint" 2>/dev/null ||
+                                                     echo "hbase://127.0.0.1:$(cat "$home/$name.port")")"
   done
   if [ -s "$home/ports" ]; then
     local zk tp; read -r zk tp < "$home/ports"
@@ -323,11 +395,12 @@ cmd_status() {
   return $rc
 }
 
-case "${1:-}" in start|stop|status|thrift) private_state_dir "$home" ;; esac
+case "${1:-}" in start|stop|status|thrift|stop-thrift) private_state_dir "$home" ;; esac
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  thrift) shift; [ $# -ge 1 ] || die "usage: $0 thrift NAME [FLAGS...]"; cmd_extra_thrift "$@" ;;
-  *) echo "usage: $0 start|stop|status   (state in \$PM_HBASE_HOME, default \$TMPDIR/pixelmill-hbase-UID)" >&2; exit 2 ;;
+  thrift) shift; [ $# -ge 1 ] || die "usage: $0 thrift NAME [--http | --https KEYSTORE] [FLAGS...]"; cmd_extra_thrift "$@" ;;
+  stop-thrift) [ $# -eq 2 ] || die "usage: $0 stop-thrift NAME"; stop_one "thrift-$2"; rm -f "$home/thrift-$2.endpoint" ;;
+  *) echo "usage: $0 start|stop|status|thrift|stop-thrift   (state in \$PM_HBASE_HOME, default \$TMPDIR/pixelmill-hbase-UID)" >&2; exit 2 ;;
 esac

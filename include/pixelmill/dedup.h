@@ -17,6 +17,7 @@
 
 #include "pixelmill/comm.h"
 #include "pixelmill/dedup_rows.h"
+#include "pixelmill/tls_files.h"
 
 namespace pm {
 
@@ -44,6 +45,7 @@ struct DedupOptions {
   bool hbase_write = true;           // false: /dedup only, never touch HBase
   std::string hbase_output;          // hbase://HOST:PORT/TABLE ("" = the run's input table)
   std::string hbase_column = "f:dedup";  // family:prefix of the written qualifiers
+  TlsFiles tls;                      // when that table is hbase+tls:// (or ?tls=1)
 };
 
 struct DedupSummary {

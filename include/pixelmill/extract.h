@@ -8,13 +8,15 @@
 #include <string>
 
 #include "pixelmill/comm.h"
+#include "pixelmill/tls_files.h"
 
 namespace pm {
 
 struct ExtractOptions {
-  std::string input;           // dir:PATH | list:FILE | hbase://HOST:PORT/TABLE
+  std::string input;           // dir:PATH | list:FILE | hbase://HOST:PORT/TABLE (or hbase+tls://)
   std::string output;          // HDF5 file path ("" = none)
   std::string hbase_output;    // hbase://HOST:PORT/TABLE for write-back ("" = none)
+  TlsFiles tls;                // for every hbase+tls:// (or ?tls=1) URL of the run
   std::string model;           // ONNX file; its card is the .json beside it
   // HBase input/output (ignored for file inputs):
   std::string column;          // family:qualifier holding the image bytes

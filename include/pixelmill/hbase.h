@@ -14,19 +14,24 @@
 #include "pixelmill/image_result.h"
 #include "pixelmill/source.h"
 #include "pixelmill/sources.h"
+#include "pixelmill/tls_files.h"
 
 namespace pm {
 
 // hbase://HOST:PORT/TABLE[?key=value&...]; TABLE may carry a namespace ("ns:name"); PORT
-// defaults to 9090. Query keys (all optional) set HBaseClientOptions and scan knobs:
-// protocol=binary|compact, transport=buffered|framed, pages=0|1, splits_per_region=N,
-// rows_per_call=N, timeout_ms=N.
+// defaults to 9090. hbase+tls://... (or ?tls=1) is the same over TLS (see
+// HBaseClientOptions::tls). Query keys (all optional, each at most once) set
+// HBaseClientOptions and scan knobs: protocol=binary|compact,
+// transport=buffered|framed|http, tls=0|1, pages=0|1, report_missing=0|1,
+// splits_per_region=1..1024, rows_per_call=1..100000, timeout_ms=1..3600000. Anything else
+// is refused with an error naming the option.
 struct HBaseUrl {
   std::string host;
   int port = 9090;
   std::string table;
   std::string query;        // raw, without '?'
-  std::string str() const;  // hbase://HOST:PORT/TABLE (without the query)
+  bool tls = false;         // the hbase+tls:// scheme
+  std::string str() const;  // hbase://HOST:PORT/TABLE or hbase+tls://... (without the query)
 };
 HBaseUrl parse_hbase_url(const std::string& url);  // throws pm::Error when malformed
 
@@ -39,18 +44,37 @@ struct HBaseColumn {
 HBaseColumn parse_hbase_column(const std::string& spec);
 
 // How one Thrift connection is made. Must match the server's flags: -c (compact) and -f
-// (framed, also implied by -nonblocking/-hsha/-threadedselector).
+// (framed, also implied by -nonblocking/-hsha/-threadedselector); kHttp for a server in
+// HTTP mode (hbase.regionserver.thrift.http=true; binary protocol only).
 struct HBaseClientOptions {
   enum class Protocol { kBinary, kCompact };
-  enum class Transport { kBuffered, kFramed };
+  enum class Transport { kBuffered, kFramed, kHttp };
   Protocol protocol = Protocol::kBinary;
   Transport transport = Transport::kBuffered;
+  // TLS 1.2 or later. The server's certificate must chain to tls_files.ca (the system trust
+  // store when empty) and name the URL's host (a DNS name, or an IP address for an IP
+  // host); a failed check is a pm::Error at once, never retried. tls_files.cert/key: a
+  // client certificate, for servers that ask for one. HBase's Thrift server serves TLS only
+  // in its HTTP mode, so the URL's TLS implies kHttp unless it names another transport
+  // (a TLS proxy in front of a plain server).
+  bool tls = false;
+  TlsFiles tls_files;
   int connect_timeout_ms = 5000;
   int io_timeout_ms = 120000;  // per socket read/write; a scan call may read many rows
-  // libthrift refuses larger responses ("MaxMessageSize reached"). Default 256 MiB, over the
-  // libthrift default of 100 MiB: one image cell may legitimately be tens of MB.
+  // What one response may make the client allocate. A Thrift length field is whatever the
+  // server says, and libthrift allocates it before the bytes arrive, so a broken or hostile
+  // server could otherwise make each connection allocate ~2 GiB per string (or per list).
+  //   max_message_bytes: all bytes of one response, counted as they arrive; larger -> a
+  //     transport error (the scan reader then asks for fewer rows). Default 256 MiB, over
+  //     the libthrift default of 100 MiB: one image cell may legitimately be tens of MB.
+  //   max_string_bytes: one string or binary field (a cell value, a row key); larger -> a
+  //     TProtocolException SIZE_LIMIT before any allocation.
+  //   max_container_items: one list, map or set (rows per call, cells per row, regions).
+  // The HBase source derives all three from HBaseSourceOptions::max_cell_bytes.
   std::int64_t max_message_bytes = 256LL << 20;
   std::int64_t max_frame_bytes = 256LL << 20;  // framed transport only
+  std::int32_t max_string_bytes = 64 << 20;
+  std::int32_t max_container_items = 1 << 20;
 };
 
 // Retry policy shared by reads and writes: exponential backoff from initial to max, at most
@@ -81,6 +105,12 @@ struct HBaseSourceOptions {
   // stays near bytes_per_call (adapted to the largest row seen so far).
   int rows_per_call = 128;
   std::int64_t bytes_per_call = 32LL << 20;
+  // Largest image cell accepted (extract's --max-bytes). A larger cell becomes a kTooLarge
+  // record without its bytes. It also sizes what a response may make the client allocate
+  // (HBaseClientOptions limits, set by make_hbase_source): a string limit of
+  // max(max_cell_bytes, 1 MiB), a response limit of max(bytes_per_call, 2 strings) + 1 MiB.
+  // In 1..2^31-1.
+  std::int64_t max_cell_bytes = 64LL << 20;
   // Rows without the column are emitted as kMissing records. Costs the first cell of such
   // rows; off when a time range is given (a row outside the range is not "missing").
   bool report_missing = true;
@@ -105,10 +135,11 @@ std::string hbase_unescape_key(const std::string& text);
 // A row key for messages: printable ASCII as is, other bytes \xHH, cut after 64 characters.
 std::string hbase_printable_key(const std::string& key);
 
-// The connection options a URL's query sets (protocol, transport, timeout_ms). The scan
-// options a source URL may carry (pages, splits_per_region, rows_per_call, report_missing)
-// are accepted and ignored, so a writer can reuse the URL its rows were read from.
-HBaseClientOptions hbase_client_options(const HBaseUrl& url);  // throws on unknown keys
+// The connection options a URL sets (its scheme; protocol, transport, tls, timeout_ms), with
+// `tls` for a TLS URL. The scan options a source URL may carry (pages, splits_per_region,
+// rows_per_call, report_missing) are checked and ignored, so a writer can reuse the URL
+// its rows were read from. Throws pm::Error on unknown keys and values out of range.
+HBaseClientOptions hbase_client_options(const HBaseUrl& url, const TlsFiles& tls = {});
 
 // --- table operations (ingest, tests) ---
 
@@ -152,6 +183,7 @@ class HBasePutWriter {
   std::int64_t cells_written() const;
   std::int64_t bytes_written() const;
   std::int64_t timestamp_ms() const;
+  ConnectionCounters connection_counters() const;  // retries and reconnects so far
 
  private:
   struct Impl;
@@ -177,6 +209,7 @@ class HBaseEmbeddingWriter {
   void write(const std::vector<ImageResult>& rows);  // thread-safe; chunks as it goes
   void flush();
   std::int64_t rows_written() const;
+  ConnectionCounters connection_counters() const;  // retries and reconnects so far
 
  private:
   struct Impl;

@@ -27,6 +27,21 @@ struct SplitSpec {
 std::string encode_splits(const std::vector<SplitSpec>& splits);
 std::vector<SplitSpec> decode_splits(const std::string& bytes);
 
+// Failures that a source reading over the network (HBase) recovered from, for the
+// progress line and the summary. A local source has none: remote = false, and reports
+// show nothing for it.
+struct ConnectionCounters {
+  bool remote = false;
+  std::int64_t retries = 0;     // failed calls tried again after a backoff
+  std::int64_t reconnects = 0;  // connections made again after a failure
+  ConnectionCounters& operator+=(const ConnectionCounters& o) {
+    remote = remote || o.remote;
+    retries += o.retries;
+    reconnects += o.reconnects;
+    return *this;
+  }
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -42,6 +57,8 @@ class Source {
   // Total records when cheaply known (files), -1 otherwise.
   virtual std::int64_t total_hint() const { return -1; }
   virtual std::string describe() const = 0;  // e.g. "dir:/data/photos (1234 files)"
+  // Totals so far, over plan() and every read_split(); safe to call while they run.
+  virtual ConnectionCounters connection_counters() const { return {}; }
 };
 
 }  // namespace pm

@@ -1,5 +1,5 @@
 // Opening a source from its command-line spec: `dir:PATH` (recursive), `list:FILE`
-// (one path a line), `hbase://HOST:PORT/TABLE`.
+// (one path a line), `hbase://HOST:PORT/TABLE` (or `hbase+tls://`, over HTTPS).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pixelmill/source.h"
+#include "pixelmill/tls_files.h"
 
 namespace pm {
 
@@ -21,7 +22,13 @@ struct SourceOptions {
   std::string start_row, stop_row; // row range [start, stop)
   std::int64_t since = -1, until = -1;  // cell timestamp range [since, until) in ms; -1 = open
   double max_read_mbps = 0;        // per-rank read limit; 0 = none
+  TlsFiles tls;                    // for hbase+tls:// (or ?tls=1) inputs
 };
+
+// An HBase URL, plain or TLS: hbase://... or hbase+tls://...
+inline bool is_hbase_url(const std::string& spec) {
+  return spec.rfind("hbase://", 0) == 0 || spec.rfind("hbase+tls://", 0) == 0;
+}
 
 // Throws pm::Error for an unknown scheme or a spec that cannot be opened.
 std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& options);

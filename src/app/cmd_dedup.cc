@@ -6,6 +6,7 @@
 #include "pixelmill/agreed.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
+#include "tls_flags.h"
 
 namespace pm::app {
 
@@ -34,10 +35,13 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        ".score, .header")
       ("no-hbase-write", po::bool_switch(&no_hbase_write), "write /dedup only, never to HBase")
       ("quiet,q", po::bool_switch(&o.quiet), "no summary");
+  add_tls_flags(desc, o.tls);
   auto vm = parse_command(comm, "dedup", "--input RUN.h5 [--against OLDER.h5 ...] [--threshold T]",
                           desc, args, {"input"});
   if (!vm) return 0;
   agreed(comm, "", [&] {
+    // Without --output-hbase the table is the run's input, read from the file later.
+    check_tls_flags(o.tls, {o.hbase_output}, !o.hbase_output.empty());
     if (no_hbase_write) {
       if (!o.hbase_output.empty()) throw Error("--no-hbase-write contradicts --output-hbase");
       o.hbase_write = false;

@@ -9,6 +9,7 @@
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
 #include "stop_signals.h"
+#include "tls_flags.h"
 
 namespace pm::app {
 
@@ -18,7 +19,8 @@ int cmd_extract(const Args& args, const Comm& comm) {
   po::options_description desc("extract options");
   desc.add_options()
       ("input,i", po::value(&o.input)->required(),
-       "dir:PATH (recursive), list:FILE (one path a line) or hbase://HOST:PORT/TABLE")
+       "dir:PATH (recursive), list:FILE (one path a line) or hbase://HOST:PORT/TABLE "
+       "(hbase+tls:// over HTTPS, see --tls-ca)")
       ("output,o", po::value(&o.output)->default_value(""), "HDF5 file to write (one per run)")
       ("model,m", po::value(&o.model)->default_value(default_model()),
        "ONNX model (its card is the .json beside it), or the card itself")
@@ -74,17 +76,19 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "continue the incomplete run in --output (left by SIGTERM/SIGINT); a missing file "
        "starts afresh, a complete one is left as it is")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
+  add_tls_flags(desc, o.tls);
   auto vm = parse_command(comm, "extract", "--input SPEC --output RUN.h5 [options]", desc, args);
   if (!vm) return 0;
   o.hbase_dedup = !no_hbase_dedup;
   // `--output hbase://...` is accepted as a synonym of --output-hbase. The other values
   // are checked by run_extract, agreed, before any work.
   agreed(comm, "", [&] {
-    if (o.output.rfind("hbase://", 0) == 0) {
+    if (o.output.rfind("hbase://", 0) == 0 || o.output.rfind("hbase+tls://", 0) == 0) {
       if (!o.hbase_output.empty()) throw Error("two HBase outputs given");
       o.hbase_output = o.output;
       o.output.clear();
     }
+    check_tls_flags(o.tls, {o.input, o.hbase_output});
   });
   std::ostringstream cl;
   cl << "pixelmill extract";

@@ -15,6 +15,7 @@
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
+#include "tls_flags.h"
 
 namespace pm::app {
 
@@ -103,7 +104,8 @@ int cmd_ingest(const Args& args, const Comm& comm) {
   po::options_description desc("ingest options");
   desc.add_options()
       ("input,i", po::value(&input)->required(), "dir:PATH (recursive) or list:FILE")
-      ("output,o", po::value(&output)->required(), "hbase://HOST:PORT/TABLE")
+      ("output,o", po::value(&output)->required(),
+       "hbase://HOST:PORT/TABLE (hbase+tls:// over HTTPS, see --tls-ca)")
       ("column,c", po::value(&column)->default_value("f:img"), "family:qualifier for the bytes")
       ("key-format", po::value(&key_format)->default_value("{path}"),
        "row key: {path} (relative path), {name}, {stem}, {ext} and literal text")
@@ -121,13 +123,18 @@ int cmd_ingest(const Args& args, const Comm& comm) {
       ("timestamp", po::value(&timestamp)->default_value(-1),
        "cell timestamp in ms (-1 = now); a rerun with the same value rewrites the same versions")
       ("quiet,q", po::bool_switch(&quiet), "no summary");
+  TlsFiles tls;
+  add_tls_flags(desc, tls);
   auto vm = parse_command(comm, "ingest",
                           "--input dir:PATH --output hbase://HOST:PORT/TABLE [options]", desc, args);
   if (!vm) return 0;
   HBaseUrl url;
   HBaseColumn col;
+  HBaseClientOptions client;
   agreed(comm, "", [&] {
+    check_tls_flags(tls, {output});
     url = parse_hbase_url(output);
+    client = hbase_client_options(url, tls);
     col = parse_hbase_column(column);
     if (col.qualifier.empty()) throw Error("--column needs a qualifier (family:qualifier)");
     if (batch_rows < 1 || batch_bytes < 1) throw Error("--batch-rows and --batch-bytes must be positive");
@@ -153,8 +160,8 @@ int cmd_ingest(const Args& args, const Comm& comm) {
       std::sort(all.begin(), all.end());
       for (int r = 1; r < regions; ++r) keys.push_back(all[all.size() * r / regions]);
     }
-    const bool created = hbase_create_table_if_missing(url, {col.family}, keys);
-    if (!created) hbase_check_table_family(url, col.family);
+    const bool created = hbase_create_table_if_missing(url, {col.family}, keys, client);
+    if (!created) hbase_check_table_family(url, col.family, client);
     else if (!quiet)
       std::printf("ingest: created %s with %zu regions\n", url.str().c_str(), keys.size() + 1);
     std::ostringstream s;
@@ -180,6 +187,7 @@ int cmd_ingest(const Args& args, const Comm& comm) {
   agreed(comm, "ingest", [&] {
     HBaseWriterOptions wo;
     wo.url = url;
+    wo.client = client;
     wo.timestamp_ms = timestamp;
     wo.max_rows_per_call = batch_rows;
     wo.max_bytes_per_call = batch_bytes;

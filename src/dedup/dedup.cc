@@ -170,7 +170,7 @@ std::string dedup_hbase_target(const std::string& path, const DedupOptions& opti
   const auto j = nlohmann::json::parse(params, nullptr, /*allow_exceptions=*/false);
   if (j.is_object() && j.contains("input") && j["input"].is_string()) {
     const std::string input = j["input"].get<std::string>();
-    if (input.rfind("hbase://", 0) == 0) return input;
+    if (input.rfind("hbase://", 0) == 0 || input.rfind("hbase+tls://", 0) == 0) return input;
   }
   return "";
 }
@@ -227,7 +227,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   // unreachable server is reported before any work.
   std::unique_ptr<dedup::HBaseWriteBack> hbase;
   if (!hbase_target.empty())
-    hbase = dedup::open_hbase_write_back(comm, hbase_target, options.hbase_column);
+    hbase = dedup::open_hbase_write_back(comm, hbase_target, options.hbase_column, options.tls);
 
   const std::int64_t begin = s.rows * comm.rank() / comm.size();
   const std::int64_t end = s.rows * (comm.rank() + 1) / comm.size();

@@ -29,7 +29,8 @@ class Writer final : public HBaseWriteBack {
 }  // namespace
 
 std::unique_ptr<HBaseWriteBack> open_hbase_write_back(const Comm& comm, const std::string& target,
-                                                      const std::string& column) {
+                                                      const std::string& column,
+                                                      const TlsFiles& tls) {
   // One timestamp for every cell of the run, whichever rank writes it.
   std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
@@ -39,7 +40,7 @@ std::unique_ptr<HBaseWriteBack> open_hbase_write_back(const Comm& comm, const st
   agreed(comm, "HBase output of dedup results", [&] {
     HBaseDedupWriterOptions o;
     o.writer.url = parse_hbase_url(target);
-    o.writer.client = hbase_client_options(o.writer.url);
+    o.writer.client = hbase_client_options(o.writer.url, tls);
     o.writer.timestamp_ms = std::stoll(now);
     o.column = parse_hbase_column(column);
     try {
@@ -53,7 +54,7 @@ std::unique_ptr<HBaseWriteBack> open_hbase_write_back(const Comm& comm, const st
 }
 #else
 std::unique_ptr<HBaseWriteBack> open_hbase_write_back(const Comm&, const std::string& target,
-                                                      const std::string&) {
+                                                      const std::string&, const TlsFiles&) {
   throw Error("dedup results should go to " + target +
               " but this pixelmill was built without HBase support (--no-hbase-write skips it)");
 }

@@ -8,6 +8,7 @@
 
 #include "pixelmill/comm.h"
 #include "pixelmill/dedup_rows.h"
+#include "pixelmill/tls_files.h"
 
 namespace pm::dedup {
 
@@ -23,6 +24,7 @@ class HBaseWriteBack {
 // cells. Every rank throws the same pm::Error when any rank fails, or when this build has
 // no HBase support.
 std::unique_ptr<HBaseWriteBack> open_hbase_write_back(const Comm& comm, const std::string& target,
-                                                      const std::string& column);
+                                                      const std::string& column,
+                                                      const TlsFiles& tls = {});
 
 }  // namespace pm::dedup

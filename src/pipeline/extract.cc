@@ -131,7 +131,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   std::shared_ptr<const engine::Model> model;
   std::unique_ptr<Source> source;
   pipeline::JobConfig cfg;
-  const bool hbase_input = o.input.rfind("hbase://", 0) == 0;
+  const bool hbase_input = is_hbase_url(o.input);
   const int scanners = o.scanners > 0 ? o.scanners : (hbase_input ? 4 : 1);
   pipeline::ThreadBudget budget = pipeline::plan_threads(comm, o.threads, o.decode_threads, scanners);
   SourceOptions so;
@@ -143,6 +143,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   so.until = o.until;
   so.max_read_mbps = o.max_read_mbps;
   so.max_record_bytes = o.max_bytes;
+  so.tls = o.tls;
 
   agreed(comm, "model", [&] {
     ModelFiles files = resolve_model(o.model);  // the ONNX file or its card
@@ -191,6 +192,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     agreed(comm, "HBase output", [&] {
       HBaseEmbeddingWriterOptions wo;
       wo.writer.url = parse_hbase_url(o.hbase_output);
+      wo.writer.client = hbase_client_options(wo.writer.url, o.tls);
       wo.column = parse_hbase_column(o.output_column);
       wo.model_sha256 = card.sha256;
       hbase_writer = std::make_unique<HBaseEmbeddingWriter>(wo);
@@ -203,7 +205,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
       const HBaseColumn col = parse_hbase_column(o.dedup_column);
       if (col.family.empty() || col.qualifier.empty())
         throw Error("--dedup-column must be family:prefix, not '" + o.dedup_column + "'");
-      hbase_check_table_family(url, col.family, hbase_client_options(url));
+      hbase_check_table_family(url, col.family, hbase_client_options(url, o.tls));
     });
   }
 #endif
@@ -315,6 +317,13 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   }
   const bool complete = splits_done == splits.size();
 
+  // The summary's connection counters: the input's, and the embeddings write-back's.
+  ConnectionCounters connection = source->connection_counters();
+#ifdef PM_HAVE_HBASE
+  if (hbase_writer) connection += hbase_writer->connection_counters();
+#endif
+  stats.set_connection(connection);
+
   pipeline::SummaryInputs in;
   in.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   in.write_seconds = write_seconds;
@@ -349,6 +358,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     d.hbase_write = o.hbase_dedup;
     d.hbase_output = o.hbase_output;
     d.hbase_column = o.dedup_column;
+    d.tls = o.tls;
     const DedupSummary ds = run_dedup(comm, d);
     if (comm.rank() == 0 && !o.quiet) std::printf("%s\n", format_summary(ds).c_str());
   }

@@ -302,6 +302,7 @@ RankOutcome run_rank(const Comm& comm, Source& source,
   auto tick = [&](std::chrono::milliseconds pause) {
     std::this_thread::sleep_for(pause);
     if (Clock::now() - last_publish > std::chrono::milliseconds(500)) {
+      stats.set_connection(source.connection_counters());
       board.publish(StatsSnapshot::of(stats));
       last_publish = Clock::now();
     }
@@ -409,6 +410,7 @@ RankOutcome run_rank(const Comm& comm, Source& source,
   for (auto& t : reader_threads) t.join();
   for (auto& t : decode_threads) t.join();
   infer_thread.join();
+  stats.set_connection(source.connection_counters());
   board.publish(StatsSnapshot::of(stats));
 
   // Agree on success before anything collective follows: a rank that failed must not

@@ -42,6 +42,10 @@ void ProgressReporter::report(const std::vector<StatsSnapshot>& ranks, bool fina
     n = std::snprintf(line, sizeof line, "extract: %.0f done %.1f img/s errors %.0f", done, rate,
                       sum.errors());
   }
+  // Only for inputs read over the network: a file run's line stays as it was.
+  if (sum.remote())
+    n += std::snprintf(line + n, sizeof line - n, " retries %.0f reconnects %.0f", sum.retries(),
+                       sum.reconnects());
   if (stage_total > 0) {
     n += std::snprintf(line + n, sizeof line - n, " |");
     for (int s = 0; s < kStageCount && n < static_cast<int>(sizeof line); ++s)

@@ -33,6 +33,10 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
   nlohmann::json stages;
   for (int s = 0; s < kStageCount; ++s) stages[stage_name(static_cast<Stage>(s))] = total.stage_seconds(s);
   j["stage_thread_seconds"] = stages;
+  // Failures recovered from (a Thrift server restart shows here); only for HBase runs.
+  if (total.remote())
+    j["connection"] = {{"retries", static_cast<std::int64_t>(total.retries())},
+                       {"reconnects", static_cast<std::int64_t>(total.reconnects())}};
   nlohmann::json per_rank = nlohmann::json::array();
   double max_records = 0, sum_records = 0;
   for (std::size_t r = 0; r < ranks.size(); ++r) {
@@ -59,6 +63,8 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
     std::printf("\n  per rank records:");
     for (std::size_t r = 0; r < ranks.size(); ++r) std::printf(" %.0f", ranks[r].records());
     std::printf(" (max/mean %.2f)\n", j["imbalance"].get<double>());
+    if (total.remote())
+      std::printf("  connection: %.0f retries, %.0f reconnects\n", total.retries(), total.reconnects());
     std::fflush(stdout);
   }
   if (!metrics_json.empty()) {

@@ -21,6 +21,9 @@ StatsSnapshot StatsSnapshot::of(const RankStats& s) {
     out.v[2 + c] = static_cast<double>(s.by_status[c].load(std::memory_order_relaxed));
   for (int st = 0; st < kStageCount; ++st)
     out.v[2 + kStatusCodeCount + st] = s.stage_ns[st].load(std::memory_order_relaxed) * 1e-9;
+  out.v[kConnection] = s.remote.load(std::memory_order_relaxed) ? 1 : 0;
+  out.v[kConnection + 1] = static_cast<double>(s.retries.load(std::memory_order_relaxed));
+  out.v[kConnection + 2] = static_cast<double>(s.reconnects.load(std::memory_order_relaxed));
   return out;
 }
 

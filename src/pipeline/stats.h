@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "pixelmill/source.h"
 #include "pixelmill/status.h"
 
 namespace pm::pipeline {
@@ -20,6 +21,17 @@ struct RankStats {
   std::atomic<std::int64_t> bytes{0};     // encoded bytes read
   std::array<std::atomic<std::int64_t>, kStatusCodeCount> by_status{};
   std::array<std::atomic<std::int64_t>, kStageCount> stage_ns{};  // thread-time per stage
+  // The input's (and HBase write-back's) connection counters, copied in by the main thread
+  // before each publish: the source keeps the totals.
+  std::atomic<bool> remote{false};
+  std::atomic<std::int64_t> retries{0};
+  std::atomic<std::int64_t> reconnects{0};
+
+  void set_connection(const ConnectionCounters& c) {
+    remote.store(c.remote, std::memory_order_relaxed);
+    retries.store(c.retries, std::memory_order_relaxed);
+    reconnects.store(c.reconnects, std::memory_order_relaxed);
+  }
 
   void add_stage(Stage s, std::chrono::steady_clock::duration d) {
     stage_ns[static_cast<int>(s)].fetch_add(
@@ -31,9 +43,12 @@ struct RankStats {
   }
 };
 
-// Flat snapshot (what travels between ranks): records, bytes, status counts, stage seconds.
+// Flat snapshot (what travels between ranks): records, bytes, status counts, stage
+// seconds, then the connection counters (remote as 0/1: summed over ranks, > 0 means some
+// rank reads or writes over the network).
 struct StatsSnapshot {
-  static constexpr int kFields = 2 + kStatusCodeCount + kStageCount;
+  static constexpr int kConnection = 2 + kStatusCodeCount + kStageCount;
+  static constexpr int kFields = kConnection + 3;
   std::array<double, kFields> v{};
 
   double records() const { return v[0]; }
@@ -41,6 +56,9 @@ struct StatsSnapshot {
   double status(int c) const { return v[2 + c]; }
   double stage_seconds(int s) const { return v[2 + kStatusCodeCount + s]; }
   double errors() const { return records() - status(0); }
+  bool remote() const { return v[kConnection] > 0; }
+  double retries() const { return v[kConnection + 1]; }
+  double reconnects() const { return v[kConnection + 2]; }
 
   static StatsSnapshot of(const RankStats& s);
   StatsSnapshot& operator+=(const StatsSnapshot& o) {

@@ -17,7 +17,7 @@ std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions
   if (starts("list:"))
     return source::make_file_source(source::FileSpecKind::kList, spec.substr(5), o.split_records, o.ranks,
                                     o.max_record_bytes);
-  if (starts("hbase://")) {
+  if (is_hbase_url(spec)) {
 #ifdef PM_HAVE_HBASE
     return make_hbase_source_from_spec(spec, o);
 #else

@@ -86,4 +86,9 @@ void HBaseEmbeddingWriter::flush() {
 
 std::int64_t HBaseEmbeddingWriter::rows_written() const { return impl_->rows; }
 
+ConnectionCounters HBaseEmbeddingWriter::connection_counters() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->writer.connection_counters();
+}
+
 }  // namespace pm

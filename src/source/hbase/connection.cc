@@ -5,11 +5,17 @@
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/protocol/TCompactProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/THttpClient.h>
+#include <thrift/transport/TSSLSocket.h>
 #include <thrift/transport/TSocket.h>
 
 #include <algorithm>
 #include <limits>
 #include <mutex>
+
+#include "pixelmill/error.h"
+#include "response_budget.h"
+#include "tls.h"
 
 namespace pm::hbase {
 
@@ -23,7 +29,8 @@ int clamp_int(std::int64_t v) {
 void quiet(const char*) {}
 }  // namespace
 
-Connection::Connection(const std::string& host, int port, const HBaseClientOptions& o) {
+Connection::Connection(const std::string& host, int port, const HBaseClientOptions& o,
+                       TlsContext* tls) {
   // libthrift prints every failed connect to stderr; our errors carry the same text and
   // are reported once by whoever gives up, so silence its global logger.
   static std::once_flag once;
@@ -32,21 +39,43 @@ Connection::Connection(const std::string& host, int port, const HBaseClientOptio
   // transport that reads, so both must carry the raised limits.
   auto cfg = std::make_shared<apache::thrift::TConfiguration>(clamp_int(o.max_message_bytes),
                                                               clamp_int(o.max_frame_bytes));
-  auto socket = std::make_shared<tt::TSocket>(host, port, cfg);
+  std::shared_ptr<tt::TSocket> socket;
+  std::shared_ptr<tt::TSSLSocket> tls_socket;
+  if (o.tls) {
+    PM_CHECK(tls != nullptr, "a TLS connection without its TLS context");
+    tls_socket = tls->socket(port);
+    socket = tls_socket;
+  } else {
+    socket = std::make_shared<tt::TSocket>(host, port, cfg);
+  }
   socket->setConnTimeout(o.connect_timeout_ms);
   socket->setRecvTimeout(o.io_timeout_ms);
   socket->setSendTimeout(o.io_timeout_ms);
   socket->setNoDelay(true);
-  if (o.transport == HBaseClientOptions::Transport::kFramed)
-    transport_ = std::make_shared<tt::TFramedTransport>(socket, cfg);
-  else
-    transport_ = std::make_shared<tt::TBufferedTransport>(socket, 64 * 1024, 64 * 1024, cfg);
+  // Every byte read passes the budget, whatever the transport above does with it.
+  auto wire = std::make_shared<ResponseBudget>(socket, o.max_message_bytes);
+  switch (o.transport) {
+    case HBaseClientOptions::Transport::kFramed:
+      transport_ = std::make_shared<tt::TFramedTransport>(wire, cfg);
+      break;
+    case HBaseClientOptions::Transport::kHttp:
+      // HBase's servlet answers on every path; the Host header carries the URL's host.
+      transport_ = std::make_shared<tt::THttpClient>(wire, host, "/", cfg);
+      break;
+    case HBaseClientOptions::Transport::kBuffered:
+      transport_ = std::make_shared<tt::TBufferedTransport>(wire, 64 * 1024, 64 * 1024, cfg);
+      break;
+  }
+  // String and container limits: checked on the length field, before libthrift allocates.
   std::shared_ptr<tp::TProtocol> protocol;
   if (o.protocol == HBaseClientOptions::Protocol::kCompact)
-    protocol = std::make_shared<tp::TCompactProtocol>(transport_);
+    protocol = std::make_shared<tp::TCompactProtocol>(transport_, o.max_string_bytes,
+                                                      o.max_container_items);
   else
-    protocol = std::make_shared<tp::TBinaryProtocol>(transport_);
+    protocol = std::make_shared<tp::TBinaryProtocol>(transport_, o.max_string_bytes,
+                                                     o.max_container_items, false, true);
   transport_->open();
+  if (tls_socket) tls->handshake(*tls_socket, port);
   client_ = std::make_unique<gen::THBaseServiceClient>(protocol);
 }
 

@@ -1,5 +1,6 @@
-// One Thrift2 connection to an HBase Thrift server: socket + transport + protocol + client,
-// owned together, closed in the destructor. Not thread-safe: one per thread (or per split).
+// One Thrift2 connection to an HBase Thrift server: socket (plain or TLS) + transport
+// (buffered, framed or HTTP) + protocol + client, owned together, closed in the
+// destructor. Not thread-safe: one per thread (or per split).
 #pragma once
 
 #include <memory>
@@ -14,10 +15,16 @@ class TTransport;
 
 namespace pm::hbase {
 
+class TlsContext;
+
 class Connection {
  public:
-  // Connects; throws apache::thrift::transport::TTransportException when it cannot.
-  Connection(const std::string& host, int port, const HBaseClientOptions& options);
+  // Connects (and for TLS completes the handshake); throws
+  // apache::thrift::transport::TTransportException when it cannot, TlsError when the
+  // server's certificate is refused. `tls` is required when options.tls is set, and must
+  // outlive the connection.
+  Connection(const std::string& host, int port, const HBaseClientOptions& options,
+             TlsContext* tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

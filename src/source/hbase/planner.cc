@@ -4,11 +4,12 @@
 
 #include "admin.h"
 #include "retry.h"
+#include "url_options.h"
 
 namespace pm::hbase {
 
-std::vector<RegionRange> region_ranges(const HBaseSourceOptions& o) {
-  Session s(o.url, o.client);
+std::vector<RegionRange> region_ranges(const HBaseSourceOptions& o, TransportCounters* counters) {
+  Session s(o.url, o.client, counters);
   std::vector<gen::THRegionLocation> locs;
   with_retries(s, o.retry, "getAllRegionLocations",
                [&](auto& c) { c.getAllRegionLocations(locs, o.url.table); });
@@ -68,25 +69,27 @@ std::optional<std::pair<std::string, std::string>> row_bounds(Session& s,
 
 }  // namespace
 
-std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& o) {
+std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& o, TransportCounters* counters) {
   {
-    Session s(o.url, o.client);
+    Session s(o.url, o.client, counters);
     check_table(s, o.retry, o.url.table, o.column.family);
   }
   const KeyRange wanted{o.start_row, o.stop_row};
   if (!wanted.stop.empty() && wanted.start >= wanted.stop)
     throw Error("--start-row must be below --stop-row");
   std::vector<KeyRange> regions;
-  for (const auto& r : region_ranges(o))
+  for (const auto& r : region_ranges(o, counters))
     if (auto c = clip(r.range, wanted)) regions.push_back(*c);
   if (regions.empty()) throw Error("no region of " + o.url.str() + " overlaps the row range");
 
   int parts = std::max(1, o.splits_per_region);
   const int nregions = static_cast<int>(regions.size());
   if (o.min_splits > parts * nregions) parts = (o.min_splits + nregions - 1) / nregions;
+  // Many ranks on a table of one region would ask for thousands of cuts of it.
+  parts = std::min(parts, kMaxSplitsPerRegion);
 
   std::vector<SplitSpec> plan;
-  Session s(o.url, o.client);
+  Session s(o.url, o.client, counters);
   for (const auto& r : regions) {
     std::vector<std::string> cuts;
     if (parts > 1) {

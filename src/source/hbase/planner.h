@@ -11,15 +11,20 @@
 
 namespace pm::hbase {
 
+struct TransportCounters;  // retry.h
+
 struct RegionRange {
   KeyRange range;
   std::string server;  // host:port of the region server (for the log)
 };
 
 // Region boundaries from getAllRegionLocations, replica 0, sorted by start key.
-std::vector<RegionRange> region_ranges(const HBaseSourceOptions& options);
+// `counters` (may be null) counts the retries and reconnects of its calls.
+std::vector<RegionRange> region_ranges(const HBaseSourceOptions& options,
+                                       TransportCounters* counters = nullptr);
 
 // The plan: checks the table and the column family first (pm::Error when missing).
-std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& options);
+std::vector<SplitSpec> plan_splits(const HBaseSourceOptions& options,
+                                   TransportCounters* counters = nullptr);
 
 }  // namespace pm::hbase

@@ -10,13 +10,14 @@ namespace pm {
 
 struct HBasePutWriter::Impl {
   HBaseWriterOptions o;
+  hbase::TransportCounters counters;  // before the session that points at it
   hbase::Session session;
   std::vector<HBaseCell> pending;
   std::int64_t pending_bytes = 0;
   std::int64_t cells = 0;
   std::int64_t bytes = 0;
 
-  explicit Impl(const HBaseWriterOptions& opt) : o(opt), session(opt.url, opt.client) {
+  explicit Impl(const HBaseWriterOptions& opt) : o(opt), session(opt.url, opt.client, &counters) {
     if (o.timestamp_ms < 0)
       o.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -82,5 +83,12 @@ void HBasePutWriter::discard() {
 std::int64_t HBasePutWriter::cells_written() const { return impl_->cells; }
 std::int64_t HBasePutWriter::bytes_written() const { return impl_->bytes; }
 std::int64_t HBasePutWriter::timestamp_ms() const { return impl_->o.timestamp_ms; }
+ConnectionCounters HBasePutWriter::connection_counters() const {
+  ConnectionCounters c;
+  c.remote = true;
+  c.retries = impl_->counters.retries.load(std::memory_order_relaxed);
+  c.reconnects = impl_->counters.reconnects.load(std::memory_order_relaxed);
+  return c;
+}
 
 }  // namespace pm

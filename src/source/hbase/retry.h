@@ -3,7 +3,9 @@
 // connection (a Thrift connection is unusable after any transport error).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 #include "connection.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
+#include "tls.h"
 
 namespace pm::hbase {
 
@@ -43,27 +46,52 @@ class Backoff {
   int delay_ms_;
 };
 
+// Failures recovered from, shared by the sessions of one source or writer and read live
+// (the progress line) while they run: a Thrift server restart shows up in a run's log.
+struct TransportCounters {
+  std::atomic<std::int64_t> retries{0};     // failed calls tried again after a backoff
+  std::atomic<std::int64_t> reconnects{0};  // connections made again after a failure
+};
+
 // A connection made on first use and dropped after a failure.
 class Session {
  public:
-  Session(HBaseUrl url, HBaseClientOptions options)
-      : url_(std::move(url)), options_(std::move(options)) {}
+  // `counters` (may be null) must outlive the session.
+  Session(HBaseUrl url, HBaseClientOptions options, TransportCounters* counters = nullptr)
+      : url_(std::move(url)), options_(std::move(options)), counters_(counters) {}
   gen::THBaseServiceClient& client() {
     if (!conn_) {
-      conn_ = std::make_unique<Connection>(url_.host, url_.port, options_);
+      // One TLS context for the session: its files are read once, not per reconnect.
+      if (options_.tls && !tls_) tls_ = std::make_unique<TlsContext>(url_.host, options_.tls_files);
+      conn_ = std::make_unique<Connection>(url_.host, url_.port, options_, tls_.get());
       ++connects_;
+      if (failed_ && counters_) counters_->reconnects.fetch_add(1, std::memory_order_relaxed);
+      failed_ = false;
     }
     return conn_->client();
   }
-  void reset() { conn_.reset(); }
+  // After a failure: the connection is unusable; the next one counts as a reconnect.
+  void reset() {
+    conn_.reset();
+    failed_ = true;
+  }
+  // Not a failure (a reply refused for its size): only this connection must go.
+  void drop() { conn_.reset(); }
+  // One failed call about to be tried again.
+  void count_retry() {
+    if (counters_) counters_->retries.fetch_add(1, std::memory_order_relaxed);
+  }
   const HBaseUrl& url() const { return url_; }
   std::uint64_t connects() const { return connects_; }
 
  private:
   HBaseUrl url_;
   HBaseClientOptions options_;
+  TransportCounters* counters_;
+  std::unique_ptr<TlsContext> tls_;  // before conn_, which uses it
   std::unique_ptr<Connection> conn_;
   std::uint64_t connects_ = 0;
+  bool failed_ = false;
 };
 
 // Runs f(client) until it succeeds; on a retryable failure drops the connection, backs off
@@ -83,6 +111,7 @@ auto with_retries(Session& s, const HBaseRetryOptions& r, const std::string& wha
       if (!backoff.wait())
         throw Error(what + " on " + s.url().str() + ": gave up after " +
                     std::to_string(backoff.failures()) + " attempts: " + msg);
+      s.count_retry();
     }
   }
 }

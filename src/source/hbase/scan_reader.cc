@@ -5,92 +5,36 @@
 #include "scan_reader.h"
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 #include <vector>
 
+#include "oversize_rows.h"
 #include "retry.h"
+#include "scan_limits.h"
+#include "scan_request.h"
 
 namespace pm::hbase {
 
-namespace {
-
-// Quotes a byte string for the HBase filter language ('...' with ' doubled).
-std::string filter_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "''";
-    else out.push_back(c);
-  }
-  return out + "'";
-}
-
-gen::TScan base_scan(const HBaseSourceOptions& o) {
-  gen::TScan scan;
-  const bool timed = o.since_ms >= 0 || o.until_ms >= 0;
-  gen::TColumn col;
-  col.family = o.column.family;
-  if (o.report_missing && !timed) {
-    // The whole family, filtered down to our column plus the first cell of each row:
-    // a row that lacks the column still shows up (as its first cell) and becomes kMissing.
-    scan.__set_columns({col});
-    scan.__set_filterString("QualifierFilter(=, " + filter_quote("binary:" + o.column.qualifier) +
-                            ") OR FirstKeyOnlyFilter()");
-  } else {
-    col.__set_qualifier(o.column.qualifier);
-    scan.__set_columns({col});
-  }
-  if (timed) {
-    gen::TTimeRange tr;
-    tr.minStamp = o.since_ms >= 0 ? o.since_ms : 0;
-    tr.maxStamp = o.until_ms >= 0 ? o.until_ms : std::numeric_limits<std::int64_t>::max();
-    scan.__set_timeRange(tr);
-  }
-  scan.__set_maxVersions(1);
-  scan.__set_cacheBlocks(false);  // a one-pass scan must not evict the region servers' cache
-  return scan;
-}
-
-Record to_record(const HBaseSourceOptions& o, gen::TResult& r) {
-  Record rec;
-  rec.key = std::move(r.row);
-  for (auto& cv : r.columnValues) {
-    if (cv.family == o.column.family && cv.qualifier == o.column.qualifier) {
-      rec.timestamp = cv.__isset.timestamp ? cv.timestamp : 0;
-      if (cv.value.empty())
-        rec.status = Status::error(StatusCode::kEmpty, "empty cell " + o.column.str());
-      rec.bytes = std::move(cv.value);
-      return rec;
-    }
-  }
-  rec.status = Status::error(StatusCode::kMissing, "no cell " + o.column.str());
-  return rec;
-}
-
-std::int64_t row_bytes(const gen::TResult& r) {
-  std::int64_t n = static_cast<std::int64_t>(r.row.size());
-  for (const auto& cv : r.columnValues)
-    n += static_cast<std::int64_t>(cv.value.size() + cv.qualifier.size() + cv.family.size());
-  return n;
-}
-
-}  // namespace
-
 ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
-                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter) {
+                     const std::function<bool(Record&&)>& emit, const ScanShared& shared) {
   ScanStats st;
-  Session session(o.url, o.client);
+  Session session(o.url, o.client, shared.counters);
+  RateLimiter* const limiter = shared.limiter;
   Backoff backoff(o.retry);
   const gen::TScan base = base_scan(o);
   std::string cursor = range.start;
   std::optional<std::int32_t> scanner;  // open server-side scanner on `session`, if any
-  std::int64_t max_row = 0;             // largest row seen, sizes the next call
+  // Largest row seen (here or by an earlier split), sizes the next call.
+  std::int64_t max_row = shared.largest_row ? shared.largest_row->load(std::memory_order_relaxed) : 0;
   int row_cap = std::max(1, o.rows_per_call);
+  int rows_before_oversize = 0;         // > 0: the next call stops short of a row too large
   bool done = false;
 
   auto rows_for_next_call = [&]() {
-    // First call: a few rows to learn the row size, then as many as fit bytes_per_call.
-    if (max_row == 0) return std::min(row_cap, 8);
+    if (rows_before_oversize > 0) return rows_before_oversize;
+    // First call: a few rows to learn the row size (as many as fit the response limit
+    // even with the largest cells allowed), then as many as fit bytes_per_call.
+    if (max_row == 0) return first_call_rows(o.client, std::min(row_cap, 8));
     const std::int64_t fit = std::max<std::int64_t>(1, o.bytes_per_call / max_row);
     return static_cast<int>(std::min<std::int64_t>(row_cap, fit));
   };
@@ -110,31 +54,69 @@ ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
     }
     scanner.reset();
   };
+  auto fail = [&](const std::string& why) {
+    return Error("scan of " + o.url.str() + " at row '" + printable_key(cursor) + "': " + why);
+  };
+  // A cell over the string limit in the next `n` rows: read the rows before it as usual,
+  // and the row itself without the value it cannot receive. True when handled.
+  auto handle_oversize = [&](int n) {
+    const auto sizes = row_cell_sizes(session, o, cursor, range.stop, n);
+    std::size_t k = 0;
+    while (k < sizes.size() && sizes[k].largest_bytes <= o.client.max_string_bytes) ++k;
+    if (k == sizes.size()) return false;  // gone meanwhile (rewritten?): an ordinary retry
+    if (k > 0) {
+      rows_before_oversize = static_cast<int>(k);
+      return true;
+    }
+    std::string next = next_row(sizes[0].row);
+    if (!emit(read_oversize_row(session, o, sizes[0]))) {
+      done = true;
+      return true;
+    }
+    cursor = std::move(next);
+    ++st.rows;
+    return true;
+  };
 
   while (!done) {
     const int n = rows_for_next_call();
+    rows_before_oversize = 0;
     std::vector<gen::TResult> rows;
     try {
       if (o.stateless_pages) {
         session.client().getScannerResults(rows, o.url.table, scan_from_cursor(n), n);
       } else {
         if (!scanner) {
-          scanner = session.client().openScanner(o.url.table, scan_from_cursor(n));
+          // The scan's caching is how many rows the Thrift server fetches from the region
+          // server per RPC for this scanner's whole life: never fewer than a first call of
+          // the old default (8), even when this call asks for fewer rows to learn their size.
+          scanner = session.client().openScanner(
+              o.url.table, scan_from_cursor(std::max(n, std::min(row_cap, 8))));
           ++st.reopens;
         }
         session.client().getScannerRows(rows, *scanner, n);
       }
     } catch (...) {
+      const auto e = std::current_exception();
       std::string msg;
-      const bool retry = is_retryable(std::current_exception(), &msg);
+      const bool retry = is_retryable(e, &msg);
       scanner.reset();  // never reuse an id after a failure
+      // Too much at once is not a server failure: fewer rows, or the oversized row alone.
+      // The connection stopped mid-reply all the same and must go.
+      if (is_reply_over_budget(e) && n > 1) {
+        session.drop();
+        row_cap = std::max(1, n / 2);
+        continue;
+      }
+      if (is_string_over_limit(e)) {
+        session.drop();
+        if (handle_oversize(n)) continue;
+      }
       session.reset();
-      if (msg.find("MaxMessageSize") != std::string::npos) row_cap = std::max(1, n / 2);
-      if (!retry)
-        throw Error("scan of " + o.url.str() + " at row '" + printable_key(cursor) + "': " + msg);
+      if (!retry) throw fail(msg);
       if (!backoff.wait())
-        throw Error("scan of " + o.url.str() + " at row '" + printable_key(cursor) +
-                    "': gave up after " + std::to_string(backoff.failures()) + " attempts: " + msg);
+        throw fail("gave up after " + std::to_string(backoff.failures()) + " attempts: " + msg);
+      session.count_retry();
       ++st.retries;
       continue;
     }
@@ -155,6 +137,12 @@ ScanStats scan_range(const HBaseSourceOptions& o, const KeyRange& range,
     }
     st.bytes += bytes;
     if (limiter) limiter->acquire(bytes);
+    if (shared.largest_row) {
+      std::int64_t seen = shared.largest_row->load(std::memory_order_relaxed);
+      while (max_row > seen &&
+             !shared.largest_row->compare_exchange_weak(seen, max_row, std::memory_order_relaxed)) {
+      }
+    }
     // End of range: an empty answer; for pages also a short one (the server's scanner was
     // exhausted and closed).
     if (rows.empty() || (o.stateless_pages && static_cast<int>(rows.size()) < n)) done = true;

@@ -2,6 +2,7 @@
 // exactly once, in key order, even when the Thrift server restarts mid-scan.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -13,6 +14,8 @@
 
 namespace pm::hbase {
 
+struct TransportCounters;  // retry.h
+
 struct ScanStats {
   std::int64_t rows = 0;
   std::int64_t bytes = 0;     // value bytes received
@@ -21,11 +24,20 @@ struct ScanStats {
   std::int64_t reopens = 0;   // scanners (re)opened
 };
 
+// What the scans of one source share (each may be null): the rate limit, the retry and
+// reconnect counters, and the largest row seen so far, so that a split's first call is
+// sized from the rows of earlier splits instead of learning their size again.
+struct ScanShared {
+  RateLimiter* limiter = nullptr;
+  TransportCounters* counters = nullptr;
+  std::atomic<std::int64_t>* largest_row = nullptr;
+};
+
 // Scans [range.start, range.stop) of options.url.table; for each row calls emit with a
-// Record (status kMissing / kEmpty when the column is absent / empty). Stops early when
-// emit returns false. Throws pm::Error when the retry budget is spent or the failure is
-// not transient. Opens its own connection; `limiter` may be shared (or null).
+// Record (status kMissing / kEmpty / kTooLarge when the column is absent / empty / over
+// max_cell_bytes). Stops early when emit returns false. Throws pm::Error when the retry
+// budget is spent or the failure is not transient. Opens its own connection.
 ScanStats scan_range(const HBaseSourceOptions& options, const KeyRange& range,
-                     const std::function<bool(Record&&)>& emit, RateLimiter* limiter);
+                     const std::function<bool(Record&&)>& emit, const ScanShared& shared = {});
 
 }  // namespace pm::hbase

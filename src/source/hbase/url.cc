@@ -4,21 +4,31 @@
 
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
+#include "url_options.h"
 
 namespace pm {
 
 std::string HBaseUrl::str() const {
-  return "hbase://" + host + ":" + std::to_string(port) + "/" + table;
+  const bool v6 = host.find(':') != std::string::npos;
+  return std::string(tls ? "hbase+tls://" : "hbase://") + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/" + table;
 }
 
 HBaseUrl parse_hbase_url(const std::string& url) {
-  const std::string scheme = "hbase://";
   const auto bad = [&](const std::string& why) {
-    return Error("bad HBase URL '" + url + "': " + why + " (expected hbase://HOST:PORT/TABLE)");
+    return Error("bad HBase URL '" + url + "': " + why +
+                 " (expected hbase://HOST:PORT/TABLE or hbase+tls://HOST:PORT/TABLE)");
   };
-  if (url.rfind(scheme, 0) != 0) throw bad("no hbase:// scheme");
-  std::string rest = url.substr(scheme.size());
   HBaseUrl out;
+  std::string rest;
+  if (url.rfind("hbase://", 0) == 0) {
+    rest = url.substr(8);
+  } else if (url.rfind("hbase+tls://", 0) == 0) {
+    rest = url.substr(12);
+    out.tls = true;
+  } else {
+    throw bad("no hbase:// or hbase+tls:// scheme");
+  }
   if (const auto q = rest.find('?'); q != std::string::npos) {
     out.query = rest.substr(q + 1);
     rest.resize(q);
@@ -92,35 +102,10 @@ HBaseColumn parse_hbase_column(const std::string& spec) {
   return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
 
-HBaseClientOptions hbase_client_options(const HBaseUrl& url) {
+HBaseClientOptions hbase_client_options(const HBaseUrl& url, const TlsFiles& tls) {
   HBaseClientOptions o;
-  std::size_t pos = 0;
-  while (pos <= url.query.size()) {
-    std::size_t amp = url.query.find('&', pos);
-    if (amp == std::string::npos) amp = url.query.size();
-    const std::string kv = url.query.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (kv.empty()) continue;
-    const auto eq = kv.find('=');
-    const std::string k = kv.substr(0, eq);
-    const std::string v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k == "protocol" && (v == "binary" || v == "compact")) {
-      o.protocol = v == "compact" ? HBaseClientOptions::Protocol::kCompact
-                                  : HBaseClientOptions::Protocol::kBinary;
-    } else if (k == "transport" && (v == "buffered" || v == "framed")) {
-      o.transport = v == "framed" ? HBaseClientOptions::Transport::kFramed
-                                  : HBaseClientOptions::Transport::kBuffered;
-    } else if (k == "timeout_ms") {
-      char* end = nullptr;
-      const long x = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || x <= 0)
-        throw Error("HBase URL option " + kv + ": not a positive number");
-      o.io_timeout_ms = static_cast<int>(x);
-    } else if (k != "pages" && k != "splits_per_region" && k != "rows_per_call" &&
-               k != "report_missing") {
-      throw Error("unknown HBase URL option '" + kv + "'");
-    }
-  }
+  o.tls_files = tls;
+  hbase::apply_client_options(url, hbase::parse_url_options(url), o);
   return o;
 }
 

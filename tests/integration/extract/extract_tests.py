@@ -148,6 +148,7 @@ def bad_images():
     import json
     m = json.load(open(os.path.join(WORK, "bad-metrics.json")))
     assert m["records"] == len(out["keys"]), m
+    assert "connection" not in m, f"a local input reports connection counters: {m}"
     print(f"PASS: {len(want)} expected statuses right, peak rank RSS {peak_mb:.0f} MB")
 
 

@@ -7,6 +7,7 @@ The table: photos loaded by `pixelmill ingest` (4 regions from --split-keys), pl
 with binary keys (0x00, 0xFF, a 4 KB key), an empty file (status empty) and a row without
 the image column (status missing), loaded by pm-hbase-testtool.
 """
+import json
 import os
 import shutil
 import signal
@@ -201,11 +202,14 @@ def ranks():
 
 
 def restart():
-    """The Thrift server is SIGKILLed while extract scans, then started again."""
+    """The Thrift server is SIGKILLed while extract scans, then started again; the run's
+    summary (metrics JSON) and progress lines say so."""
     path = os.path.join(WORK, "hbase_restart.h5")
+    metrics = os.path.join(WORK, "hbase_restart.json")
     cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "2", BIN, "extract",
            "--input", url(), "--column", "f:img", "--model", TINY, "--output", path,
-           "--batch", "2", "--scanners", "2", "--max-read-mbps", "0.15", "--quiet"] + ALL_KEYS
+           "--batch", "2", "--scanners", "2", "--max-read-mbps", "0.15",
+           "--metrics-json", metrics, "--progress-seconds", "1"] + ALL_KEYS
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     time.sleep(4)
@@ -216,7 +220,15 @@ def restart():
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, f"extract failed after the restart:\n{out}\n{err}"
     check_output(path, "restart")
-    print("PASS: Thrift server killed and restarted mid-scan; every row exactly once")
+    with open(metrics) as f:
+        conn = json.load(f).get("connection")
+    assert conn is not None, f"no connection counters in the metrics of an HBase run"
+    assert conn["retries"] >= 1 and conn["reconnects"] >= 1, f"restart not counted: {conn}"
+    assert f"connection: {conn['retries']} retries, {conn['reconnects']} reconnects" in out, out
+    last = [l for l in err.splitlines() if l.startswith("extract: ")][-1]
+    assert f"retries {conn['retries']} reconnects {conn['reconnects']}" in last, last
+    print(f"PASS: Thrift server killed and restarted mid-scan; every row exactly once; "
+          f"{conn['retries']} retries and {conn['reconnects']} reconnects reported")
 
 
 def writeback():
