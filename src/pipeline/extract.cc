@@ -283,13 +283,14 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   cfg.round = [&](std::vector<SplitResults>& done) {
     const auto t = std::chrono::steady_clock::now();
     splits_in_rounds += static_cast<std::int64_t>(done.size());
-    if (writer) writer->append(comm, done);
 #ifdef PM_HAVE_HBASE
+    // First: the file's round releases the rows it wrote.
     if (hbase_writer)
       agreed(comm, "HBase write-back", [&] {
         for (const SplitResults& s : done) hbase_writer->write(s.rows);
       });
 #endif
+    if (writer) writer->append(comm, done);
     done.clear();
     write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
@@ -333,6 +334,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.compute_threads = budget.compute;
   in.decode_threads = budget.decode;
   in.readers = budget.readers;
+  in.rounds = outcome.rounds;
   auto summary = pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
   summary.rows = rows_written;
   summary.interrupted = !complete;

@@ -19,6 +19,7 @@ struct SummaryInputs {
   int compute_threads = 0;
   int decode_threads = 0;
   int readers = 0;
+  std::int64_t rounds = 0;  // checkpoint rounds written
 };
 
 // Gathers every rank's stats; rank 0 prints (unless quiet) and writes `metrics_json`.
