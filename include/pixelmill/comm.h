@@ -6,11 +6,19 @@
 
 #include <mpi.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace pm {
+
+// Values that travel between ranks as their bytes: a copy of the bytes is a valid copy.
+// Weaker than std::is_trivially_copyable, which std::pair fails only for its assignment.
+template <class T>
+concept ByteCopyable =
+    std::is_trivially_copy_constructible_v<T> && std::is_trivially_destructible_v<T>;
 
 class Comm {
  public:
@@ -23,11 +31,24 @@ class Comm {
   Comm& operator=(const Comm&) = delete;
   ~Comm();
 
+  // The MPI handle, for the wrappers in src/mpi and for tests of them. Other modules never
+  // call MPI with it (tests/unit/lint checks that no MPI call appears outside src/mpi).
   MPI_Comm raw() const { return comm_; }
+  // The one sanctioned use of the handles outside src/mpi: parallel HDF5 opens a file on
+  // a communicator (H5Pset_fapl_mpio(fapl, comm, info)). Borrowed: valid while this Comm
+  // lives; the info is "no hints".
+  struct IoHandles {
+    MPI_Comm comm;
+    MPI_Info info;
+  };
+  IoHandles io_handles() const { return {comm_, MPI_INFO_NULL}; }
   int rank() const { return rank_; }
   int size() const { return size_; }
   void barrier() const;
-  // How many ranks of this communicator share this rank's node (shared memory). Collective.
+  // The ranks of this communicator on this rank's node (shared memory), as an owned
+  // communicator ordered like this one. Collective.
+  Comm node() const;
+  // How many ranks of this communicator share this rank's node. Collective.
   int ranks_on_node() const;
 
   std::int64_t allreduce_sum(std::int64_t v) const;
@@ -43,6 +64,15 @@ class Comm {
   std::string broadcast(std::string s, int root = 0) const;
   // Concatenation of every rank's bytes, in rank order, on every rank.
   std::vector<std::string> allgatherv(const std::string& mine) const;
+  // out[r] goes to rank r; returns what each rank sent here, indexed by sender.
+  std::vector<std::int64_t> alltoall(const std::vector<std::int64_t>& out) const;
+  // The raw exchange behind alltoallv_values (comm_values.h): send_counts[r] values of
+  // `element_bytes` each go to rank r, taken in rank order from `send`; recv_counts[r]
+  // values from rank r land in rank order in `recv` (counts as alltoall returned them).
+  // Throws pm::Error when a side exceeds one MPI call (INT_MAX words, see words.h).
+  void alltoallv_raw(const void* send, const std::vector<std::int64_t>& send_counts, void* recv,
+                     const std::vector<std::int64_t>& recv_counts,
+                     std::size_t element_bytes) const;
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;

@@ -1,14 +1,17 @@
-// Typed variable-length gathers on top of pm::Comm, for vectors of trivially copyable
-// values (row indices, (split, rows) pairs, ids). Collective over `comm`, like the
-// Comm methods they use; implemented in the header because they are templates.
+// Typed variable-length gathers and exchanges on top of pm::Comm, for vectors of
+// trivially copyable values (row indices, (split, rows) pairs, ids, dedup's routed
+// records). Collective over `comm`, like the Comm methods they use; implemented in the
+// header because they are templates.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "pixelmill/comm.h"
+#include "pixelmill/error.h"
 
 namespace pm {
 
@@ -25,6 +28,26 @@ std::vector<T> allgatherv_values(const Comm& comm, const std::vector<T>& mine) {
     if (!part.empty()) std::memcpy(static_cast<void*>(all.data() + at), part.data(), part.size());
   }
   return all;
+}
+
+// out[r] goes to rank r (out.size() == comm.size()); returns what every rank sent here,
+// concatenated in rank order. Throws pm::Error on every rank when some rank's share
+// exceeds one MPI call (INT_MAX words).
+template <ByteCopyable T>
+std::vector<T> alltoallv_values(const Comm& comm, const std::vector<std::vector<T>>& out) {
+  PM_ASSERT(out.size() == static_cast<std::size_t>(comm.size()), "alltoallv: one vector per rank");
+  std::vector<std::int64_t> send_counts(out.size());
+  std::vector<T> send;
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    send_counts[r] = static_cast<std::int64_t>(out[r].size());
+    send.insert(send.end(), out[r].begin(), out[r].end());
+  }
+  const std::vector<std::int64_t> recv_counts = comm.alltoall(send_counts);
+  std::int64_t total = 0;
+  for (std::int64_t n : recv_counts) total += n;
+  std::vector<T> in(static_cast<std::size_t>(total));
+  comm.alltoallv_raw(send.data(), send_counts, in.data(), recv_counts, sizeof(T));
+  return in;
 }
 
 }  // namespace pm

@@ -35,8 +35,9 @@ struct DedupOptions {
   // 1024). Memory per rank is about (N/ranks + 2 * block_rows) * dim * 4 bytes plus one
   // 1024 x 1024 float tile; smaller blocks cost more messages, not more flops.
   std::int64_t block_rows = 8192;
-  // Matmul threads per rank (0 = the node's cores / ranks on the node, at least 1), so
-  // ranks x threads do not oversubscribe the node. Restored when run_dedup returns.
+  // Matmul threads per rank (0 = the CPUs this rank may run on, divided among the ranks
+  // of its node that share them: pm::rank_cpus), so ranks x threads do not oversubscribe
+  // the node. extract --dedup passes its compute threads. Restored when run_dedup returns.
   int threads = 0;
   bool quiet = false;                // no summary on rank 0
   // Write-back of each row's result to HBase (see README, "dedup results in HBase"). When

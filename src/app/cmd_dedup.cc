@@ -26,7 +26,7 @@ int cmd_dedup(const Args& args, const Comm& comm) {
       ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
        "rows per block travelling around the ring: bounds the memory per rank (at most 1048576)")
       ("threads", po::value(&o.threads)->default_value(0),
-       "matmul threads per rank (0 = the node's cores / ranks on the node; at most 4096)")
+       "matmul threads per rank (0 = this rank's share of its CPUs; at most 4096)")
       ("output-hbase", po::value(&o.hbase_output)->default_value(""),
        "write each row's groups to this hbase://HOST:PORT/TABLE (default: the run's input "
        "table, when its rows came from HBase)")

@@ -43,7 +43,7 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "HBase input: read limit per rank in MB/s, to protect a production cluster (0 = none)")
       ("batch,b", po::value(&o.batch)->default_value(16), "images per inference batch (1..4096)")
       ("threads,t", po::value(&o.threads)->default_value(0),
-       "compute threads per rank (0 = the node's cores / ranks on the node; at most 4096)")
+       "compute threads per rank (0 = this rank's share of its CPUs; at most 4096)")
       ("decode-threads", po::value(&o.decode_threads)->default_value(0),
        "decode threads per rank (0 = half the compute threads, at least 1; at most 4096)")
       ("max-pixels", po::value(&o.max_pixels)->default_value(o.max_pixels),

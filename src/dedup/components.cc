@@ -1,6 +1,7 @@
 #include <algorithm>
 
-#include "mpi_bytes.h"
+#include "pixelmill/comm_values.h"
+#include "pixelmill/point_to_point.h"
 #include "union_find.h"
 
 // Distributed components: local forests merged up a binary tree of ranks.
@@ -17,12 +18,12 @@ std::vector<std::int64_t> components(const Comm& comm, const std::vector<Edge>& 
   // Binary-tree reduction: at distance d, ranks r % 2d == d send their forest to r - d.
   for (int d = 1; d < p; d *= 2) {
     if (r % (2 * d) == d) {
-      send_vector(comm, uf.compressed(), r - d, kTagForest);
+      send_values(comm, uf.compressed(), r - d, kTagForest);
       uf = UnionFind();
       break;
     }
     if (r % (2 * d) == 0 && r + d < p) {
-      for (const auto& [a, b] : recv_vector<Edge>(comm, r + d, kTagForest)) uf.unite(a, b);
+      for (const auto& [a, b] : recv_values<Edge>(comm, r + d, kTagForest)) uf.unite(a, b);
     }
   }
 
@@ -38,7 +39,7 @@ std::vector<std::int64_t> components(const Comm& comm, const std::vector<Edge>& 
       if (q < out.size() && e.first < firsts[q] + counts[q]) out[q].push_back(e);
     }
   }
-  const std::vector<Edge> mine = alltoallv(comm, out);
+  const std::vector<Edge> mine = alltoallv_values(comm, out);
   std::vector<std::int64_t> rep(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) rep[i] = first + i;
   for (const auto& [node, root] : mine) rep[node - first] = root;

@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 #include <sstream>
-#include <thread>
 
 #include "dedup_core.h"
 #include "hbase_writeback.h"
@@ -18,6 +17,7 @@
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/limits.h"
 #include "pixelmill/output_layout.h"
+#include "pixelmill/rank_cpus.h"
 #include "pixelmill/status.h"
 
 namespace pm {
@@ -125,13 +125,9 @@ void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
 class ThreadBudget {
  public:
   ThreadBudget(const Comm& comm, int requested) : saved_(omp_get_max_threads()) {
-    int threads = requested;
-    if (threads <= 0) {
-      // Ranks sharing this node split its cores.
-      const int local = comm.ranks_on_node();
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      threads = std::max(1, cores / std::max(1, local));
-    }
+    // The default: this rank's CPUs, split with the ranks of its node that share them.
+    // Collective, but every rank has the same `requested` (the options are agreed).
+    const int threads = requested > 0 ? requested : rank_cpus(comm).share;
     omp_set_num_threads(threads);
     threads_ = threads;
   }
@@ -193,7 +189,7 @@ void check_dedup_options(const DedupOptions& o) {
                 std::to_string(o.block_rows));
   if (o.threads < 0 || o.threads > kMaxThreadsPerRank)
     throw Error("--threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
-                " (0 = the node's cores / ranks on the node), not " + std::to_string(o.threads));
+                " (0 = this rank's share of its CPUs), not " + std::to_string(o.threads));
   for (const std::string& path : o.against)
     if (path == o.input) throw Error("dedup: --against names the input file itself");
 }

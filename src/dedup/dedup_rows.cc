@@ -8,8 +8,8 @@
 #include <map>
 #include <unordered_map>
 
-#include "mpi_bytes.h"
 #include "pixelmill/agreed.h"
+#include "pixelmill/comm_values.h"
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
@@ -127,7 +127,7 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
         const std::int64_t row = pairs[2 * i + static_cast<std::size_t>(side)];
         if (row >= 0 && row < n) notes[owners.owner(row)].push_back({row, score[i]});
       }
-    for (const ScoreNote& s : dedup::alltoallv(comm, notes)) {
+    for (const ScoreNote& s : alltoallv_values(comm, notes)) {
       PM_ASSERT(s.row >= begin && s.row < end, "score routed to the wrong rank");
       const auto i = static_cast<std::size_t>(s.row - begin);
       out.best_score[i] = out.pairs[i] == 0 ? s.score : std::max(out.best_score[i], s.score);
@@ -154,12 +154,12 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
     std::vector<std::vector<KeyRequest>> asks(static_cast<std::size_t>(p));
     for (std::int64_t id : wanted) asks[owners.owner(id)].push_back({id, comm.rank()});
     std::vector<std::vector<char>> answers(static_cast<std::size_t>(p));
-    for (const KeyRequest& q : dedup::alltoallv(comm, asks)) {
+    for (const KeyRequest& q : alltoallv_values(comm, asks)) {
       const std::string* key = local_key(q.id);
       PM_ASSERT(key != nullptr, "key of row " + std::to_string(q.id) + " asked of the wrong rank");
       pack_key(answers[static_cast<std::size_t>(q.from)], q.id, *key);
     }
-    const std::vector<char> got = dedup::alltoallv(comm, answers);
+    const std::vector<char> got = alltoallv_values(comm, answers);
     for (std::size_t off = 0; off < got.size();) {
       std::int64_t id = 0;
       std::uint64_t len = 0;

@@ -1,8 +1,9 @@
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "exact_groups.h"
-#include "mpi_bytes.h"
+#include "pixelmill/comm_values.h"
 
 namespace pm::dedup {
 
@@ -26,6 +27,12 @@ int owner_of_hash(const ContentHash& h, int ranks) {
   return static_cast<int>(v % static_cast<std::uint64_t>(ranks));
 }
 
+// A position in this rank's input, as the int32 the record carries.
+std::int32_t position(std::size_t i) {
+  PM_CHECK(i <= static_cast<std::size_t>(INT32_MAX), "exact groups: over 2^31 rows on one rank");
+  return static_cast<std::int32_t>(i);
+}
+
 }  // namespace
 
 std::vector<std::int64_t> exact_groups(const Comm& comm, const std::vector<ContentHash>& hashes,
@@ -37,9 +44,9 @@ std::vector<std::int64_t> exact_groups(const Comm& comm, const std::vector<Conte
   for (std::size_t i = 0; i < hashes.size(); ++i) {
     if (is_zero(hashes[i])) continue;
     out[owner_of_hash(hashes[i], p)].push_back(
-        {hashes[i], comm.rank(), checked_int(static_cast<std::int64_t>(i)), nodes[i]});
+        {hashes[i], comm.rank(), position(i), nodes[i]});
   }
-  std::vector<HashedNode> mine = alltoallv(comm, out);
+  std::vector<HashedNode> mine = alltoallv_values(comm, out);
   std::sort(mine.begin(), mine.end(), [](const HashedNode& a, const HashedNode& b) {
     return a.hash != b.hash ? a.hash < b.hash : a.node < b.node;
   });
@@ -53,7 +60,8 @@ std::vector<std::int64_t> exact_groups(const Comm& comm, const std::vector<Conte
       back[static_cast<std::size_t>(mine[k].from)].push_back({mine[k].index, mine[i].node});
     i = j;
   }
-  for (const Answer& a : alltoallv(comm, back)) group[static_cast<std::size_t>(a.index)] = a.group;
+  for (const Answer& a : alltoallv_values(comm, back))
+    group[static_cast<std::size_t>(a.index)] = a.group;
   return group;
 }
 

@@ -1,12 +1,12 @@
 #include "ring_join.h"
 
-#include <mpi.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <span>
 
-#include "mpi_bytes.h"
+#include "pixelmill/error.h"
+#include "pixelmill/point_to_point.h"
 
 namespace pm::dedup {
 
@@ -92,24 +92,26 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
     // Item t is chunk j = t / steps of the block that started s = t % steps + 1 ranks to
     // the right. What this rank sends for item t + 1 is its own chunk j when s = 1, else
     // the chunk it holds for item t (which the left neighbour needs one step later).
-    std::array<MPI_Request, 4> req{};
+    // Declared after the buffers, so destroyed before them: a step left by an exception
+    // (the join, a callback) cancels its transfers before their buffers are freed.
+    std::array<Request, 4> req;
     auto post = [&](const BlockView& send, ChunkBuffer& into) {
-      MPI_Irecv(into.ids.data(), checked_int(cap), MPI_INT64_T, right, kTagIds, comm.raw(),
-                &req[0]);
-      MPI_Irecv(into.embedding.data(), checked_int(cap * dim), MPI_FLOAT, right, kTagRows,
-                comm.raw(), &req[1]);
-      MPI_Isend(send.ids, checked_int(send.rows), MPI_INT64_T, left, kTagIds, comm.raw(),
-                &req[2]);
-      MPI_Isend(send.data, checked_int(send.rows * dim), MPI_FLOAT, left, kTagRows, comm.raw(),
-                &req[3]);
+      const auto rows = static_cast<std::size_t>(send.rows);
+      req[0] = irecv(comm, into.ids, right, kTagIds);
+      req[1] = irecv(comm, into.embedding, right, kTagRows);
+      req[2] = isend(comm, std::span(send.ids, rows), left, kTagIds);
+      req[3] = isend(comm, std::span(send.data, rows * static_cast<std::size_t>(dim)), left,
+                     kTagRows);
     };
     auto complete = [&](ChunkBuffer& into) {
       const double t0 = now();
-      std::array<MPI_Status, 4> st{};
-      MPI_Waitall(4, req.data(), st.data());
-      int n = 0;
-      MPI_Get_count(&st[0], MPI_INT64_T, &n);
-      into.rows = n;
+      const std::size_t n = req[0].wait();
+      const std::size_t floats = req[1].wait();
+      PM_ASSERT(floats == n * static_cast<std::size_t>(dim),
+                "ring join: a chunk's ids and rows disagree");
+      req[2].wait();
+      req[3].wait();
+      into.rows = static_cast<std::int64_t>(n);
       wait += now() - t0;
     };
     auto own_chunk = [&](std::int64_t j) {

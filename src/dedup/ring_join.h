@@ -1,7 +1,7 @@
 // The distributed all-pairs join. Every rank holds a "home" block (its share of the
 // rows); blocks of rows travel around the ring of ranks in chunks of `block_rows`, and
 // each rank joins every chunk that passes against its home block (BlockJoiner, oneDNN
-// matmul in tiles). The next chunk is in flight (MPI_Isend/Irecv) while the current one
+// matmul in tiles). The next chunk is in flight (pm::isend/irecv) while the current one
 // is multiplied. Memory per rank: home + 2 chunk buffers + one tile (memory_bound.h).
 #pragma once
 

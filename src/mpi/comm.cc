@@ -53,14 +53,16 @@ Comm::~Comm() {
 
 void Comm::barrier() const { mpi::check(MPI_Barrier(comm_), "MPI_Barrier"); }
 
-int Comm::ranks_on_node() const {
+Comm Comm::node() const {
   MPI_Comm node = MPI_COMM_NULL;
   mpi::check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
              "MPI_Comm_split_type");
   Comm owned(node);  // frees `node` on every path
   owned.owned_ = true;
-  return owned.size();
+  return owned;
 }
+
+int Comm::ranks_on_node() const { return node().size(); }
 
 std::int64_t Comm::allreduce_sum(std::int64_t v) const {
   std::int64_t out = 0;

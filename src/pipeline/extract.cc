@@ -54,7 +54,7 @@ void check_options(const ExtractOptions& o) {
     throw Error("--batch must be in 1.." + std::to_string(kMaxBatch) + ", not " + std::to_string(o.batch));
   if (o.threads < 0 || o.threads > kMaxThreadsPerRank)
     throw Error("--threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
-                " (0 = the node's cores / ranks on the node), not " + std::to_string(o.threads));
+                " (0 = this rank's share of its CPUs), not " + std::to_string(o.threads));
   if (o.decode_threads < 0 || o.decode_threads > kMaxThreadsPerRank)
     throw Error("--decode-threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
                 " (0 = half the compute threads), not " + std::to_string(o.decode_threads));
@@ -246,10 +246,12 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   cfg.stop_requested = o.stop_requested;
 
   if (comm.rank() == 0 && !o.quiet)
-    std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s (%s), %d rank(s) x %d compute + %d decode threads\n",
+    std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s (%s), %d rank(s) x %d compute + %d decode threads"
+                         " (rank 0 may run on %d CPU(s), shared by %d rank(s))\n",
                  source->describe().c_str(), splits.size(), card.name.c_str(),
                  o.reference ? "reference kernels" : (o.bf16 ? "oneDNN bf16" : "oneDNN fp32"),
-                 comm.size(), budget.compute, budget.decode);
+                 comm.size(), budget.compute, budget.decode, budget.cpus.allowed,
+                 budget.cpus.sharers);
 
   // The output is written in checkpoint rounds while the run goes on (run_writer.h):
   // created (or reopened to continue it) before any work, so that a kill loses at most
@@ -335,6 +337,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.decode_threads = budget.decode;
   in.readers = budget.readers;
   in.rounds = outcome.rounds;
+  in.cpus = budget.cpus;
   auto summary = pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
   summary.rows = rows_written;
   summary.interrupted = !complete;
@@ -361,6 +364,8 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     d.hbase_output = o.hbase_output;
     d.hbase_column = o.dedup_column;
     d.tls = o.tls;
+    // The join runs on the threads the extraction ran on: --threads, or the same default.
+    d.threads = budget.compute;
     const DedupSummary ds = run_dedup(comm, d);
     if (comm.rank() == 0 && !o.quiet) std::printf("%s\n", format_summary(ds).c_str());
   }

@@ -24,6 +24,10 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
   j["ranks"] = comm.size();
   j["threads_per_rank"] = {{"compute", in.compute_threads}, {"decode", in.decode_threads},
                            {"readers", in.readers}};
+  // Rank 0's CPUs (its affinity mask, as Slurm or mpirun bound it), for "why this many
+  // threads?": the default compute threads are allowed / sharers.
+  j["cpus_rank0"] = {{"allowed", in.cpus.allowed}, {"sharers", in.cpus.sharers},
+                     {"node_ranks", in.cpus.node_ranks}};
   j["records"] = out.records;
   j["ok"] = out.ok;
   j["errors"] = out.records - out.ok;

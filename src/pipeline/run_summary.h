@@ -6,6 +6,7 @@
 
 #include "pixelmill/comm.h"
 #include "pixelmill/extract.h"
+#include "pixelmill/rank_cpus.h"
 #include "stats.h"
 
 namespace pm::pipeline {
@@ -20,6 +21,7 @@ struct SummaryInputs {
   int decode_threads = 0;
   int readers = 0;
   std::int64_t rounds = 0;  // checkpoint rounds written
+  RankCpus cpus;  // rank 0's: what the default thread counts were computed from
 };
 
 // Gathers every rank's stats; rank 0 prints (unless quiet) and writes `metrics_json`.

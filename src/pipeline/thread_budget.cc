@@ -1,17 +1,14 @@
 #include "thread_budget.h"
 
 #include <algorithm>
-#include <thread>
 
 namespace pm::pipeline {
 
 ThreadBudget plan_threads(const Comm& comm, int requested_compute, int requested_decode,
                           int requested_readers) {
   ThreadBudget b;
-  b.node_ranks = comm.ranks_on_node();
-  b.node_cores = std::max(1u, std::thread::hardware_concurrency());
-  const int share = std::max(1, b.node_cores / std::max(1, b.node_ranks));
-  b.compute = requested_compute > 0 ? requested_compute : share;
+  b.cpus = rank_cpus(comm);
+  b.compute = requested_compute > 0 ? requested_compute : b.cpus.share;
   // Decoding is a small share of the work next to the network; one decode thread per
   // two compute threads keeps inference fed, and at least one always runs.
   b.decode = requested_decode > 0 ? requested_decode : std::max(1, (b.compute + 1) / 2);

@@ -303,5 +303,79 @@ def max_key_bytes():
     print(f"PASS: keys over --max-key-bytes are keyless too_large rows; key width {width}")
 
 
+def run_pinned(args, cpus, np_=None):
+    """Runs the binary restricted to `cpus` as `taskset -c` would (srun --cpu-bind does the
+    same): alone (MPI singleton) when np_ is None, else every rank under mpirun without
+    its own binding, so the restriction is the only one."""
+    cmd = ["taskset", "-c", ",".join(map(str, cpus)), BIN] + args
+    if np_ is not None:
+        cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none",
+               "-np", str(np_)] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert p.returncode == 0, f"{' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+def threads_follow_affinity():
+    # The default thread budget counts the CPUs a rank may run on (sched_getaffinity),
+    # divided among the ranks of its node that share them, not the machine's cores.
+    mine = sorted(os.sched_getaffinity(0))
+    photos = f"dir:{PHOTOS}/darknet"
+    metrics = os.path.join(WORK, "affinity-metrics.json")
+
+    runs = iter(range(100))
+
+    def extract(cpus, np_=None):
+        out = os.path.join(WORK, f"affinity{next(runs)}.h5")
+        if os.path.exists(out):
+            os.remove(out)
+        run_pinned(["extract", "--input", photos, "--model", TINY, "--batch", "4",
+                    "--output", out, "--metrics-json", metrics], cpus, np_)
+        m = json.load(open(metrics))
+        return m["threads_per_rank"], m["cpus_rank0"]
+
+    # Unrestricted (all CPUs this test may use): unchanged, cores / ranks on the node.
+    threads, cpus = extract(mine)
+    assert cpus == {"allowed": len(mine), "sharers": 1, "node_ranks": 1}, cpus
+    assert threads["compute"] == len(mine), threads
+    threads, cpus = extract(mine, np_=2)
+    assert cpus == {"allowed": len(mine), "sharers": 2, "node_ranks": 2}, cpus
+    assert threads["compute"] == max(1, len(mine) // 2), threads
+
+    # One CPU, as `taskset -c 0` or a one-CPU Slurm task: one compute, one decode thread,
+    # and the banner says why. With --dedup, the join runs on that one thread too.
+    out = os.path.join(WORK, "pinned.h5")
+    if os.path.exists(out):
+        os.remove(out)
+    p = run_pinned(["extract", "--input", photos, "--model", TINY, "--batch", "4",
+                    "--metrics-json", metrics, "--output", out, "--dedup"], [mine[0]])
+    m = json.load(open(metrics))
+    assert m["threads_per_rank"]["compute"] == 1 and m["threads_per_rank"]["decode"] == 1, m
+    assert m["cpus_rank0"]["allowed"] == 1, m
+    assert "1 compute + 1 decode threads (rank 0 may run on 1 CPU(s), shared by 1 rank(s))" in p.stderr, p.stderr
+    assert "with 1 thread(s) per rank" in p.stdout, p.stdout
+
+    # Two ranks on that one CPU share it: still one thread each, never two.
+    threads, cpus = extract([mine[0]], np_=2)
+    assert cpus == {"allowed": 1, "sharers": 2, "node_ranks": 2}, cpus
+    assert threads["compute"] == 1, threads
+    print(f"PASS: compute threads follow the affinity mask ({len(mine)} CPUs here; pinned: 1)")
+
+
+def dedup_gets_threads():
+    # extract --dedup runs the join on extract's --threads, not on a count of its own:
+    # more threads than this machine's CPUs, which no default would give.
+    mine = sorted(os.sched_getaffinity(0))
+    threads = len(mine) + 1
+    out = os.path.join(WORK, "dedup_threads.h5")
+    if os.path.exists(out):
+        os.remove(out)
+    p = run(["extract", "--input", f"dir:{PHOTOS}/darknet", "--model", TINY, "--output", out,
+             "--batch", "4", "--threads", str(threads), "--dedup"], np_=1)
+    assert f"{threads} compute" in p.stderr, p.stderr
+    assert f"with {threads} thread(s) per rank" in p.stdout, p.stdout
+    print(f"PASS: extract --dedup --threads {threads}: the join ran on {threads} threads")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
