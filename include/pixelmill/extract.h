@@ -49,6 +49,12 @@ struct ExtractOptions {
   std::string command_line;    // recorded in the output
   // Continue the incomplete run in `output` (see README, "Stopping and resuming").
   bool resume = false;
+  // Checkpoint rounds (pixelmill/run_writer.h): the completed splits are written when a
+  // rank's completed rows pass checkpoint_mb, or checkpoint_seconds after the last round.
+  // Shorter: less work lost to a kill, more, smaller writes. Memory per rank is bounded by
+  // checkpoint_mb plus the work in flight.
+  double checkpoint_seconds = 300;
+  double checkpoint_mb = 256;
   // Polled during the run; true = stop early: finish the batches in flight, write the
   // completed splits and return with `interrupted` set. Empty = never.
   std::function<bool()> stop_requested;

@@ -20,7 +20,7 @@ struct RunAttributes {
   std::string model_card_sha256;
   std::string model_sha256;
   std::string parameters_json;
-  std::string counts_json;
+  // (The `counts` attribute is the writer's own count of the rows' statuses.)
   std::string plan_sha256;     // of the encoded split plan: --resume checks it
   std::int64_t plan_ranks = 1; // the rank count the plan was sized for
   // A run stopped early: splits may be missing. The file records which are present
@@ -75,6 +75,11 @@ struct Progress {
   std::int64_t plan_ranks = 1;
   std::vector<std::uint8_t> split_done;  // [planned splits]
   std::vector<std::int64_t> split_rows;  // [planned splits]; 0 where not done
+  std::vector<std::int64_t> split_first_row;  // [planned splits]; -1 where not done
+  // Rows of /images that /progress accounts for (a streamed run's commit point; rows
+  // past it are dropped by --resume). Files written before streaming: all of /images.
+  std::int64_t staged_rows = 0;
+  std::int64_t rounds = 0;
 };
 Progress read_progress(const std::string& path);
 

@@ -21,12 +21,17 @@
 //   /dedup/score           float  [M]     their cosine similarity
 //   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
 //   /progress/split_rows   int64  [S]     rows of each done split (0 for the others)
+//   /progress/split_first_row int64 [S]   the row of /images where a done split's rows begin
+//                                         (-1 for the others); in a complete file, the sum
+//                                         of the rows of the splits before it
 // Root attributes (variable-length UTF-8 strings unless noted): pixelmill_version, command_line, model_card
 // (the card JSON), model_card_sha256, model_sha256, parameters (JSON), counts (JSON),
 // created_utc; embedding_dim (int64), rows (int64); complete (int64: 1 = every planned
 // split is in the file, 0 = a run stopped early that `extract --resume` continues),
 // plan_sha256 (SHA-256 of the encoded split plan), plan_ranks (int64: the rank count the
-// plan was sized for), splits (int64: planned splits), splits_done (int64).
+// plan was sized for), splits (int64: planned splits), splits_done (int64); staged_rows
+// (int64: rows of /images that /progress accounts for; rows past it belong to a round a
+// kill cut short) and rounds (int64: checkpoint rounds written), see pixelmill/run_writer.h.
 // Files written before /progress existed have none of these and are complete.
 // /dedup attributes: threshold (float), pairs (int64), groups (int64: groups of two or
 // more rows), against (JSON list).
@@ -56,6 +61,7 @@ inline constexpr const char* kScore = "/dedup/score";
 inline constexpr const char* kProgress = "/progress";
 inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";
+inline constexpr const char* kSplitFirstRow = "/progress/split_first_row";
 
 inline constexpr std::size_t kErrorLength = 160;  // bytes per error message, NUL padded
 inline constexpr std::size_t kContentHashBytes = 32;  // SHA-256

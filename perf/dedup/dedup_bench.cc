@@ -33,6 +33,7 @@ extern "C" void openblas_set_num_threads(int);
 #include "block_join.h"
 #include "dedup_core.h"
 #include "memory_bound.h"
+#include "pixelmill/process_memory.h"
 #include "pixelmill/comm.h"
 
 namespace pm::dedup {
@@ -99,18 +100,7 @@ std::vector<float> embeddings(std::int64_t first, std::int64_t rows, int dim) {
   return out;
 }
 
-// A field of /proc/self/status in bytes ("VmRSS": resident now, "VmHWM": peak).
-std::int64_t status_bytes(const char* field) {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  std::int64_t kb = -1;
-  const std::size_t len = std::strlen(field);
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, field, len) == 0 && line[len] == ':') kb = std::atoll(line + len + 1);
-  std::fclose(f);
-  return kb * 1024;
-}
+std::int64_t status_bytes(const char* field) { return pm::process_status_bytes(field); }
 
 constexpr double kMiB = 1024.0 * 1024.0;
 

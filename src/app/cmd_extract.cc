@@ -67,6 +67,11 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "write the final summary (counts, stage times, per-rank balance) as JSON")
       ("progress-seconds", po::value(&o.progress_seconds)->default_value(5),
        "seconds between progress reports on rank 0")
+      ("checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
+       "write the completed splits to --output at least this often (a kill loses at most this "
+       "much work)")
+      ("checkpoint-mb", po::value(&o.checkpoint_mb)->default_value(o.checkpoint_mb),
+       "...or as soon as a rank holds this many MB of completed rows (bounds memory per rank)")
       ("resume", po::bool_switch(&o.resume),
        "continue the incomplete run in --output (left by SIGTERM/SIGINT); a missing file "
        "starts afresh, a complete one is left as it is")

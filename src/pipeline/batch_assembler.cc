@@ -11,6 +11,7 @@ BatchAssembler::BatchAssembler(int capacity, int pool, const std::function<Tenso
     auto b = std::make_shared<Batch>();
     b->tensor = make_tensor();
     b->rows.assign(capacity, nullptr);
+    b->tags.assign(capacity, nullptr);
     free_.push_back(std::move(b));
   }
 }
@@ -23,14 +24,16 @@ std::shared_ptr<Batch> BatchAssembler::take_free(std::unique_lock<std::mutex>& l
   b->reserved = b->filled = 0;
   b->closed = false;
   std::fill(b->rows.begin(), b->rows.end(), nullptr);
+  std::fill(b->tags.begin(), b->tags.end(), nullptr);
   return b;
 }
 
-BatchAssembler::Slot BatchAssembler::acquire(ImageResult* row) {
+BatchAssembler::Slot BatchAssembler::acquire(ImageResult* row, void* tag) {
   std::unique_lock lock(mu_);
   if (!current_) current_ = take_free(lock);
   Slot s{current_, current_->reserved++};
   current_->rows[s.index] = row;
+  current_->tags[s.index] = tag;
   if (current_->reserved == capacity_) {
     current_->closed = true;
     current_.reset();

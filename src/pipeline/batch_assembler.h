@@ -19,6 +19,7 @@ namespace pm::pipeline {
 struct Batch {
   Tensor tensor;                     // [capacity, ...] as the model card says
   std::vector<ImageResult*> rows;    // rows[i] receives slot i's embedding
+  std::vector<void*> tags;           // tags[i]: what the caller tied to slot i (its owner)
   int reserved = 0;                  // slots handed out
   int filled = 0;                    // slots written
   bool closed = false;               // no more slots will be handed out
@@ -35,8 +36,9 @@ class BatchAssembler {
     std::shared_ptr<Batch> batch;
     int index = -1;
   };
-  // Reserves the next slot for `row` (blocks while every batch tensor is in flight).
-  Slot acquire(ImageResult* row);
+  // Reserves the next slot for `row` (blocks while every batch tensor is in flight);
+  // `tag` travels with it to inference (extract: the split the row belongs to).
+  Slot acquire(ImageResult* row, void* tag = nullptr);
   // The slot has been written (or abandoned: `ok` = false leaves a hole that inference
   // ignores). A batch goes to inference when closed and every reserved slot committed.
   void commit(const Slot& slot, bool ok);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
@@ -20,6 +21,7 @@
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
 #include "pixelmill/hdf5_io.h"
+#include "pixelmill/run_writer.h"
 #include "pixelmill/limits.h"
 #include "pixelmill/model_card.h"
 #include "pixelmill/output_layout.h"
@@ -58,6 +60,10 @@ void check_options(const ExtractOptions& o) {
                 " (0 = half the compute threads), not " + std::to_string(o.decode_threads));
   if (o.max_pixels < 1) throw Error("--max-pixels must be positive");
   if (o.max_bytes < 1) throw Error("--max-bytes must be positive");
+  if (!(o.checkpoint_seconds > 0) || o.checkpoint_seconds > 7 * 86400)
+    throw Error("--checkpoint-seconds must be in (0, 604800], not " + std::to_string(o.checkpoint_seconds));
+  if (!(o.checkpoint_mb > 0) || o.checkpoint_mb > 1024 * 1024)
+    throw Error("--checkpoint-mb must be in (0, 1048576], not " + std::to_string(o.checkpoint_mb));
   if (o.max_key_bytes < 1 || o.max_key_bytes > static_cast<std::int64_t>(layout::kMaxKeyWidth))
     throw Error("--max-key-bytes must be in 1.." + std::to_string(layout::kMaxKeyWidth));
   if (o.scanners < 0 || o.scanners > kMaxScanners)
@@ -209,15 +215,13 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
       agreed_on_root(comm, "input " + o.input, [&] { return encode_splits(source->plan()); });
   const std::vector<SplitSpec> splits = decode_splits(plan_bytes);
   const std::string plan_sha256 = sha256_hex(plan_bytes);
-  // Resuming: the done splits' rows come back from the file; only the rest is run.
-  std::vector<SplitResults> previous;
+  // Resuming: the done splits stay in the file; only the rest is run.
   std::vector<SplitSpec> pending;
   if (resuming) {
     // The same plan and progress on every rank: the same verdict, said once.
     agreed(comm, "", [&] {
       pipeline::check_plan(o.output, output_state.progress, plan_sha256, splits.size());
     });
-    previous = pipeline::load_done_splits(comm, o.output, output_state.progress);
     for (const auto& s : splits)
       if (!output_state.progress.split_done[s.index]) pending.push_back(s);
   } else {
@@ -249,24 +253,11 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
                  comm.size(), budget.compute, budget.decode, budget.cpus.allowed,
                  budget.cpus.sharers);
 
-  // Decode threads are the parallelism for OpenCV; its own pool (TBB in Debian) would
-  // only compete with the engine's OpenMP threads for the rank's cores.
-  cv::setNumThreads(1);
-  pipeline::RankStats stats;
-  auto outcome = pipeline::run_rank(comm, *source, pending, model, card, cfg, stats);
-  std::vector<SplitResults>& results = outcome.done;
-  const std::size_t new_splits = results.size();  // the rest (read back) follow them
-  for (auto& s : previous) results.push_back(std::move(s));
-  previous.clear();
-  const auto splits_done =
-      static_cast<std::size_t>(comm.allreduce_sum(static_cast<std::int64_t>(results.size())));
-  const bool complete = splits_done == splits.size();
-  std::int64_t rows_written = 0;
-
-  // --- output ---
-  double write_seconds = 0;
+  // The output is written in checkpoint rounds while the run goes on (run_writer.h):
+  // created (or reopened to continue it) before any work, so that a kill loses at most
+  // the rows of one round.
+  std::optional<h5::RunWriter> writer;
   if (!o.output.empty()) {
-    const auto t = std::chrono::steady_clock::now();
     h5::RunAttributes attrs;
     attrs.version = PM_VERSION;
     attrs.command_line = o.command_line;
@@ -281,43 +272,53 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
         {"reference", o.reference}, {"bf16", o.bf16}};
     params["input"] = recorded_input(o.input);
     attrs.parameters_json = params.dump();
-    std::vector<std::int64_t> counts(kStatusCodeCount);
-    for (const auto& split : results)
-      for (const auto& row : split.rows) counts[static_cast<int>(row.status.code)]++;
-    comm.allreduce_sum(counts);
-    nlohmann::json cj;
-    for (int c = 0; c < kStatusCodeCount; ++c) cj[std::string(status_name(static_cast<StatusCode>(c)))] = counts[c];
-    attrs.counts_json = cj.dump();
     attrs.plan_sha256 = plan_sha256;
     attrs.plan_ranks = so.ranks;
-    attrs.partial = !complete;
-    // A resumed run never writes over the partial file: a temporary file beside it
-    // replaces it only once complete and closed.
-    const std::string target = resuming ? pipeline::resume_temp_path(o.output) : o.output;
-    try {
-      rows_written = h5::write_images(comm, target, card.embedding.dim, results, splits.size(), attrs);
-    } catch (...) {
-      if (resuming && comm.rank() == 0) {
-        std::error_code ignored;
-        std::filesystem::remove(target, ignored);
-      }
-      throw;
-    }
-    if (resuming) pipeline::commit_temp(comm, target, o.output);
-    write_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
+    writer.emplace(resuming ? h5::RunWriter::resume(comm, o.output, attrs)
+                            : h5::RunWriter::create(comm, o.output, card.embedding.dim, splits.size(), attrs));
   }
-
-#ifdef PM_HAVE_HBASE
-  if (hbase_writer) {
+  pipeline::RankStats stats;
+  double write_seconds = 0;
+  std::int64_t splits_in_rounds = 0;  // this rank's
+  // One round: the completed splits into the file, and their embeddings to HBase; then
+  // their rows are gone from memory. Collective: every rank calls it at the same vote.
+  cfg.round = [&](std::vector<SplitResults>& done) {
     const auto t = std::chrono::steady_clock::now();
-    agreed(comm, "HBase write-back", [&] {
-      for (std::size_t i = 0; i < new_splits; ++i) hbase_writer->write(results[i].rows);
-      hbase_writer->flush();
-    });
-    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
-  }
+    splits_in_rounds += static_cast<std::int64_t>(done.size());
+#ifdef PM_HAVE_HBASE
+    // First: the file's round releases the rows it wrote.
+    if (hbase_writer)
+      agreed(comm, "HBase write-back", [&] {
+        for (const SplitResults& s : done) hbase_writer->write(s.rows);
+      });
 #endif
+    if (writer) writer->append(comm, done);
+    done.clear();
+    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
+  };
+  cfg.checkpoint_seconds = o.checkpoint_seconds;
+  cfg.checkpoint_bytes = static_cast<std::int64_t>(o.checkpoint_mb * 1024 * 1024);
+
+  // Decode threads are the parallelism for OpenCV; its own pool (TBB in Debian) would
+  // only compete with the engine's OpenMP threads for the rank's cores.
+  cv::setNumThreads(1);
+  auto outcome = pipeline::run_rank(comm, *source, pending, model, card, cfg, stats);
+#ifdef PM_HAVE_HBASE
+  if (hbase_writer) agreed(comm, "HBase write-back", [&] { hbase_writer->flush(); });
+#endif
+  std::int64_t rows_written = 0;
+  std::size_t splits_done = 0;
+  if (writer) {
+    const auto t = std::chrono::steady_clock::now();
+    for (const std::uint8_t d : writer->split_done()) splits_done += d;
+    rows_written = writer->finish(comm);  // split order when complete; else left to --resume
+    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
+  } else {
+    splits_done = static_cast<std::size_t>(comm.allreduce_sum(splits_in_rounds)) + (splits.size() - pending.size());
+  }
+  const bool complete = splits_done == splits.size();
 
   // The summary's connection counters: the input's, and the embeddings write-back's.
   ConnectionCounters connection = source->connection_counters();
@@ -335,6 +336,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.compute_threads = budget.compute;
   in.decode_threads = budget.decode;
   in.readers = budget.readers;
+  in.rounds = outcome.rounds;
   in.cpus = budget.cpus;
   auto summary = pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
   summary.rows = rows_written;

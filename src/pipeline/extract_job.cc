@@ -20,22 +20,17 @@
 #include "pixelmill/preprocess.h"
 #include "progress_board.h"
 #include "progress_reporter.h"
+#include "split_tracker.h"
+#include "pixelmill/vote.h"
 
 namespace pm::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Rows of one split, in arrival (= key) order. A deque keeps element addresses stable
-// while the reader appends and decode/inference threads fill rows in place.
-struct SplitState {
-  std::uint64_t index = 0;
-  bool complete = false;  // read to its end (not cut short by a stop)
-  std::deque<ImageResult> rows;
-};
-
 struct DecodeItem {
   ImageResult* row = nullptr;
+  SplitTracker::Split* split = nullptr;
   std::string bytes;
 };
 
@@ -134,21 +129,14 @@ RankOutcome run_rank(const Comm& comm, Source& source,
   std::atomic<bool> finished{false};
   std::atomic<bool> stopping{false};  // set by the main thread; readers stop reading
 
-  std::mutex states_mu;
-  std::vector<std::unique_ptr<SplitState>> states;
+  SplitTracker tracker;
 
   // --- readers: one split at a time, records in key order ---
   auto reader = [&] {
     try {
       while (auto split = split_queue.pop()) {
         if (stopping) continue;  // claimed but not started: left for a resumed run
-        auto state = std::make_unique<SplitState>();
-        state->index = (*split)->index;
-        SplitState* st = state.get();
-        {
-          std::lock_guard lock(states_mu);
-          states.push_back(std::move(state));
-        }
+        SplitTracker::Split* st = tracker.begin((*split)->index);
         auto t = Clock::now();
         bool cut = false;
         source.read_split(**split, [&](Record&& rec) {
@@ -158,7 +146,7 @@ RankOutcome run_rank(const Comm& comm, Source& source,
             cut = true;
             return false;
           }
-          ImageResult& row = st->rows.emplace_back();
+          ImageResult& row = SplitTracker::add_row(st);
           row.timestamp = rec.timestamp;
           stats.bytes.fetch_add(static_cast<std::int64_t>(rec.bytes.size()),
                                 std::memory_order_relaxed);
@@ -170,13 +158,17 @@ RankOutcome run_rank(const Comm& comm, Source& source,
           } else if (!rec.status.is_ok()) {
             row.status = std::move(rec.status);
             stats.count(row.status.code);
-          } else if (!decode_queue.push(DecodeItem{&row, std::move(rec.bytes)})) {
-            return false;
+          } else {
+            SplitTracker::hand_on(st);
+            if (!decode_queue.push(DecodeItem{&row, st, std::move(rec.bytes)})) {
+              tracker.row_done(st);  // never decoded: the run is ending on an error
+              return false;
+            }
           }
           t = Clock::now();
           return true;
         });
-        st->complete = !cut;
+        tracker.end(st, !cut);
       }
     } catch (...) {
       error.capture();
@@ -198,10 +190,11 @@ RankOutcome run_rank(const Comm& comm, Source& source,
         if (!img.status.is_ok()) {
           row.status = std::move(img.status);
           stats.count(row.status.code);
+          tracker.row_done(item->split);
           continue;
         }
         row.phash = perceptual_hash(img.rgb);
-        auto slot = assembler.acquire(&row);
+        auto slot = assembler.acquire(&row, item->split);
         bool ok = true;
         try {
           preprocess_into(img.rgb, card, slot.batch->tensor, slot.index);
@@ -211,6 +204,7 @@ RankOutcome run_rank(const Comm& comm, Source& source,
           stats.count(row.status.code);
         }
         assembler.commit(slot, ok);
+        if (!ok) tracker.row_done(item->split);  // a hole: inference will not see it
       }
     } catch (...) {
       error.capture();
@@ -256,16 +250,17 @@ RankOutcome run_rank(const Comm& comm, Source& source,
         }
         for (int i = 0; i < b.reserved; ++i) {
           ImageResult* row = b.rows[i];
-          if (!row) continue;
+          if (!row) continue;  // a hole: its decoder reported it done
           if (!failure.empty()) {
             row->status = Status::error(StatusCode::kInferenceError, failure);
             stats.count(row->status.code);
-            continue;
+          } else {
+            const float* src = out[cfg.embedding_output].ptr<float>() + std::size_t(i) * dim;
+            row->embedding.assign(src, src + dim);
+            if (cfg.normalize_l2) normalize(row->embedding.data(), dim);
+            stats.count(StatusCode::kOk);
           }
-          const float* src = out[cfg.embedding_output].ptr<float>() + std::size_t(i) * dim;
-          row->embedding.assign(src, src + dim);
-          if (cfg.normalize_l2) normalize(row->embedding.data(), dim);
-          stats.count(StatusCode::kOk);
+          tracker.row_done(static_cast<SplitTracker::Split*>(b.tags[i]));
         }
         assembler.release(std::move(*batch));
       }
@@ -341,34 +336,77 @@ RankOutcome run_rank(const Comm& comm, Source& source,
     if (look) last_look = Clock::now();
     poll_stop(look);
   };
-  bool exhausted = false;
-  while (!exhausted) {
-    if (error.has()) break;
-    poll_stop(false);
-    if (stopping) break;
-    if (split_queue.size() < split_queue.capacity()) {
-      const std::int64_t next = counter.next();
-      if (next >= SharedCounter::kStopped) {
-        begin_stop(false);
+  // The loop claims splits while there are any, publishes progress, and takes part in a
+  // running vote (pixelmill/vote.h) every kVoteEvery: whether any rank wants a checkpoint
+  // round (its completed rows passed --checkpoint-mb, or --checkpoint-seconds passed since
+  // the last round), whether any rank is still working, whether any rank failed. Every
+  // rank sees the same results in the same order, so rounds, the end and a failure are
+  // acted on by all ranks together, and no rank waits in a collective for one that left.
+  constexpr auto kVoteEvery = std::chrono::milliseconds(200);
+  Vote vote(comm);
+  auto last_vote = Clock::now() - kVoteEvery;
+  auto last_round = Clock::now();
+  bool exhausted = false, someone_failed = false;
+  std::int64_t rounds = 0;
+  const auto want_round = [&] {
+    if (!cfg.round) return false;  // rows are returned, not written in rounds
+    const std::int64_t bytes = tracker.completed_bytes();
+    return bytes >= cfg.checkpoint_bytes ||
+           (bytes > 0 && Clock::now() - last_round >= std::chrono::duration<double>(cfg.checkpoint_seconds));
+  };
+  while (true) {
+    bool claimed = false;
+    if (!exhausted && !stopping && !error.has()) {
+      poll_stop(false);
+      if (!stopping && split_queue.size() < split_queue.capacity()) {
+        const std::int64_t next = counter.next();
+        if (next >= SharedCounter::kStopped) {
+          begin_stop(false);
+        } else if (next < 0 || static_cast<std::size_t>(next) >= splits.size()) {
+          exhausted = true;
+          split_queue.close();  // the readers end once they are through
+        } else {
+          split_queue.push(&splits[static_cast<std::size_t>(next)]);
+          claimed = true;
+        }
+      }
+    }
+    // Done here: nothing more to claim (or a stop or an error), and inference has ended.
+    const bool done_here = (exhausted || stopping || error.has()) && finished;
+    if (!vote.running() && Clock::now() - last_vote >= kVoteEvery) {
+      vote.start({want_round() ? 1 : 0, done_here ? 0 : 1, error.has() ? 1 : 0, 0});
+      last_vote = Clock::now();
+    }
+    if (vote.running() && vote.test()) {
+      const Vote::Values r = vote.result();
+      if (r[2]) {
+        someone_failed = true;
         break;
       }
-      if (next < 0 || static_cast<std::size_t>(next) >= splits.size()) {
-        exhausted = true;
-      } else {
-        split_queue.push(&splits[static_cast<std::size_t>(next)]);
+      if (r[0]) {
+        std::vector<SplitResults> round = tracker.take_completed();
+        cfg.round(round);
+        last_round = Clock::now();
+        ++rounds;
       }
+      if (!r[1]) break;  // every rank is done
       continue;
     }
-    tick(std::chrono::milliseconds(20));
-    tick_stop();
+    if (!claimed) {
+      tick(std::chrono::milliseconds(20));
+      tick_stop();
+    }
+  }
+  // A rank that failed voted so; the others stop their stages (without an error of their
+  // own) and every rank joins its threads before agreeing on the failure.
+  if (someone_failed && !error.has()) {
+    stopping = true;
+    split_queue.close();
+    decode_queue.close();
+    ready.close();
+    assembler.abort();
   }
   split_queue.close();
-  // Keep publishing (and on rank 0 reporting) while this rank drains its last splits;
-  // a stop may still cut them short.
-  while (!finished) {
-    tick(std::chrono::milliseconds(50));
-    tick_stop();
-  }
   for (auto& t : reader_threads) t.join();
   for (auto& t : decode_threads) t.join();
   infer_thread.join();
@@ -382,15 +420,15 @@ RankOutcome run_rank(const Comm& comm, Source& source,
 
   RankOutcome outcome;
   outcome.stopped = comm.allreduce_max(std::int64_t{stopping ? 1 : 0}) > 0;
-  std::vector<SplitResults>& results = outcome.done;
-  results.reserve(states.size());
-  for (auto& st : states) {
-    if (!st->complete) continue;  // cut short by a stop: redone on resume
-    SplitResults r;
-    r.split_index = st->index;
-    r.rows.assign(std::make_move_iterator(st->rows.begin()), std::make_move_iterator(st->rows.end()));
-    results.push_back(std::move(r));
+  // What completed since the last round: a last round (every rank takes part), or the
+  // result when nothing is written in rounds. Splits cut short by a stop were dropped.
+  outcome.done = tracker.take_completed();
+  if (cfg.round) {
+    cfg.round(outcome.done);
+    outcome.done.clear();
+    ++rounds;
   }
+  outcome.rounds = rounds;
   return outcome;
 }
 

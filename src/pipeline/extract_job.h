@@ -32,11 +32,20 @@ struct JobConfig {
   std::int64_t total_hint = -1;
   // Polled by the rank's main thread; true = stop early (SIGTERM). Empty = never.
   std::function<bool()> stop_requested;
+  // Checkpoint rounds: when set, the completed splits are handed to `round` (on the main
+  // thread, on every rank at once: it may be collective) whenever any rank holds more
+  // than checkpoint_bytes of them or checkpoint_seconds have passed since the last round,
+  // and once more at the end; the rows are released after it. Empty: the completed
+  // splits are returned in RankOutcome::done.
+  std::function<void(std::vector<SplitResults>&)> round;
+  double checkpoint_seconds = 300;
+  std::int64_t checkpoint_bytes = std::int64_t{256} << 20;
 };
 
 struct RankOutcome {
-  std::vector<SplitResults> done;  // the splits this rank completed
+  std::vector<SplitResults> done;  // the splits this rank completed (no `round` only)
   bool stopped = false;            // agreed: some rank was asked to stop early
+  std::int64_t rounds = 0;         // rounds handed to `round`, the last one included
 };
 
 // Runs this rank's share of `splits` (any subset of a plan; results keep each
@@ -45,8 +54,8 @@ struct RankOutcome {
 // Stopping early: once any rank's stop_requested() is true, every rank learns it
 // through the shared counter, claims nothing more, stops reading its splits, and
 // finishes the records already read (the batches in flight). A split is the unit of
-// completion: only splits read to their end are returned; a split cut short is
-// dropped and is processed again by a resumed run.
+// completion: only splits read to their end are returned (or handed to a round); a
+// split cut short is dropped and is processed again by a resumed run.
 RankOutcome run_rank(const Comm& comm, Source& source,
                                    const std::vector<SplitSpec>& splits,
                                    std::shared_ptr<const engine::Model> model,

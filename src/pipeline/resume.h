@@ -1,9 +1,8 @@
-// What `extract` finds at --output before it starts, and how a run stopped early is
-// continued (`--resume`). A partial file (complete = 0) holds the rows of the splits it
-// completed and /progress says which; a resumed run checks it was made by the same
-// job (input, model, precision, split plan), processes only the missing splits, and
-// rewrites the file with the old rows and the new ones, through a temporary file
-// renamed over the partial one, so a failure part way loses nothing.
+// What `extract` finds at --output before it starts, and whether a run stopped early or
+// killed may be continued (`--resume`). A partial file (complete = 0) holds the rows of
+// the splits its checkpoint rounds completed and /progress says which; a resumed run
+// checks it was made by the same job (input, model, precision, split plan), then goes on
+// writing rounds into it (pixelmill/run_writer.h) for the missing splits only.
 #pragma once
 
 #include <cstdint>
@@ -44,17 +43,5 @@ OutputState inspect_output(const Comm& comm, const std::string& output, bool res
 // Throws unless the freshly planned splits are the ones the partial file was made for.
 void check_plan(const std::string& output, const h5::Progress& progress,
                 const std::string& plan_sha256, std::size_t planned_splits);
-
-// The done splits of the partial file, read back; each rank takes a contiguous share,
-// so every split is held by exactly one rank. Collective (agreed).
-std::vector<SplitResults> load_done_splits(const Comm& comm, const std::string& output,
-                                           const h5::Progress& progress);
-
-// Where a resumed run writes before renaming over the partial file.
-std::string resume_temp_path(const std::string& output);
-
-// Renames the finished temporary file over `output` (rank 0), after every rank closed
-// it; all ranks get the same error if the rename fails.
-void commit_temp(const Comm& comm, const std::string& temp, const std::string& output);
 
 }  // namespace pm::pipeline

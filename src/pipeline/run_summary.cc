@@ -8,14 +8,16 @@
 
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
+#include "pixelmill/process_memory.h"
 
 namespace pm::pipeline {
 namespace {
 
 // Rank 0's part: the summary lines and the metrics file.
 void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
-                    const StatsSnapshot& total, const ExtractSummary& out, double wall,
-                    const SummaryInputs& in, const std::string& metrics_json, bool quiet) {
+                    const std::vector<std::int64_t>& peak_rss, const StatsSnapshot& total,
+                    const ExtractSummary& out, double wall, const SummaryInputs& in,
+                    const std::string& metrics_json, bool quiet) {
   nlohmann::json j;
   j["input"] = in.input;
   j["output"] = in.output;
@@ -34,6 +36,7 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
   j["images_per_second"] = wall > 0 ? out.records / wall : 0.0;
   j["megabytes_read"] = total.bytes() / 1e6;
   j["write_seconds"] = in.write_seconds;
+  j["checkpoint_rounds"] = in.rounds;
   nlohmann::json stages;
   for (int s = 0; s < kStageCount; ++s) stages[stage_name(static_cast<Stage>(s))] = total.stage_seconds(s);
   j["stage_thread_seconds"] = stages;
@@ -45,12 +48,15 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
   double max_records = 0, sum_records = 0;
   for (std::size_t r = 0; r < ranks.size(); ++r) {
     per_rank.push_back({{"rank", r}, {"records", ranks[r].records()},
+                        {"peak_rss_mb", static_cast<double>(peak_rss[r]) / (1024.0 * 1024.0)},
                         {"infer_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kInfer))},
                         {"decode_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kDecode))}});
     max_records = std::max(max_records, ranks[r].records());
     sum_records += ranks[r].records();
   }
   j["per_rank"] = per_rank;
+  // The largest resident set of any rank over the whole run (VmHWM), in MiB.
+  j["peak_rss_mb"] = static_cast<double>(*std::max_element(peak_rss.begin(), peak_rss.end())) / (1024.0 * 1024.0);
   // 1.0 = perfectly even; max/mean of records per rank.
   j["imbalance"] = sum_records > 0 ? max_records / (sum_records / ranks.size()) : 1.0;
 
@@ -67,6 +73,8 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
     std::printf("\n  per rank records:");
     for (std::size_t r = 0; r < ranks.size(); ++r) std::printf(" %.0f", ranks[r].records());
     std::printf(" (max/mean %.2f)\n", j["imbalance"].get<double>());
+    std::printf("  peak memory of a rank: %.0f MiB; %lld checkpoint round(s)\n", j["peak_rss_mb"].get<double>(),
+                static_cast<long long>(in.rounds));
     if (total.remote())
       std::printf("  connection: %.0f retries, %.0f reconnects\n", total.retries(), total.reconnects());
     std::fflush(stdout);
@@ -95,6 +103,7 @@ ExtractSummary summarize(const Comm& comm, const RankStats& stats, const Summary
     total += ranks[r];
   }
   const double wall = comm.allreduce_max(in.wall_seconds);
+  const std::vector<std::int64_t> peak_rss = comm.allgather(process_status_bytes("VmHWM"));
 
   ExtractSummary out;
   out.records = static_cast<std::int64_t>(total.records());
@@ -108,7 +117,7 @@ ExtractSummary summarize(const Comm& comm, const RankStats& stats, const Summary
   // cannot be written must fail every rank here, not leave rank 0 behind while the others
   // go on into the next collective (dedup).
   agreed_on_root(comm, "", [&] {
-    report_on_root(comm, ranks, total, out, wall, in, metrics_json, quiet);
+    report_on_root(comm, ranks, peak_rss, total, out, wall, in, metrics_json, quiet);
     return std::string();
   });
   return out;

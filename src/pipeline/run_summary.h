@@ -20,6 +20,7 @@ struct SummaryInputs {
   int compute_threads = 0;
   int decode_threads = 0;
   int readers = 0;
+  std::int64_t rounds = 0;  // checkpoint rounds written
   RankCpus cpus;  // rank 0's: what the default thread counts were computed from
 };
 

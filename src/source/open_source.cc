@@ -1,6 +1,7 @@
 #include "pixelmill/sources.h"
 
 #include "files/file_source.h"
+#include "synthetic/synthetic_source.h"
 #include "pixelmill/error.h"
 
 #ifdef PM_HAVE_HBASE
@@ -17,6 +18,7 @@ std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions
   if (starts("list:"))
     return source::make_file_source(source::FileSpecKind::kList, spec.substr(5), o.split_records, o.ranks,
                                     o.max_record_bytes);
+  if (starts("synthetic:")) return source::make_synthetic_source(spec.substr(10));
   if (is_hbase_url(spec)) {
 #ifdef PM_HAVE_HBASE
     return make_hbase_source_from_spec(spec, o);
@@ -24,7 +26,7 @@ std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions
     throw Error("this pixelmill was built without HBase support: " + spec);
 #endif
   }
-  throw Error("unknown input '" + spec + "': use dir:PATH, list:FILE or hbase://HOST:PORT/TABLE");
+  throw Error("unknown input '" + spec + "': use dir:PATH, list:FILE, hbase://HOST:PORT/TABLE or synthetic:N");
 }
 
 }  // namespace pm

@@ -1,8 +1,9 @@
-// pm::h5::write_progress and read_progress: the record of completed splits that lets
-// a run stopped early be continued (`extract --resume`).
-#include "progress.h"
+// pm::h5::read_progress: the record of completed splits that lets a run stopped early, or
+// killed, be continued (`extract --resume`). Written by the run writer (run_writer.cc).
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "h5_attributes.h"
@@ -16,34 +17,15 @@
 
 namespace pm::h5 {
 
-void write_progress(hid_t file, const std::vector<std::int64_t>& rows_of, int rank,
-                    hid_t transfer) {
-  const auto n = static_cast<hsize_t>(rows_of.size());
-  std::vector<std::uint8_t> done(rows_of.size());
-  std::vector<std::int64_t> rows(rows_of.size());
-  for (std::size_t i = 0; i < rows_of.size(); ++i) {
-    done[i] = rows_of[i] >= 0 ? 1 : 0;
-    rows[i] = rows_of[i] >= 0 ? rows_of[i] : 0;
-  }
-  Handle group = own_group(H5Gcreate2(file, layout::kProgress, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           "creating /progress");
-  Handle done_set = create_rows(file, layout::kSplitDone, H5T_STD_U8LE, n, 0);
-  Handle rows_set = create_rows(file, layout::kSplitRows, H5T_STD_I64LE, n, 0);
-  // Every rank holds the same table: rank 0 writes it, the others take part selecting
-  // nothing. A plan of no splits has nothing to write on any rank.
-  if (n == 0) return;
-  std::vector<RowBlock> blocks;
-  if (rank == 0) blocks.push_back({0, n});
-  write_rows(done_set.get(), H5T_NATIVE_UINT8, 0, blocks, done.data(), transfer);
-  write_rows(rows_set.get(), H5T_NATIVE_INT64, 0, blocks, rows.data(), transfer);
-}
-
 Progress read_progress(const std::string& path) {
   QuietErrors quiet;
   const RunFile f(path);
   Progress p;
   const auto complete = f.int_attribute("/", "complete");
-  if (!complete) return p;  // written before /progress existed: complete
+  if (!complete) {  // written before /progress existed: complete
+    p.staged_rows = static_cast<std::int64_t>(check_images(f).rows);
+    return p;
+  }
   if (*complete != 0 && *complete != 1)
     f.fail("/", "attribute 'complete' is " + std::to_string(*complete) + "; expected 0 or 1");
   p.complete = *complete == 1;
@@ -60,10 +42,31 @@ Progress read_progress(const std::string& path) {
     f.fail("/", "attribute 'plan_ranks' is " + std::to_string(*ranks) + "; expected 1.." +
                     std::to_string(kMaxPlanRanks));
   p.plan_ranks = *ranks;
+  if (const auto rounds = f.int_attribute("/", "rounds"); rounds && *rounds >= 0) p.rounds = *rounds;
 
-  // /progress must account for exactly the rows of /images: --resume reads each done
-  // split's rows back by these counts.
-  const ImagesShape images = check_images(f);
+  // A streamed run (staged_rows present) may hold rows past its commit point, in any
+  // column, after a kill; a file written in one go holds exactly what /progress says.
+  const auto staged = f.int_attribute("/", "staged_rows");
+  hsize_t image_rows = 0;
+  if (staged) {
+    const Column key = f.column(layout::kKey, Element::kU8, 2);
+    image_rows = key.rows;
+    if (*staged < 0 || *staged > static_cast<std::int64_t>(std::min<hsize_t>(key.rows, layout::kMaxRows)))
+      f.fail("/", "attribute 'staged_rows' is " + std::to_string(*staged) + "; /images/key has " +
+                      std::to_string(key.rows) + " rows");
+    p.staged_rows = *staged;
+    for (const char* c : {layout::kKeyLength, layout::kStatus, layout::kError, layout::kEmbedding,
+                          layout::kContentHash, layout::kPhash, layout::kWidth, layout::kHeight,
+                          layout::kTimestamp}) {
+      Handle d = own_dataset(H5Dopen2(f.id(), c, H5P_DEFAULT), f.where(c) + ": opening");
+      if (static_cast<std::int64_t>(extent(d.get()).rows) < *staged)
+        f.fail(c, "has fewer rows than staged_rows " + std::to_string(*staged));
+    }
+  } else {
+    image_rows = check_images(f).rows;
+    p.staged_rows = static_cast<std::int64_t>(image_rows);
+  }
+
   const Column done = f.column(layout::kSplitDone, Element::kU8, 1);
   const Column rows = f.column(layout::kSplitRows, Element::kI64, 1, done.rows);
   if (const auto splits = f.int_attribute("/", "splits");
@@ -74,22 +77,68 @@ Progress read_progress(const std::string& path) {
   if (done.rows == 0) return p;
   p.split_done = f.read<std::uint8_t>(done, H5T_NATIVE_UINT8, 0, done.rows);
   p.split_rows = f.read<std::int64_t>(rows, H5T_NATIVE_INT64, 0, rows.rows);
-  std::int64_t total = 0;
-  for (std::size_t i = 0; i < p.split_done.size(); ++i) {
-    const std::int64_t r = p.split_rows[i];
+  const bool has_first = f.has(layout::kSplitFirstRow);
+  if (has_first) {
+    const Column first = f.column(layout::kSplitFirstRow, Element::kI64, 1, done.rows);
+    p.split_first_row = f.read<std::int64_t>(first, H5T_NATIVE_INT64, 0, first.rows);
+  } else {
+    p.split_first_row.assign(done.rows, -1);
+  }
+  for (std::size_t i = 0; i < p.split_done.size(); ++i)
     if (p.split_done[i] > 1)
       f.fail(layout::kSplitDone, "split " + std::to_string(i) + " is " +
                                      std::to_string(p.split_done[i]) + "; expected 0 or 1");
+
+  if (staged) {
+    // Each done split's rows must lie below the commit point and overlap no other's. A
+    // split published past it (a kill between /progress and staged_rows) is not done.
+    std::vector<std::pair<std::int64_t, std::size_t>> starts;
+    for (std::size_t i = 0; i < p.split_done.size(); ++i) {
+      const std::int64_t first = p.split_first_row[i], r = p.split_rows[i];
+      if (!p.split_done[i]) continue;
+      if (first < 0 || r < 0 || first > p.staged_rows || r > p.staged_rows - first) {
+        p.split_done[i] = 0;
+        continue;
+      }
+      starts.emplace_back(first, i);
+    }
+    std::sort(starts.begin(), starts.end());
+    std::int64_t end = 0;
+    for (const auto& [first, i] : starts) {
+      if (first < end && p.split_rows[i] > 0)
+        f.fail(layout::kSplitFirstRow, "split " + std::to_string(i) + " overlaps the rows of another");
+      end = std::max(end, first + p.split_rows[i]);
+    }
+    for (std::size_t i = 0; i < p.split_done.size(); ++i)
+      if (!p.split_done[i]) {
+        p.split_rows[i] = 0;
+        p.split_first_row[i] = -1;
+      }
+    return p;
+  }
+
+  // Written in one go: the done splits' rows follow each other in split order and add up
+  // to /images (--resume reads each back by these counts).
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < p.split_done.size(); ++i) {
+    const std::int64_t r = p.split_rows[i];
     if (r < 0 || (p.split_done[i] == 0 && r != 0) ||
-        r > static_cast<std::int64_t>(images.rows) - total)
+        r > static_cast<std::int64_t>(image_rows) - total)
       f.fail(layout::kSplitRows, "split " + std::to_string(i) + " has " + std::to_string(r) +
                                      " rows; a done split has 0 or more rows within /images, "
                                      "a split not done 0");
+    if (p.split_done[i]) {
+      if (has_first && p.split_first_row[i] != total)
+        f.fail(layout::kSplitFirstRow, "split " + std::to_string(i) + " starts at row " +
+                                           std::to_string(p.split_first_row[i]) + ", not " +
+                                           std::to_string(total));
+      p.split_first_row[i] = total;
+    }
     total += r;
   }
-  if (total != static_cast<std::int64_t>(images.rows))
+  if (total != static_cast<std::int64_t>(image_rows))
     f.fail(layout::kSplitRows, "the done splits hold " + std::to_string(total) +
-                                   " rows, /images has " + std::to_string(images.rows));
+                                   " rows, /images has " + std::to_string(image_rows));
   return p;
 }
 

@@ -59,7 +59,6 @@ void write_run(const Comm& comm, const std::string& path, const NodeBlock& rows)
   h5::RunAttributes attrs;
   attrs.model_card_json = R"({"dedup": {"threshold": 0.8}})";
   attrs.parameters_json = "{}";
-  attrs.counts_json = "{}";
   h5::write_images(comm, path, rows.dim, {split}, static_cast<std::uint64_t>(p), attrs);
 }
 

@@ -79,7 +79,6 @@ TestRun make_run(const Comm& comm) {
   h5::RunAttributes attrs;
   attrs.parameters_json = "{\"input\": \"dir:" + run.dir + "/photos\"}";
   attrs.model_card_json = "{}";
-  attrs.counts_json = "{}";
   h5::write_images(comm, run.h5, dim, {split}, 1, attrs);
   DedupOptions d;
   d.input = run.h5;

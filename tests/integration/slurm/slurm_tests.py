@@ -10,6 +10,9 @@ sbatch_preempt_resume: `scancel --signal=TERM` (what Slurm does before a time li
   preemption) stops a running job part way: exit 75, the file marked incomplete; the same
   sbatch submitted again continues it (`--resume` is in the job file) to the rows of an
   uninterrupted run.
+sbatch_sigkill_resume: `scancel --signal=KILL` of the running step (as an OOM kill or a lost
+  node would end it) once the file shows a checkpoint round; the job file submitted again
+  reads only the records the file did not hold and completes it to an uninterrupted run.
 """
 import os
 import re
@@ -202,6 +205,86 @@ def sbatch_preempt_resume():
           f"completed it, equal to an uninterrupted run")
 
 
+def killed_job(folder, out):
+    """Submits the job with checkpoint rounds every 0.3 s and SIGKILLs its step (every task:
+    what an OOM kill of the step or a node failure amounts to) once the output file shows a
+    published round. Returns (splits in the file, log), or None when it ended first."""
+    log_pat, cmd = sbatch_cmd("killed", wait=False)
+    env = job_env(MODEL, {"INPUT": "dir:" + folder, "OUTPUT": out, "DEDUP": "0", "PROGRESS": "0.5",
+                          "EXTRA": "--batch 1 --decode-threads 1 --checkpoint-seconds 0.3"})
+    job = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout.strip().split(";")[0]
+    log = log_pat.replace("%j", job)
+    killed = None
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        state, code = job_state(job)
+        text = open(log).read() if os.path.exists(log) else ""
+        if state not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING"):
+            print(f"job {job}: {state}, exit {code}\n--- job log ---\n{text}--- end ---")
+            return (killed, text) if killed is not None else None
+        if killed is None and os.path.exists(out):
+            try:
+                with h5py.File(out, "r") as f:
+                    rounds = int(f.attrs.get("rounds", 0))
+                    done = int(f["/progress/split_done"][:].sum())
+                    planned = f["/progress/split_done"].shape[0]
+            except (OSError, KeyError):
+                rounds = done = planned = 0
+            if rounds >= 2 and 0 < done < planned:
+                subprocess.run(["scancel", "--signal=KILL", job], check=True)
+                killed = done
+        time.sleep(0.1)
+    fail(f"job {job} did not end within 300 s")
+
+
+def sbatch_sigkill_resume():
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "extract"))
+    from resume_tests import make_images  # noqa: E402  (the resume tests' generated photos)
+    folder = os.path.join(WORK, "many")
+    out = os.path.join(WORK, "killed.h5")
+    ref = os.path.join(WORK, "killed-ref.h5")
+    count = 600
+    for _ in range(4):
+        make_images(folder, count)
+        remove(out, ref)
+        got = killed_job(folder, out)
+        if got is not None:
+            break
+        print(f"the job of {count} images ended before the kill; again with more")
+        count *= 2
+    else:
+        fail("the job always finished before it could be killed")
+    done, log = got
+    with h5py.File(out, "r") as f:
+        complete, after = int(f.attrs["complete"]), int(f["/progress/split_done"][:].sum())
+        kept = int(f.attrs["staged_rows"])
+    if complete != 0 or after < done:
+        fail(f"after SIGKILL: complete={complete}, {after} splits in the file, {done} seen before")
+    # The job file again, unchanged: its --resume continues from the last round.
+    rc, log = submit("after-kill", {"INPUT": "dir:" + folder, "OUTPUT": out, "DEDUP": "0",
+                                    "EXTRA": "--batch 1 --decode-threads 1"})
+    if rc != 0:
+        fail(f"the resubmitted job exited {rc}")
+    m = re.search(r"(\d+) records in", log)
+    if not m or int(m.group(1)) != count - kept:
+        fail(f"the resubmitted job read {m.group(1) if m else '?'} records; {count - kept} were missing")
+    p = subprocess.run([MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "1", BIN, "extract",
+                        "--input", "dir:" + folder, "--model", MODEL, "--output", ref, "--threads", "1",
+                        "--quiet"], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    if p.returncode != 0:
+        fail(f"the uninterrupted run exited {p.returncode}: {p.stderr}")
+    keys, status, emb, _ = read(out)
+    rkeys, rstatus, remb, _ = read(ref)
+    with h5py.File(out, "r") as f:
+        complete = int(f.attrs["complete"])
+    if complete != 1 or keys != rkeys or not np.array_equal(status, rstatus):
+        fail(f"resumed file: complete={complete}, {len(keys)} rows vs {len(rkeys)} uninterrupted")
+    if not np.allclose(emb, remb, rtol=1e-5, atol=1e-6):
+        fail(f"embeddings differ: max |diff| {np.abs(emb - remb).max()}")
+    print(f"ok: SIGKILL of the step with {after} splits ({kept} of {count} rows) in the file; the "
+          f"resubmitted job read the other {count - kept} records, equal to an uninterrupted run")
+
+
 def main():
     if shutil.which("sbatch") is None:
         fail("sbatch not found: scripts/install-deps.sh installs Slurm (scripts/deps/slurm.txt)")
@@ -209,7 +292,8 @@ def main():
         fail(f"the extract fixture is missing under {DATA}")
     os.makedirs(WORK, exist_ok=True)
     {"sbatch_extract": sbatch_extract, "sbatch_failure": sbatch_failure,
-     "sbatch_preempt_resume": sbatch_preempt_resume}[sys.argv[1]]()
+     "sbatch_preempt_resume": sbatch_preempt_resume,
+     "sbatch_sigkill_resume": sbatch_sigkill_resume}[sys.argv[1]]()
 
 
 if __name__ == "__main__":

@@ -53,7 +53,6 @@ void run(const pm::Comm& comm, const std::string& path) {
   attrs.model_card_sha256 = std::string(64, '1');
   attrs.model_sha256 = std::string(64, '2');
   attrs.parameters_json = R"({"batch": 8})";
-  attrs.counts_json = R"({"ok": 8, "corrupt": 2})";
   const std::int64_t n = pm::h5::write_images(comm, path, kDim, mine, kSplits, attrs);
 
   // Dedup: rows 0-1 and 4-5-6 near-duplicates; rank 0 holds all rows and the pairs.

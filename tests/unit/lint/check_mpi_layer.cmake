@@ -18,7 +18,8 @@ set(layer_files
   src/app/main.cc
   include/pixelmill/comm.h            # pm::Comm owns an MPI_Comm
   include/pixelmill/point_to_point.h  # pm::Request owns an MPI_Request
-  include/pixelmill/rma_window.h)     # pm::RmaWindow owns an MPI_Win
+  include/pixelmill/rma_window.h      # pm::RmaWindow owns an MPI_Win
+  include/pixelmill/vote.h)           # pm::Vote owns a collective MPI_Request
 
 file(GLOB_RECURSE files RELATIVE "${ROOT}"
   "${ROOT}/src/*.cc" "${ROOT}/src/*.cpp" "${ROOT}/src/*.h" "${ROOT}/src/*.hpp"

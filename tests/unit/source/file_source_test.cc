@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -196,6 +197,27 @@ TEST_F(FileSourceTest, DirWalkReportsADirectoryItCannotList) {
             std::string::npos) << seen;
   EXPECT_EQ(seen.find("hidden.jpg"), std::string::npos) << seen;
   EXPECT_NE(seen.find("z.jpg:0"), std::string::npos) << seen;
+}
+
+TEST(SyntheticSource, PlansAndReadsEveryRecordOnce) {
+  auto src = open_source("synthetic:600", {});
+  const auto splits = src->plan();
+  ASSERT_EQ(splits.size(), 3u);  // 256 + 256 + 88
+  EXPECT_EQ(src->total_hint(), 600);
+  std::vector<std::string> keys;
+  for (const auto& s : splits)
+    src->read_split(s, [&](Record&& r) {
+      EXPECT_TRUE(r.status.is_ok());
+      EXPECT_EQ(r.bytes.substr(0, 2), "\xFF\xD8");  // a JPEG
+      keys.push_back(r.key);
+      return true;
+    });
+  ASSERT_EQ(keys.size(), 600u);
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_EQ(keys.front(), "synthetic/000000000000");
+  EXPECT_EQ(keys.back(), "synthetic/000000000599");
+  for (const std::string& bad : {std::string(), std::string("0"), std::string("-5"), std::string("12x"), std::string("100000000000")})
+    EXPECT_THROW(open_source("synthetic:" + bad, {}), Error) << bad;
 }
 
 TEST(OpenSource, BadSpecsAreClearErrors) {
