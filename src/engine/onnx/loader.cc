@@ -128,6 +128,12 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& base_dir, con
     }
     if (!find_op(n.op))
       throw Error(what + ": unsupported op '" + n.op + "' (node '" + n.name + "')");
+    // Every supported op reads its first input and writes its first output; the passes
+    // rely on both (fuzzing found an Identity without an input).
+    if (n.inputs.empty() || n.inputs[0].empty())
+      throw Error(what + ": " + n.label() + " has no first input");
+    if (n.outputs.empty() || n.outputs[0].empty())
+      throw Error(what + ": " + n.label() + " has no first output");
     // Semantics that changed with the opset (Softmax's axis) need it at run time.
     Attr opset;
     opset.kind = Attr::Kind::kInt;
