@@ -66,7 +66,10 @@ std::vector<ValueType> infer_tile(const Node& n, const std::vector<ValueType>& i
   auto reps = to_int64s(need_value(n, in, 1));
   PM_OP_CHECK(n, reps.size() == in[0].shape.size(), "repeats length != rank");
   Dims out = in[0].shape;
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] *= reps[i];
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    PM_OP_CHECK(n, reps[i] >= 0, "negative repeat count");
+    out[i] = checked_mul(out[i], reps[i], "tile: the output's dimensions");
+  }
   return {vt(in[0].dtype, out)};
 }
 void ref_Tile(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {

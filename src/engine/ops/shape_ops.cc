@@ -74,7 +74,7 @@ std::vector<ValueType> infer_reshape(const Node& n, const std::vector<ValueType>
     }
     out[i] = (spec[i] == 0 && !allowzero) ? (i < x.size() ? x[i] : 0) : spec[i];
     PM_OP_CHECK(n, out[i] >= 0, "negative dimension in the shape");
-    known *= out[i];
+    known = checked_mul(known, out[i], "reshape: the shape's element count");
   }
   if (infer_at >= 0) {
     PM_OP_CHECK(n, known > 0 && dims_product(x) % known == 0, "cannot infer -1 reshaping " + dims_str(x));
