@@ -6,6 +6,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <onnx/defs/schema.h>
 
 #include "onnx/tensor_proto.h"
 #include "ops/op_registry.h"
@@ -134,6 +135,19 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& base_dir, con
       throw Error(what + ": " + n.label() + " has no first input");
     if (n.outputs.empty() || n.outputs[0].empty())
       throw Error(what + ": " + n.label() + " has no first output");
+    // The inputs the op's ONNX schema requires at this opset (Gemm's B, Where's three...):
+    // the ops' inference and kernels index them (fuzzing found a Gemm with only A).
+    if (const auto* schema = onnx::OpSchemaRegistry::Schema(n.op, g.opset, "")) {
+      const auto need = static_cast<std::size_t>(schema->min_input());
+      for (std::size_t i = 0; i < need; ++i)
+        if (i >= n.inputs.size() || n.inputs[i].empty())
+          throw Error(what + ": " + n.label() + " has " + std::to_string(n.inputs.size()) +
+                      " input(s); " + n.op + " at opset " + std::to_string(g.opset) + " needs " +
+                      std::to_string(need));
+      if (n.inputs.size() > static_cast<std::size_t>(schema->max_input()))
+        throw Error(what + ": " + n.label() + " has " + std::to_string(n.inputs.size()) +
+                    " inputs; " + n.op + " takes at most " + std::to_string(schema->max_input()));
+    }
     // Semantics that changed with the opset (Softmax's axis) need it at run time.
     Attr opset;
     opset.kind = Attr::Kind::kInt;

@@ -136,6 +136,25 @@ TEST(Loader, UnsupportedOpNamesOpAndNode) {
   EXPECT_NE(msg.find(m.graph().node(1).name()), std::string::npos) << msg;
 }
 
+// A node with fewer inputs than its ONNX schema requires is the file's error (fuzzing
+// found a Gemm with only A, whose shape inference then read B past the end).
+TEST(Loader, MissingRequiredInputIsRefused) {
+  TmpDir dir;
+  onnx::ModelProto m = tiny();
+  int at = -1;
+  for (int i = 0; i < m.graph().node_size() && at < 0; ++i)
+    if (m.graph().node(i).input_size() >= 2) at = i;
+  ASSERT_GE(at, 0) << "the test model has no node with two inputs";
+  auto* node = m.mutable_graph()->mutable_node(at);
+  const std::string op = node->op_type();
+  node->mutable_input()->DeleteSubrange(1, node->input_size() - 1);
+  const std::string msg = error_of(save(m, dir.path / "short.onnx"));
+  EXPECT_NE(msg.find("has 1 input(s); " + op + " at opset"), std::string::npos) << msg;
+  // An empty name in a required place is no input either.
+  node->add_input("");
+  EXPECT_NE(error_of(save(m, dir.path / "empty.onnx")).find("needs"), std::string::npos);
+}
+
 TEST(Loader, OpsetOutsideRangeIsRefused) {
   TmpDir dir;
   onnx::ModelProto m = tiny();
