@@ -28,6 +28,7 @@
 #include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
 #include "resume.h"
+#include "run_output_sink.h"
 #include "run_summary.h"
 #include "thread_budget.h"
 
@@ -278,25 +279,15 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
                             : h5::RunWriter::create(comm, o.output, card.embedding.dim, splits.size(), attrs));
   }
   pipeline::RankStats stats;
-  double write_seconds = 0;
-  std::int64_t splits_in_rounds = 0;  // this rank's
-  // One round: the completed splits into the file, and their embeddings to HBase; then
-  // their rows are gone from memory. Collective: every rank calls it at the same vote.
-  cfg.round = [&](std::vector<SplitResults>& done) {
-    const auto t = std::chrono::steady_clock::now();
-    splits_in_rounds += static_cast<std::int64_t>(done.size());
+  // Each checkpoint round: the completed splits into the file, and their embeddings to
+  // HBase; then their rows are gone from memory. Collective: every rank writes at the
+  // same vote.
+  HBaseEmbeddingWriter* hbase_out = nullptr;
 #ifdef PM_HAVE_HBASE
-    // First: the file's round releases the rows it wrote.
-    if (hbase_writer)
-      agreed(comm, "HBase write-back", [&] {
-        for (const SplitResults& s : done) hbase_writer->write(s.rows);
-      });
+  hbase_out = hbase_writer.get();
 #endif
-    if (writer) writer->append(comm, done);
-    done.clear();
-    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
-  };
+  pipeline::RunOutputSink sink(comm, writer ? &*writer : nullptr, hbase_out, stats);
+  cfg.sink = &sink;
   cfg.checkpoint_seconds = o.checkpoint_seconds;
   cfg.checkpoint_bytes = static_cast<std::int64_t>(o.checkpoint_mb * 1024 * 1024);
 
@@ -304,20 +295,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // only compete with the engine's OpenMP threads for the rank's cores.
   cv::setNumThreads(1);
   auto outcome = pipeline::run_rank(comm, *source, pending, model, card, cfg, stats);
-#ifdef PM_HAVE_HBASE
-  if (hbase_writer) agreed(comm, "HBase write-back", [&] { hbase_writer->flush(); });
-#endif
-  std::int64_t rows_written = 0;
-  std::size_t splits_done = 0;
-  if (writer) {
-    const auto t = std::chrono::steady_clock::now();
-    for (const std::uint8_t d : writer->split_done()) splits_done += d;
-    rows_written = writer->finish(comm);  // split order when complete; else left to --resume
-    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
-  } else {
-    splits_done = static_cast<std::size_t>(comm.allreduce_sum(splits_in_rounds)) + (splits.size() - pending.size());
-  }
+  const pipeline::RunOutputSink::Finished finished = sink.finish(splits.size() - pending.size());
+  const std::int64_t rows_written = finished.rows;
+  const std::size_t splits_done = finished.splits_done;
   const bool complete = splits_done == splits.size();
 
   // The summary's connection counters: the input's, and the embeddings write-back's.
@@ -329,7 +309,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
 
   pipeline::SummaryInputs in;
   in.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  in.write_seconds = write_seconds;
+  in.write_seconds = sink.seconds();
   in.output = o.output;
   in.input = o.input;
   in.embedding_dim = card.embedding.dim;
