@@ -5,7 +5,7 @@ namespace pm::pipeline {
 void ErrorSlot::capture(std::exception_ptr e) {
   {
     std::lock_guard lock(mu_);
-    if (error_) return;
+    if (error_ || ignoring_) return;
     error_ = std::move(e);
   }
   on_error_();  // unblock every stage so that all threads can be joined
@@ -26,6 +26,11 @@ std::string ErrorSlot::message() const {
 bool ErrorSlot::has() const {
   std::lock_guard lock(mu_);
   return error_ != nullptr;
+}
+
+void ErrorSlot::ignore_later() {
+  std::lock_guard lock(mu_);
+  ignoring_ = true;
 }
 
 void ErrorSlot::rethrow() const {

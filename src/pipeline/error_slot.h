@@ -24,11 +24,16 @@ class ErrorSlot {
   std::string message() const;
   bool has() const;
   void rethrow() const;
+  // From now on captures are dropped: the rank is being stopped because another rank
+  // failed, and what its stages throw while they are torn down (an aborted batch
+  // assembly) is a consequence of that, not an error of this rank to report.
+  void ignore_later();
 
  private:
   std::function<void()> on_error_;
   mutable std::mutex mu_;
   std::exception_ptr error_;
+  bool ignoring_ = false;
 };
 
 }  // namespace pm::pipeline

@@ -62,6 +62,7 @@ void RankStages::stop_reading() {
 }
 
 void RankStages::cancel() {
+  error_.ignore_later();  // an error of this rank from now on is only the cancel's echo
   read_.stop();
   splits_.close();
   decode_queue_.close();

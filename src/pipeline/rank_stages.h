@@ -44,7 +44,8 @@ class RankStages {
   // Stop early: no split begins any more, the ones being read are cut short, the records
   // already read are finished.
   void stop_reading();
-  // Another rank failed: every stage stops now, without an error of this rank's.
+  // Another rank failed: every stage stops now, without an error of this rank's (what
+  // the stages throw from now on, such as an aborted batch assembly, is not reported).
   void cancel();
   bool finished() const { return infer_.finished(); }  // inference has ended
   bool failed() const { return error_.has(); }
