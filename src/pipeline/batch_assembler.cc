@@ -30,7 +30,14 @@ std::shared_ptr<Batch> BatchAssembler::take_free(std::unique_lock<std::mutex>& l
 
 BatchAssembler::Slot BatchAssembler::acquire(ImageResult* row, void* tag) {
   std::unique_lock lock(mu_);
-  if (!current_) current_ = take_free(lock);
+  // Several decoders may wait here for a free tensor; the first one woken starts the next
+  // batch and the others fill it. Taking a tensor of one's own instead would replace a
+  // batch that already holds reserved slots: never shipped, its rows never done.
+  free_cv_.wait(lock, [&] { return current_ || !free_.empty() || aborted_; });
+  if (!current_) {
+    current_ = take_free(lock);
+    free_cv_.notify_all();  // the other waiters now have a batch to fill
+  }
   Slot s{current_, current_->reserved++};
   current_->rows[s.index] = row;
   current_->tags[s.index] = tag;

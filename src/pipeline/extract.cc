@@ -28,6 +28,7 @@
 #include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
 #include "resume.h"
+#include "run_output_sink.h"
 #include "run_summary.h"
 #include "thread_budget.h"
 
@@ -116,6 +117,120 @@ std::string recorded_input(const std::string& input) {
   return input;
 }
 
+// What the source is opened with: the options' input filters and limits.
+SourceOptions source_options(const Comm& comm, const ExtractOptions& o) {
+  SourceOptions so;
+  so.ranks = comm.size();
+  so.column = o.column;
+  so.start_row = o.start_row;
+  so.stop_row = o.stop_row;
+  so.since = o.since;
+  so.until = o.until;
+  so.max_read_mbps = o.max_read_mbps;
+  so.max_record_bytes = o.max_bytes;
+  so.tls = o.tls;
+  return so;
+}
+
+// The network and its card, checked against each other; agreed by all ranks.
+struct LoadedModel {
+  ModelCard card;
+  std::shared_ptr<const engine::Model> model;
+  int embedding_output = -1;  // index of the card's embedding among the model's outputs
+};
+
+LoadedModel load_model(const Comm& comm, const ExtractOptions& o, int compute_threads) {
+  LoadedModel m;
+  agreed(comm, "model", [&] {
+    ModelFiles files = resolve_model(o.model);  // the ONNX file or its card
+    m.card = std::move(files.card);
+    engine::EngineOptions eo;
+    eo.reference = o.reference;
+    eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
+    eo.threads = compute_threads;
+    m.model = engine::Model::load(files.onnx, eo);
+    const auto& outs = m.model->outputs();
+    m.embedding_output = -1;
+    for (std::size_t i = 0; i < outs.size(); ++i)
+      if (outs[i].name == m.card.embedding.output) m.embedding_output = static_cast<int>(i);
+    if (m.embedding_output < 0)
+      throw Error("the model has no output '" + m.card.embedding.output + "' named by its card");
+    if (m.model->inputs().size() != 1)
+      throw Error("extract needs a model with one image input; this one has " +
+                  std::to_string(m.model->inputs().size()));
+  });
+  return m;
+}
+
+// What each rank's pipeline is asked to do (the output side is set by the caller).
+void fill_job_config(const ExtractOptions& o, const ModelCard& card,
+                     const pipeline::ThreadBudget& budget, std::int64_t total,
+                     pipeline::JobConfig& cfg) {
+  cfg.batch = o.batch;
+  cfg.threads = budget;
+  cfg.decode.target_width = card.input.width;
+  cfg.decode.target_height = card.input.height;
+  cfg.decode.max_pixels = o.max_pixels;
+  cfg.decode.max_bytes = o.max_bytes;
+  cfg.max_key_bytes = o.max_key_bytes;
+  // "l2": stored embeddings are unit length (a no-op when the network already divides
+  // by the norm); "none": stored as the network gives them.
+  cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kL2;
+  cfg.progress_seconds = o.progress_seconds;
+  cfg.quiet = o.quiet;
+  cfg.total_hint = total;
+  cfg.stop_requested = o.stop_requested;
+}
+
+// The run file at --output (none without it): created, or reopened to continue a
+// stopped run. Collective.
+std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOptions& o,
+                                           const ModelCard& card,
+                                           const pipeline::ThreadBudget& budget,
+                                           const std::string& plan_sha256, int plan_ranks,
+                                           bool resuming, std::size_t planned_splits) {
+  std::optional<h5::RunWriter> writer;
+  if (!o.output.empty()) {
+    h5::RunAttributes attrs;
+    attrs.version = PM_VERSION;
+    attrs.command_line = o.command_line;
+    attrs.model_card_json = card.raw_json;
+    attrs.model_card_sha256 = sha256_hex(card.raw_json);
+    attrs.model_sha256 = card.sha256;
+    nlohmann::json params = {
+        {"input", o.input}, {"output", o.output}, {"model", o.model}, {"batch", o.batch},
+        {"ranks", comm.size()}, {"compute_threads", budget.compute},
+        {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
+        {"max_bytes", o.max_bytes}, {"max_key_bytes", o.max_key_bytes},
+        {"reference", o.reference}, {"bf16", o.bf16}};
+    params["input"] = recorded_input(o.input);
+    attrs.parameters_json = params.dump();
+    attrs.plan_sha256 = plan_sha256;
+    attrs.plan_ranks = plan_ranks;
+    writer.emplace(resuming ? h5::RunWriter::resume(comm, o.output, attrs)
+                            : h5::RunWriter::create(comm, o.output, card.embedding.dim, planned_splits, attrs));
+  }
+  return writer;
+}
+
+// Rank 0 says whether the run stopped early and how to go on.
+void say_how_it_ended(const Comm& comm, const ExtractOptions& o, bool complete, bool stopped,
+                      std::size_t splits_done, std::size_t planned) {
+  if (!complete && comm.rank() == 0) {
+    if (o.output.empty())
+      std::fprintf(stderr, "pixelmill extract: stopped early with %zu of %zu splits done; "
+                           "there is no --output file to resume from\n", splits_done, planned);
+    else
+      std::fprintf(stderr, "pixelmill extract: stopped early: %zu of %zu splits done, written to %s "
+                           "(marked incomplete). Run the same command with --resume to process "
+                           "the other %zu splits.\n",
+                   splits_done, planned, o.output.c_str(), planned - splits_done);
+  } else if (stopped && comm.rank() == 0 && !o.quiet) {
+    std::fprintf(stderr, "pixelmill extract: a stop was requested after the last split was done; "
+                         "the output is complete\n");
+  }
+}
+
 }  // namespace
 
 ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
@@ -134,35 +249,12 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   const bool hbase_input = is_hbase_url(o.input);
   const int scanners = o.scanners > 0 ? o.scanners : (hbase_input ? 4 : 1);
   pipeline::ThreadBudget budget = pipeline::plan_threads(comm, o.threads, o.decode_threads, scanners);
-  SourceOptions so;
-  so.ranks = comm.size();
-  so.column = o.column;
-  so.start_row = o.start_row;
-  so.stop_row = o.stop_row;
-  so.since = o.since;
-  so.until = o.until;
-  so.max_read_mbps = o.max_read_mbps;
-  so.max_record_bytes = o.max_bytes;
-  so.tls = o.tls;
+  SourceOptions so = source_options(comm, o);
 
-  agreed(comm, "model", [&] {
-    ModelFiles files = resolve_model(o.model);  // the ONNX file or its card
-    card = std::move(files.card);
-    engine::EngineOptions eo;
-    eo.reference = o.reference;
-    eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
-    eo.threads = budget.compute;
-    model = engine::Model::load(files.onnx, eo);
-    const auto& outs = model->outputs();
-    cfg.embedding_output = -1;
-    for (std::size_t i = 0; i < outs.size(); ++i)
-      if (outs[i].name == card.embedding.output) cfg.embedding_output = static_cast<int>(i);
-    if (cfg.embedding_output < 0)
-      throw Error("the model has no output '" + card.embedding.output + "' named by its card");
-    if (model->inputs().size() != 1)
-      throw Error("extract needs a model with one image input; this one has " +
-                  std::to_string(model->inputs().size()));
-  });
+  const LoadedModel loaded = load_model(comm, o, budget.compute);
+  card = loaded.card;
+  model = loaded.model;
+  cfg.embedding_output = loaded.embedding_output;
   // What is at --output decides between a fresh run, a resumed one, or nothing to do.
   pipeline::OutputState output_state;
   if (!o.output.empty()) {
@@ -230,20 +322,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   std::int64_t total = 0;
   for (const auto& s : pending) total = (total >= 0 && s.estimated_records >= 0) ? total + s.estimated_records : -1;
 
-  cfg.batch = o.batch;
-  cfg.threads = budget;
-  cfg.decode.target_width = card.input.width;
-  cfg.decode.target_height = card.input.height;
-  cfg.decode.max_pixels = o.max_pixels;
-  cfg.decode.max_bytes = o.max_bytes;
-  cfg.max_key_bytes = o.max_key_bytes;
-  // "l2": stored embeddings are unit length (a no-op when the network already divides
-  // by the norm); "none": stored as the network gives them.
-  cfg.normalize_l2 = card.embedding.normalize == EmbeddingNorm::kL2;
-  cfg.progress_seconds = o.progress_seconds;
-  cfg.quiet = o.quiet;
-  cfg.total_hint = total;
-  cfg.stop_requested = o.stop_requested;
+  fill_job_config(o, card, budget, total, cfg);
 
   if (comm.rank() == 0 && !o.quiet)
     std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s (%s), %d rank(s) x %d compute + %d decode threads"
@@ -256,47 +335,18 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // The output is written in checkpoint rounds while the run goes on (run_writer.h):
   // created (or reopened to continue it) before any work, so that a kill loses at most
   // the rows of one round.
-  std::optional<h5::RunWriter> writer;
-  if (!o.output.empty()) {
-    h5::RunAttributes attrs;
-    attrs.version = PM_VERSION;
-    attrs.command_line = o.command_line;
-    attrs.model_card_json = card.raw_json;
-    attrs.model_card_sha256 = sha256_hex(card.raw_json);
-    attrs.model_sha256 = card.sha256;
-    nlohmann::json params = {
-        {"input", o.input}, {"output", o.output}, {"model", o.model}, {"batch", o.batch},
-        {"ranks", comm.size()}, {"compute_threads", budget.compute},
-        {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
-        {"max_bytes", o.max_bytes}, {"max_key_bytes", o.max_key_bytes},
-        {"reference", o.reference}, {"bf16", o.bf16}};
-    params["input"] = recorded_input(o.input);
-    attrs.parameters_json = params.dump();
-    attrs.plan_sha256 = plan_sha256;
-    attrs.plan_ranks = so.ranks;
-    writer.emplace(resuming ? h5::RunWriter::resume(comm, o.output, attrs)
-                            : h5::RunWriter::create(comm, o.output, card.embedding.dim, splits.size(), attrs));
-  }
+  std::optional<h5::RunWriter> writer =
+      open_run_file(comm, o, card, budget, plan_sha256, so.ranks, resuming, splits.size());
   pipeline::RankStats stats;
-  double write_seconds = 0;
-  std::int64_t splits_in_rounds = 0;  // this rank's
-  // One round: the completed splits into the file, and their embeddings to HBase; then
-  // their rows are gone from memory. Collective: every rank calls it at the same vote.
-  cfg.round = [&](std::vector<SplitResults>& done) {
-    const auto t = std::chrono::steady_clock::now();
-    splits_in_rounds += static_cast<std::int64_t>(done.size());
+  // Each checkpoint round: the completed splits into the file, and their embeddings to
+  // HBase; then their rows are gone from memory. Collective: every rank writes at the
+  // same vote.
+  HBaseEmbeddingWriter* hbase_out = nullptr;
 #ifdef PM_HAVE_HBASE
-    // First: the file's round releases the rows it wrote.
-    if (hbase_writer)
-      agreed(comm, "HBase write-back", [&] {
-        for (const SplitResults& s : done) hbase_writer->write(s.rows);
-      });
+  hbase_out = hbase_writer.get();
 #endif
-    if (writer) writer->append(comm, done);
-    done.clear();
-    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
-  };
+  pipeline::RunOutputSink sink(comm, writer ? &*writer : nullptr, hbase_out, stats);
+  cfg.sink = &sink;
   cfg.checkpoint_seconds = o.checkpoint_seconds;
   cfg.checkpoint_bytes = static_cast<std::int64_t>(o.checkpoint_mb * 1024 * 1024);
 
@@ -304,20 +354,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // only compete with the engine's OpenMP threads for the rank's cores.
   cv::setNumThreads(1);
   auto outcome = pipeline::run_rank(comm, *source, pending, model, card, cfg, stats);
-#ifdef PM_HAVE_HBASE
-  if (hbase_writer) agreed(comm, "HBase write-back", [&] { hbase_writer->flush(); });
-#endif
-  std::int64_t rows_written = 0;
-  std::size_t splits_done = 0;
-  if (writer) {
-    const auto t = std::chrono::steady_clock::now();
-    for (const std::uint8_t d : writer->split_done()) splits_done += d;
-    rows_written = writer->finish(comm);  // split order when complete; else left to --resume
-    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    stats.add_stage(pipeline::Stage::kWrite, std::chrono::steady_clock::now() - t);
-  } else {
-    splits_done = static_cast<std::size_t>(comm.allreduce_sum(splits_in_rounds)) + (splits.size() - pending.size());
-  }
+  const pipeline::RunOutputSink::Finished finished = sink.finish(splits.size() - pending.size());
+  const std::int64_t rows_written = finished.rows;
+  const std::size_t splits_done = finished.splits_done;
   const bool complete = splits_done == splits.size();
 
   // The summary's connection counters: the input's, and the embeddings write-back's.
@@ -329,7 +368,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
 
   pipeline::SummaryInputs in;
   in.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  in.write_seconds = write_seconds;
+  in.write_seconds = sink.seconds();
   in.output = o.output;
   in.input = o.input;
   in.embedding_dim = card.embedding.dim;
@@ -341,19 +380,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   auto summary = pipeline::summarize(comm, stats, in, o.metrics_json, o.quiet);
   summary.rows = rows_written;
   summary.interrupted = !complete;
-  if (!complete && comm.rank() == 0) {
-    if (o.output.empty())
-      std::fprintf(stderr, "pixelmill extract: stopped early with %zu of %zu splits done; "
-                           "there is no --output file to resume from\n", splits_done, splits.size());
-    else
-      std::fprintf(stderr, "pixelmill extract: stopped early: %zu of %zu splits done, written to %s "
-                           "(marked incomplete). Run the same command with --resume to process "
-                           "the other %zu splits.\n",
-                   splits_done, splits.size(), o.output.c_str(), splits.size() - splits_done);
-  } else if (outcome.stopped && comm.rank() == 0 && !o.quiet) {
-    std::fprintf(stderr, "pixelmill extract: a stop was requested after the last split was done; "
-                         "the output is complete\n");
-  }
+  say_how_it_ended(comm, o, complete, outcome.stopped, splits_done, splits.size());
 #ifdef PM_HAVE_DEDUP
   if (o.dedup && complete) {
     DedupOptions d;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -78,6 +80,35 @@ TEST(BatchAssembler, AbortWakesAnAcquireThatWouldWaitForever) {
   a.abort();
   waiter.join();
   EXPECT_THROW(a.acquire(&rows[1]), Error) << "aborted for good";
+}
+
+TEST(BatchAssembler, DecodersWaitingForATensorFillOneBatch) {
+  // Both tensors in flight; two decoders wait for one. When the first tensor comes back
+  // one decoder starts a batch in it; the second must fill that batch, not start one in
+  // the next tensor given back: that would leave the first batch (with a reserved slot)
+  // never shipped and its row never done.
+  auto make2 = [] { return Tensor(DType::kF32, {2, 2}); };
+  BoundedQueue<std::shared_ptr<Batch>> ready(2);
+  BatchAssembler a(2, 2, make2, ready);
+  std::vector<ImageResult> rows(6);
+  for (int i = 0; i < 4; ++i) a.commit(a.acquire(&rows[i]), true);
+  auto first = ready.pop();
+  auto second = ready.pop();
+  ASSERT_TRUE(first && second);
+  std::vector<std::thread> decoders;
+  for (int i = 4; i < 6; ++i) decoders.emplace_back([&, i] { a.commit(a.acquire(&rows[i]), true); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // both wait for a tensor
+  a.release(*first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // one has started a batch
+  a.release(*second);
+  for (auto& t : decoders) t.join();
+  a.flush();
+  ready.close();
+  std::vector<ImageResult*> shipped;
+  while (auto b = ready.pop())
+    for (int i = 0; i < (*b)->reserved; ++i) shipped.push_back((*b)->rows[i]);
+  std::sort(shipped.begin(), shipped.end());
+  EXPECT_EQ(shipped, (std::vector<ImageResult*>{&rows[4], &rows[5]})) << "each row shipped once";
 }
 
 }  // namespace pm::pipeline

@@ -1,0 +1,65 @@
+#include "decode_stage.h"
+
+#include <exception>
+
+#include "pixelmill/hashes.h"
+#include "pixelmill/preprocess.h"
+
+namespace pm::pipeline {
+
+DecodeStage::DecodeStage(BoundedQueue<DecodeItem>& in, BatchAssembler& assembler,
+                         BoundedQueue<std::shared_ptr<Batch>>& ready, SplitTracker& tracker,
+                         ErrorSlot& error, RankStats& stats, const ModelCard& card,
+                         const DecodeOptions& options)
+    : in_(in), assembler_(assembler), ready_(ready), tracker_(tracker), error_(error), stats_(stats),
+      card_(card), options_(options) {}
+
+void DecodeStage::start(int threads, const ThreadSpawner& spawn) {
+  left_ = threads;
+  for (int i = 0; i < threads; ++i) threads_.push_back(spawn([this] { run(); }));
+}
+
+void DecodeStage::join() {
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void DecodeStage::run() {
+  try {
+    while (auto item = in_.pop()) {
+      ImageResult& row = *item->row;
+      StageTimer timer(stats_, Stage::kDecode);
+      row.content_hash = sha256(item->bytes);
+      DecodedImage img = decode_image(item->bytes, options_);
+      item->bytes.clear();
+      row.width = img.width;
+      row.height = img.height;
+      if (!img.status.is_ok()) {
+        row.status = std::move(img.status);
+        stats_.count(row.status.code);
+        tracker_.row_done(item->split);
+        continue;
+      }
+      row.phash = perceptual_hash(img.rgb);
+      auto slot = assembler_.acquire(&row, item->split);
+      bool ok = true;
+      try {
+        preprocess_into(img.rgb, card_, slot.batch->tensor, slot.index);
+      } catch (const std::exception& e) {
+        ok = false;
+        row.status = Status::error(StatusCode::kCorrupt, std::string("preprocess: ") + e.what());
+        stats_.count(row.status.code);
+      }
+      assembler_.commit(slot, ok);
+      if (!ok) tracker_.row_done(item->split);  // a hole: inference will not see it
+    }
+  } catch (...) {
+    error_.capture();
+  }
+  if (--left_ == 0) {
+    assembler_.flush();
+    ready_.close();
+  }
+}
+
+}  // namespace pm::pipeline
