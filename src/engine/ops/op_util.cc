@@ -9,7 +9,7 @@ void op_fail(const Node& n, const std::string& msg) { throw Error(n.label() + ":
 std::int64_t norm_axis(const Node& n, std::int64_t axis, std::size_t rank) {
   auto r = static_cast<std::int64_t>(rank);
   if (axis < 0) axis += r;
-  PM_OP_CHECK(n, axis >= 0 && axis < std::max<std::int64_t>(r, 1),
+  PM_OP_CHECK(n, axis >= 0 && axis < r,
               "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
   return axis;
 }

@@ -3,6 +3,7 @@
 // the plan is built (constants, or computed from the concrete input shapes).
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "ops/op_util.h"
 
@@ -260,25 +261,29 @@ SliceSpec slice_spec(const Node& n, const Dims& x, const std::vector<std::int64_
   if (axes.empty())
     for (std::size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<std::int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
+  // (fuzzing: shorter axes or steps were read past their end)
+  PM_OP_CHECK(n, axes.size() == starts.size(), "axes and starts differ in length");
+  PM_OP_CHECK(n, steps.size() == starts.size(), "steps and starts differ in length");
   SliceSpec s;
   s.out = x;
   s.start.assign(x.size(), 0);
   s.step.assign(x.size(), 1);
   for (std::size_t i = 0; i < starts.size(); ++i) {
     auto a = static_cast<std::size_t>(norm_axis(n, axes[i], x.size()));
+    PM_OP_CHECK(n, a < x.size(), "a scalar has no axis to slice");
     const std::int64_t dim = x[a], st = steps[i];
-    PM_OP_CHECK(n, st != 0, "step 0");
+    PM_OP_CHECK(n, st != 0 && st != std::numeric_limits<std::int64_t>::min(), "step 0 or -2^63");
     std::int64_t b = starts[i], e = ends[i];
     if (b < 0) b += dim;
     if (e < 0) e += dim;
     if (st > 0) {
       b = std::clamp<std::int64_t>(b, 0, dim);
       e = std::clamp<std::int64_t>(e, 0, dim);
-      s.out[a] = e > b ? (e - b + st - 1) / st : 0;
+      s.out[a] = e > b ? 1 + (e - b - 1) / st : 0;  // no st - 1 to overflow
     } else {
       b = std::clamp<std::int64_t>(b, 0, dim - 1);
       e = std::clamp<std::int64_t>(e, -1, dim - 1);
-      s.out[a] = b > e ? (b - e - st - 1) / (-st) : 0;
+      s.out[a] = b > e ? 1 + (b - e - 1) / (-st) : 0;
     }
     s.start[a] = b;
     s.step[a] = st;
