@@ -8,6 +8,8 @@ namespace pm::engine {
 
 namespace {
 
+constexpr std::int64_t kMaxFoldGrowthBytes = std::int64_t{64} << 20;
+
 // Evaluates `n` on the reference kernel when every given input is known. Returns false
 // (and leaves the graph alone) otherwise.
 bool try_fold(Graph& g, const Node& n, const std::vector<ValueType>& in_types) {
@@ -24,6 +26,20 @@ bool try_fold(Graph& g, const Node& n, const std::vector<ValueType>& in_types) {
   // Inputs absent at the end of the list are simply not passed.
   while (!ins.empty() && ins.back() == nullptr) ins.pop_back();
   auto out_types = infer_op(n, in_types);
+  // Folding may not amplify: a few bytes of Range, Tile, Expand or ConstantOfShape
+  // arguments could otherwise ask for gigabytes at load (fuzzing: a 216-byte model
+  // whose Range wanted 14 GB). Real models fold weights into tensors of their own size.
+  std::int64_t in_bytes = 0, out_bytes = 0;
+  for (const Tensor* t : ins)
+    if (t) in_bytes += static_cast<std::int64_t>(t->nbytes());
+  for (const auto& t : out_types)
+    out_bytes += checked_mul(dims_product(t.shape), static_cast<std::int64_t>(dtype_size(t.dtype)),
+                             "folded constant bytes");
+  if (out_bytes > in_bytes + kMaxFoldGrowthBytes)
+    throw Error(n.label() + ": folding it makes " + std::to_string(out_bytes) +
+                " bytes of constants from " + std::to_string(in_bytes) +
+                " bytes of inputs; pixelmill refuses constants that grow more than " +
+                std::to_string(kMaxFoldGrowthBytes >> 20) + " MiB past their inputs");
   std::vector<Tensor> outs;
   for (const auto& t : out_types) outs.emplace_back(t.dtype, t.shape);
   def->ref(n, ins, outs);

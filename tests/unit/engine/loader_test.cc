@@ -155,6 +155,39 @@ TEST(Loader, MissingRequiredInputIsRefused) {
   EXPECT_NE(error_of(save(m, dir.path / "empty.onnx")).find("needs"), std::string::npos);
 }
 
+// Constant folding may not turn a few bytes into gigabytes (fuzzing: a Range whose folded
+// output was 14 GB); a fold of the size of its inputs still happens.
+TEST(Loader, FoldingThatAmplifiesIsRefused) {
+  TmpDir dir;
+  onnx::ModelProto m = tiny();
+  auto* g = m.mutable_graph();
+  auto scalar = [&](const char* name, std::int64_t v) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_int64_data(v);
+  };
+  scalar("pm_start", 0);
+  scalar("pm_limit", std::int64_t{1} << 30);  // 8 GiB of int64
+  scalar("pm_delta", 1);
+  auto* range = g->add_node();
+  range->set_op_type("Range");
+  range->set_name("huge_range");
+  range->add_input("pm_start");
+  range->add_input("pm_limit");
+  range->add_input("pm_delta");
+  range->add_output("pm_range");
+  auto* out = g->add_output();
+  out->set_name("pm_range");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  const std::string msg = error_of(save(m, dir.path / "range.onnx"));
+  EXPECT_NE(msg.find("huge_range"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("grow more than 64 MiB"), std::string::npos) << msg;
+  // A small Range folds and loads.
+  g->mutable_initializer(g->initializer_size() - 2)->set_int64_data(0, 1000);
+  EXPECT_EQ(error_of(save(m, dir.path / "small.onnx")), "");
+}
+
 TEST(Loader, OpsetOutsideRangeIsRefused) {
   TmpDir dir;
   onnx::ModelProto m = tiny();
