@@ -11,6 +11,12 @@ STATUS = ["ok", "empty", "corrupt", "unsupported", "too_large", "read_error",
           "inference_error", "missing"]
 
 
+def text(value):
+    """A string attribute: fixed-length ones (pixelmill's now) are bytes in h5py, the
+    variable-length ones of older files str."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def key(f, i):
     n = int(f["/images/key_length"][i])
     return bytes(f["/images/key"][i][:n]).decode("utf-8", "replace")
@@ -19,7 +25,7 @@ def key(f, i):
 def main(path):
     with h5py.File(path, "r") as f:
         n = f["/images/status"].shape[0]
-        card = json.loads(f.attrs["model_card"])
+        card = json.loads(text(f.attrs["model_card"]))
         status = f["/images/status"][:]
         emb = f["/images/embedding"]
         print(f"{path}: {n} images, model {card['name']} ({emb.shape[1]}-d embeddings)")

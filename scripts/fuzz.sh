@@ -8,7 +8,9 @@
 # that reach new code are kept in build-fuzz/corpus/NAME (not in the repository); a crash,
 # leak, sanitizer report, timeout (> 20 s) or out-of-memory (> 2 GiB) is saved under
 # build-fuzz/crashes/NAME/ and fails the run. Once the code is fixed, add the input to
-# tests/fuzz/corpus/NAME/: every build then replays it as CTest fuzz.NAME.
+# tests/fuzz/corpus/NAME/: every build then replays it as CTest fuzz.NAME. An input on which
+# libhdf5 itself never returns (pixelmill's watchdog ends the process) goes to
+# tests/fuzz/hangs/NAME/ instead (see its README).
 # PM_FUZZ_JOBS targets run at a time (default: the number of cores).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

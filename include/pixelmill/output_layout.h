@@ -24,7 +24,9 @@
 //   /progress/split_first_row int64 [S]   the row of /images where a done split's rows begin
 //                                         (-1 for the others); in a complete file, the sum
 //                                         of the rows of the splits before it
-// Root attributes (variable-length UTF-8 strings unless noted): pixelmill_version, command_line, model_card
+// Root attributes (fixed-length UTF-8 strings, NUL-padded, exactly as long as the value and at
+// least 1 byte, unless noted; a string over 60 KiB, and every string of files written before,
+// is variable-length; see src/sink/hdf5/h5_attributes.h): pixelmill_version, command_line, model_card
 // (the card JSON), model_card_sha256, model_sha256, parameters (JSON), counts (JSON),
 // created_utc; embedding_dim (int64), rows (int64); complete (int64: 1 = every planned
 // split is in the file, 0 = a run stopped early that `extract --resume` continues),

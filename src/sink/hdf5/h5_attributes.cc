@@ -4,8 +4,12 @@
 // `threshold` overwrote the stack, a 2000-element string array overran its buffer.
 #include "h5_attributes.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -13,14 +17,35 @@
 
 #include "h5_handle.h"
 #include "pixelmill/error.h"
+#include "pixelmill/watchdog.h"
 
 namespace pm::h5 {
 
 namespace {
 
+// The longest string written fixed-length. An attribute lives in a message of its object
+// header, and a message holds at most 64 KiB (name, type and dataspace included); run
+// files are created with the default library version bounds (earliest), so HDF5 has no
+// dense attribute storage to move a larger one to and H5Acreate2 fails ("object header
+// message is too large"). A longer string (a huge model card, command line or parameters
+// JSON) is therefore still written variable-length, its bytes in the global heap, as every
+// string was before: only those files keep the read that the watchdog below guards.
+// 60 KiB leaves room for the name and the other parts of the message.
+constexpr std::size_t kMaxFixedStringBytes = std::size_t{60} << 10;
+
 Handle vl_string_type() {
   Handle t = own_type(H5Tcopy(H5T_C_S1), "H5Tcopy");
   check(H5Tset_size(t.get(), H5T_VARIABLE), "H5Tset_size");
+  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  return t;
+}
+
+// A fixed-length UTF-8 string type of exactly `bytes` (at least 1), NUL-padded: a string
+// of that length fills it with no terminator, an empty one is a single NUL.
+Handle fixed_string_type(std::size_t bytes) {
+  Handle t = own_type(H5Tcopy(H5T_C_S1), "H5Tcopy");
+  check(H5Tset_size(t.get(), std::max<std::size_t>(bytes, 1)), "H5Tset_size");
+  check(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), "H5Tset_strpad");
   check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset");
   return t;
 }
@@ -98,9 +123,15 @@ struct FreeHdf5 {
   void operator()(char* p) const { H5free_memory(p); }
 };
 
+// Exit status of a process whose read of a variable-length string never returned: an
+// error of the input (a damaged file), as extract and dedup report other run errors.
+constexpr int kExitHungRead = 1;
+
 std::string read_string(const Single& s, const std::string& name, const std::string& where) {
   if (s.type_class != H5T_STRING)
     bad(where, name, "is " + class_name(s.type_class) + "; expected a string");
+  // Checked on every string read, so that a bad value is reported whatever the file holds.
+  const std::chrono::seconds grace = hdf5_read_timeout();
   const htri_t variable = H5Tis_variable_str(s.type.get());
   check(variable, where + ": type of attribute '" + name + "'");
   if (variable > 0) {
@@ -110,7 +141,28 @@ std::string read_string(const Single& s, const std::string& name, const std::str
     check(H5Tset_size(mem.get(), H5T_VARIABLE), "H5Tset_size");
     check(H5Tset_cset(mem.get(), H5Tget_cset(s.type.get())), "H5Tset_cset");
     char* raw = nullptr;
-    check(H5Aread(s.attr.get(), mem.get(), &raw), where + ": reading attribute '" + name + "'");
+    herr_t read = -1;
+    {
+      // The bytes of a variable-length string are in the file's global heap, and libhdf5
+      // 1.10 never returns from reading some damaged global heaps (found by fuzzing: a
+      // heap object of index 0 and size 0 stops its parser advancing). Nothing can
+      // interrupt libhdf5, so a read that does not return ends the process; under mpirun
+      // that ends the job, instead of every rank waiting for this one forever. Files
+      // written now keep strings fixed-length (above), except very long ones.
+      const std::string message = "pixelmill: " + where + ": reading attribute '" + name +
+                                  "': libhdf5 did not return in " +
+                                  std::to_string(grace.count()) +
+                                  " s; the file is damaged (libhdf5 1.10 loops on some damaged "
+                                  "global heaps, where variable-length strings are kept); "
+                                  "ending the job\n";
+      const Watchdog watchdog(grace, [&message] {
+        std::fputs(message.c_str(), stderr);
+        std::fflush(stderr);
+        std::_Exit(kExitHungRead);
+      });
+      read = H5Aread(s.attr.get(), mem.get(), &raw);
+    }
+    check(read, where + ": reading attribute '" + name + "'");
     const std::unique_ptr<char, FreeHdf5> text(raw);
     if (!text) return "";
     const std::size_t length = strnlen(text.get(), kMaxAttributeBytes + 1);
@@ -167,9 +219,35 @@ herr_t collect_name(hid_t, const char* name, const H5A_info_t*, void* data) {
 }  // namespace
 
 void write_attribute(hid_t obj, const char* name, const std::string& value) {
-  Handle type = vl_string_type();
-  const char* text = value.c_str();
-  write_scalar(obj, name, type.get(), type.get(), &text);
+  // A string ends at its first NUL, as it did when every one was written from c_str():
+  // the reader cannot tell NUL padding from NUL bytes of the value.
+  const std::size_t length = strnlen(value.c_str(), value.size());
+  if (length > kMaxFixedStringBytes) {
+    // Too long for the object header (see kMaxFixedStringBytes): variable-length.
+    Handle type = vl_string_type();
+    const char* text = value.c_str();
+    write_scalar(obj, name, type.get(), type.get(), &text);
+    return;
+  }
+  // Fixed-length, so that no attribute data goes to the global heap. Memory and file
+  // type are the same: the bytes are written as they are, with no conversion.
+  Handle type = fixed_string_type(length);
+  std::string padded(std::max<std::size_t>(length, 1), '\0');
+  std::memcpy(padded.data(), value.data(), length);
+  write_scalar(obj, name, type.get(), type.get(), padded.data());
+}
+
+std::chrono::seconds hdf5_read_timeout() {
+  constexpr long kDefault = 60, kMax = 86400;
+  const char* text = std::getenv("PM_HDF5_READ_TIMEOUT_S");
+  if (text == nullptr || *text == '\0') return std::chrono::seconds(kDefault);
+  errno = 0;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < 1 || v > kMax)
+    throw Error(std::string("PM_HDF5_READ_TIMEOUT_S is '") + text + "'; expected whole seconds, 1.." +
+                std::to_string(kMax) + " (default " + std::to_string(kDefault) + ")");
+  return std::chrono::seconds(v);
 }
 
 void write_attribute(hid_t obj, const char* name, std::int64_t value) {

@@ -48,7 +48,10 @@ def read(path):
             "error": [bytes(e).rstrip(b"\0").decode() for e in f["/images/error"][:]],
             "embedding": f["/images/embedding"][:],
             "hash": f["/images/content_hash"][:],
-            "attrs": dict(f.attrs),
+            # Fixed-length string attributes come back as bytes, older variable-length
+            # ones as str: text either way.
+            "attrs": {k: (v.decode("utf-8") if isinstance(v, bytes) else v)
+                      for k, v in f.attrs.items()},
         }
 
 

@@ -65,9 +65,11 @@ for path in (default, card):
     with h5py.File(path, "r") as f:
         status = f["/images/status"][:]
         assert len(status) == 3 and (status == 0).all(), f"{path}: status {status}"
-        assert f.attrs["model_sha256"] == pinned, f.attrs["model_sha256"]
-        assert int(f.attrs["complete"]) == 1
-        params = json.loads(f.attrs["parameters"])
+        # String attributes are fixed-length (h5py: bytes); older files' are str.
+        attrs = {k: (v.decode("utf-8") if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        assert attrs["model_sha256"] == pinned, attrs["model_sha256"]
+        assert int(attrs["complete"]) == 1
+        params = json.loads(attrs["parameters"])
         embs.append(f["/images/embedding"][:])
     if path == default:
         want = f"{prefix}/share/pixelmill/models/sscd_distilled.onnx"

@@ -53,10 +53,15 @@ with h5py.File(sys.argv[1], "r") as f:
         expect(width[i] == 10 * i and height[i] == 20 * i, f"row {i}: size")
         expect(timestamp[i] == 1700000000000 + i, f"row {i}: timestamp")
 
-    a = f.attrs
+    # String attributes are fixed-length UTF-8 (no data in the global heap), which h5py
+    # reads as bytes: decoded here, as every reader of attributes does.
+    a = {k: (v.decode("utf-8") if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     for name in ["pixelmill_version", "command_line", "model_card", "model_card_sha256",
                  "model_sha256", "parameters", "counts", "created_utc"]:
         expect(isinstance(a.get(name), str), f"root attribute {name}: {type(a.get(name))}")
+        info = h5py.check_string_dtype(f.attrs.get_id(name).dtype) if name in f.attrs else None
+        expect(info is not None and info.encoding == "utf-8" and info.length is not None,
+               f"root attribute {name}: not a fixed-length UTF-8 string ({info})")
     expect(json.loads(a["model_card"])["embedding_dim"] == D, "model_card is the card JSON")
     # The file's own counts of its rows' statuses: every status named, these two set.
     counts = json.loads(a["counts"])
@@ -75,7 +80,7 @@ with h5py.File(sys.argv[1], "r") as f:
     expect(list(exact) == list(range(N)), "dedup exact_group")
     expect(pairs.tolist() == [[0, 1], [4, 5], [5, 6]], f"dedup pairs {pairs}")
     expect(np.allclose(score, [0.95, 0.92, 0.99]), f"dedup score {score}")
-    d = f["/dedup"].attrs
+    d = {k: (v.decode("utf-8") if isinstance(v, bytes) else v) for k, v in f["/dedup"].attrs.items()}
     expect(abs(float(d["threshold"]) - 0.9) < 1e-6 and d["threshold"].dtype == np.float32, "threshold")
     expect(int(d["pairs"]) == 3, "dedup pairs attribute")
     expect(int(d["groups"]) == 2, f"dedup groups attribute {d['groups']}")

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -179,6 +180,123 @@ TEST_F(AttributesTest, NonFiniteNullAndOverflowingValuesAreErrors) {
             std::string::npos);
   EXPECT_NE(error_of([&] { h5::read_float_attribute(f, "null", where()); }).find("null dataspace"),
             std::string::npos);
+}
+
+// What write_attribute stored for `name`: variable-length or not, its size and padding.
+struct Stored {
+  bool variable = false;
+  std::size_t size = 0;
+  H5T_str_t pad = H5T_STR_ERROR;
+  H5T_cset_t cset = H5T_CSET_ERROR;
+};
+Stored stored(hid_t obj, const char* name) {
+  Handle a = h5::own_attr(H5Aopen(obj, name, H5P_DEFAULT), name);
+  Handle t = h5::own_type(H5Aget_type(a.get()), name);
+  Stored s;
+  s.variable = H5Tis_variable_str(t.get()) > 0;
+  s.size = H5Tget_size(t.get());
+  s.pad = H5Tget_strpad(t.get());
+  s.cset = H5Tget_cset(t.get());
+  return s;
+}
+
+TEST_F(AttributesTest, StringsAreWrittenFixedLengthAndReadBackExactly) {
+  // No attribute data in the global heap (libhdf5 1.10 may loop on a damaged one).
+  const std::string multibyte = "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x93\xb7";  // café 日本 📷
+  const std::string json = "{\"name\": \"sscd\", \"note\": \"\xc3\xbc\"}";
+  const std::vector<std::pair<const char*, std::string>> cases = {
+      {"empty", ""}, {"ascii", "pixelmill 1.0"}, {"utf8", multibyte}, {"json", json},
+      {"one", "x"}, {"at_limit", std::string(60 << 10, 'a')},
+      // Several at the limit on one object: the object header continues in more chunks.
+      {"at_limit_2", std::string(60 << 10, 'b')}, {"at_limit_3", std::string(60 << 10, 'c')}};
+  const hid_t f = file_.get();
+  for (const auto& [name, value] : cases) h5::write_attribute(f, name, value);
+  for (const auto& [name, value] : cases) {
+    const Stored s = stored(f, name);
+    EXPECT_FALSE(s.variable) << name;
+    EXPECT_EQ(s.size, std::max<std::size_t>(value.size(), 1)) << name;
+    EXPECT_EQ(s.pad, H5T_STR_NULLPAD) << name;
+    EXPECT_EQ(s.cset, H5T_CSET_UTF8) << name;
+    EXPECT_EQ(h5::read_string_attribute(f, name, where()), value) << name;
+  }
+  // Replacing one with a shorter or longer value, and after closing and reopening.
+  h5::write_attribute(f, "ascii", std::string("v2"));
+  h5::write_attribute(f, "empty", std::string("now set"));
+  file_.reset();
+  file_ = h5::own_file(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "reopen");
+  EXPECT_EQ(h5::read_string_attribute(file_.get(), "ascii", where()), "v2");
+  EXPECT_EQ(h5::read_string_attribute(file_.get(), "empty", where()), "now set");
+  const auto all = h5::read_attributes(file_.get(), where());
+  EXPECT_EQ(all.at("utf8"), multibyte);
+  EXPECT_EQ(all.at("one"), "x");
+  EXPECT_EQ(all.at("at_limit").size(), std::size_t{60} << 10);
+}
+
+TEST_F(AttributesTest, AStringEndsAtItsFirstNul) {
+  // As when every string was written from c_str(): NUL padding and a NUL of the value
+  // cannot be told apart.
+  h5::write_attribute(file_.get(), "nul", std::string("ab\0cd", 5));
+  EXPECT_EQ(stored(file_.get(), "nul").size, 2u);
+  EXPECT_EQ(h5::read_string_attribute(file_.get(), "nul", where()), "ab");
+}
+
+TEST_F(AttributesTest, AStringOverTheObjectHeaderLimitIsWrittenVariableLength) {
+  // A fixed-length attribute of 64 KiB or more does not fit an object header message (no
+  // dense attribute storage in files of the default version bounds): such a string is
+  // written variable-length, as before, and reads back the same.
+  std::string big(100000, 'j');
+  for (std::size_t i = 0; i < big.size(); i += 97) big[i] = static_cast<char>('a' + i % 26);
+  h5::write_attribute(file_.get(), "model_card", big);
+  const std::string just_over(std::size_t{60 << 10} + 1, 'o');
+  h5::write_attribute(file_.get(), "command_line", just_over);
+  EXPECT_TRUE(stored(file_.get(), "model_card").variable);
+  EXPECT_TRUE(stored(file_.get(), "command_line").variable);
+  file_.reset();
+  file_ = h5::own_file(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "reopen");
+  EXPECT_EQ(h5::read_string_attribute(file_.get(), "model_card", where()), big);
+  EXPECT_EQ(h5::read_string_attribute(file_.get(), "command_line", where()), just_over);
+}
+
+TEST_F(AttributesTest, OlderVariableLengthStringsStillRead) {
+  // Files written before strings were fixed-length: variable-length UTF-8, read under the
+  // watchdog (which stays silent when libhdf5 returns).
+  Handle utf8 = vl_string();
+  H5Tset_cset(utf8.get(), H5T_CSET_UTF8);
+  const char* card = "{\"name\": \"caf\xc3\xa9\"}";
+  put("model_card", utf8.get(), {}, &card);
+  const char* empty = "";
+  put("empty", utf8.get(), {}, &empty);
+  const char* ascii = "mpirun -n 4 pixelmill extract";
+  put("command_line", vl_string().get(), {}, &ascii);  // ASCII character set
+  const hid_t f = file_.get();
+  EXPECT_EQ(h5::read_string_attribute(f, "model_card", where()), card);
+  EXPECT_EQ(h5::read_string_attribute(f, "empty", where()), "");
+  EXPECT_EQ(h5::read_string_attribute(f, "command_line", where()), ascii);
+  const auto all = h5::read_attributes(f, where());
+  EXPECT_EQ(all.at("model_card"), card);
+  // Replaced by the current writer: fixed-length from then on.
+  h5::write_attribute(f, "model_card", std::string(card));
+  EXPECT_FALSE(stored(f, "model_card").variable);
+  EXPECT_EQ(h5::read_string_attribute(f, "model_card", where()), card);
+}
+
+TEST(Hdf5ReadTimeout, DefaultOverrideAndBadValues) {
+  const char* saved = std::getenv("PM_HDF5_READ_TIMEOUT_S");
+  const std::string keep = saved ? saved : "";
+  unsetenv("PM_HDF5_READ_TIMEOUT_S");
+  EXPECT_EQ(h5::hdf5_read_timeout(), std::chrono::seconds(60));
+  setenv("PM_HDF5_READ_TIMEOUT_S", "2", 1);
+  EXPECT_EQ(h5::hdf5_read_timeout(), std::chrono::seconds(2));
+  for (const char* bad : {"0", "-1", "abc", "2s", "1.5", "86401", "99999999999999999999"}) {
+    setenv("PM_HDF5_READ_TIMEOUT_S", bad, 1);
+    try {
+      h5::hdf5_read_timeout();
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("PM_HDF5_READ_TIMEOUT_S"), std::string::npos) << e.what();
+    }
+  }
+  if (saved) setenv("PM_HDF5_READ_TIMEOUT_S", keep.c_str(), 1); else unsetenv("PM_HDF5_READ_TIMEOUT_S");
 }
 
 TEST_F(AttributesTest, DatasetsAreCheckedBeforeTheyAreRead) {
