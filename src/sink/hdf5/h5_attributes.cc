@@ -4,6 +4,8 @@
 // `threshold` overwrote the stack, a 2000-element string array overran its buffer.
 #include "h5_attributes.h"
 
+#include "crash_message.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -160,6 +162,11 @@ std::string read_string(const Single& s, const std::string& name, const std::str
         std::fflush(stderr);
         std::_Exit(kExitHungRead);
       });
+      // It also copies from that heap without checking it (fuzzing found a copy far past
+      // its end): a crash there says why, too.
+      const CrashMessage on_crash("pixelmill: " + where + ": reading attribute '" + name +
+                                  "': libhdf5 crashed reading the file's global heap; the file "
+                                  "is damaged; ending the job\n");
       read = H5Aread(s.attr.get(), mem.get(), &raw);
     }
     check(read, where + ": reading attribute '" + name + "'");
