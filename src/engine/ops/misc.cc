@@ -144,7 +144,11 @@ std::vector<ValueType> infer_range(const Node& n, const std::vector<ValueType>& 
   const double start = scalar(need_value(n, in, 0)), limit = scalar(need_value(n, in, 1)),
                delta = scalar(need_value(n, in, 2));
   PM_OP_CHECK(n, delta != 0, "delta is 0");
-  const auto len = static_cast<std::int64_t>(std::max(0.0, std::ceil((limit - start) / delta)));
+  // A length that is not finite or past 2^62 is no tensor (fuzzing: an infinite one).
+  const double count = std::ceil((limit - start) / delta);
+  PM_OP_CHECK(n, !(count >= 0x1p62), "more than 2^62 elements");
+  PM_OP_CHECK(n, std::isfinite(count) || count < 0, "its length is not a number");
+  const auto len = static_cast<std::int64_t>(std::max(0.0, count));
   return {vt(in[0].dtype, {len})};
 }
 void ref_Range(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
