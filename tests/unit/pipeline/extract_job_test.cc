@@ -203,13 +203,15 @@ std::size_t splits_before_the_end(const std::vector<std::unique_ptr<Rank>>& rank
   return n;
 }
 
-TEST(RunRankWith, RoundsWhenCompletedBytesPassTheLimit) {
+// Two ranks with checkpoint limits that one of them reaches while the run goes on: more
+// than one round, some splits written before the end, every split once.
+void expect_rounds_during_the_run(std::int64_t checkpoint_bytes, double checkpoint_seconds) {
   constexpr int kSplits = 16, kRecords = 4;
   auto ranks = fake_ranks(2, kSplits, kRecords, microseconds(1000));  // many votes
   for (auto& rank : ranks) {
     rank->cfg.sink = &rank->sink;
-    rank->cfg.checkpoint_bytes = 1;  // any completed split
-    rank->cfg.checkpoint_seconds = 3600;
+    rank->cfg.checkpoint_bytes = checkpoint_bytes;
+    rank->cfg.checkpoint_seconds = checkpoint_seconds;
   }
   auto results = run(ranks, plan(kSplits, kRecords));
   expect_rounds(ranks, results, kSplits, kRecords);
@@ -218,19 +220,12 @@ TEST(RunRankWith, RoundsWhenCompletedBytesPassTheLimit) {
   EXPECT_GT(splits_before_the_end(ranks), 0u) << "rounds while the run goes on";
 }
 
+TEST(RunRankWith, RoundsWhenCompletedBytesPassTheLimit) {
+  expect_rounds_during_the_run(1, 3600);  // any completed split
+}
+
 TEST(RunRankWith, RoundsWhenCheckpointSecondsPass) {
-  constexpr int kSplits = 16, kRecords = 4;
-  auto ranks = fake_ranks(2, kSplits, kRecords, microseconds(1000));  // many votes
-  for (auto& rank : ranks) {
-    rank->cfg.sink = &rank->sink;
-    rank->cfg.checkpoint_bytes = std::int64_t{1} << 40;
-    rank->cfg.checkpoint_seconds = 0.002;
-  }
-  auto results = run(ranks, plan(kSplits, kRecords));
-  expect_rounds(ranks, results, kSplits, kRecords);
-  ASSERT_TRUE(results[0].outcome);
-  EXPECT_GE(results[0].outcome->rounds, 2);
-  EXPECT_GT(splits_before_the_end(ranks), 0u) << "rounds while the run goes on";
+  expect_rounds_during_the_run(std::int64_t{1} << 40, 0.002);
 }
 
 TEST(RunRankWith, OneRoundAtTheEndWhenNoLimitIsReached) {
