@@ -39,6 +39,15 @@ for p in /usr/share/darknet/data/{dog,horses,person}.jpg; do
 done
 [ $n -eq 3 ] || fail "Debian's darknet photos are missing (scripts/deps/core.txt)"
 
+# Sanitizer suppression files named by the environment (scripts/test.sh --sanitize) live in
+# the source tree, which the namespace hides: they go along as copies.
+for var in LSAN_OPTIONS UBSAN_OPTIONS; do
+  opts=${!var:-}
+  [[ $opts =~ suppressions=([^:]*) ]] || continue
+  cp "${BASH_REMATCH[1]}" "$t/$var.supp"
+  export "$var=${opts/suppressions=${BASH_REMATCH[1]}/suppressions=$t/$var.supp}"
+done
+
 # In the namespace: the trees hidden, the working directory outside both, no --model.
 "${ns[@]}" bash -euc '
   build=$1 src=$2 prefix=$3 t=$4
