@@ -54,6 +54,7 @@ struct DedupSummary {
   std::int64_t rows = 0;            // rows of the input file
   std::int64_t joined_rows = 0;     // rows with status ok and an embedding (joined)
   std::int64_t against_rows = 0;    // rows of the older files
+  std::int64_t regrouped = 0;       // older rows whose group new rows merged into an older one
   std::int64_t pairs = 0;           // pairs with cosine >= threshold (new-new and new-old)
   std::int64_t exact_duplicates = 0;  // input rows whose exact_group is another row
   std::int64_t groups = 0;          // groups of >= 2 members that contain an input row
@@ -66,6 +67,7 @@ struct DedupSummary {
   double seconds = 0;               // the whole run, including I/O
   std::string hbase_table;          // where rows were written back ("" = not written)
   std::int64_t hbase_rows = 0;      // rows written back, all ranks
+  std::int64_t hbase_regrouped = 0;  // older rows whose group cell was rewritten, all ranks
 };
 
 // Collective over `comm`: reads `options.input` (and the older files), joins, groups,

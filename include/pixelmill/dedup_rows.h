@@ -23,6 +23,13 @@ struct DedupRows {
   std::vector<float> best_score;             // highest of their scores; meaningless when pairs == 0
 
   std::size_t size() const { return key.size(); }
+
+  // Rows of the older (--against) files whose group this run changed (/dedup/regrouped,
+  // this rank's share of its records): new rows bridged their old group to an older one.
+  // Only their group cell is rewritten; the other cells stay as their own night wrote them.
+  std::vector<std::string> regrouped_key;        // key of the older row
+  std::vector<std::int64_t> regrouped_group;     // its new group (a row id >= N)
+  std::vector<std::string> regrouped_group_key;  // key of that row
 };
 
 }  // namespace pm

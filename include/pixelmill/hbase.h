@@ -241,8 +241,11 @@ class HBaseDedupWriter {
   HBaseDedupWriter& operator=(const HBaseDedupWriter&) = delete;
   // Writes and flushes every row. A chunk that fails past the retry budget throws pm::Error
   // naming its rows (file row ids and keys) and the table. Not thread-safe.
+  // Rows in `rows.regrouped_key` (older rows whose group the run changed) get their group
+  // cell rewritten; their other cells are left as they are.
   void write(const DedupRows& rows);
   std::int64_t rows_written() const;
+  std::int64_t regrouped_written() const;  // older rows whose group cell was rewritten
 
  private:
   struct Impl;

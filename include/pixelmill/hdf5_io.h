@@ -97,6 +97,9 @@ struct DedupOutput {
   std::vector<std::int64_t> exact_group;
   std::vector<std::int64_t> pairs;  // flattened [M_local, 2]
   std::vector<float> score;         // [M_local]
+  // Rows of the older files whose group this run changed, this rank's share:
+  // flattened [K_local, 2] of (row id, new group id), both >= N (see /dedup/regrouped).
+  std::vector<std::int64_t> regrouped;
   float threshold = 0;
   std::string against_json = "[]";
 };
@@ -114,6 +117,7 @@ struct DedupInfo {
   double threshold = 0;           // a cosine in [-1, 1]
   std::int64_t rows = 0;          // N, the rows of /images (and of group, exact_group)
   std::int64_t pairs = 0;         // M, the rows of /dedup/pairs and /dedup/score
+  std::int64_t regrouped = 0;     // K, the rows of /dedup/regrouped (0 when absent)
   std::vector<AgainstFile> against;
   std::int64_t against_rows = 0;  // ids are < rows + against_rows
 };
@@ -134,5 +138,10 @@ struct DedupPairs {
   std::vector<float> score;         // [count]
 };
 DedupPairs read_dedup_pairs(const std::string& path, std::int64_t begin, std::int64_t end);
+// Records [begin, end) of /dedup/regrouped, flattened [count, 2] of (row, group): every
+// N <= group < row < N + against_rows (a regrouped row is an older file's row, and the
+// merged group keeps the smaller id). Files written before it existed have none.
+std::vector<std::int64_t> read_dedup_regrouped(const std::string& path, std::int64_t begin,
+                                               std::int64_t end);
 
 }  // namespace pm::h5

@@ -19,6 +19,9 @@
 //   /dedup/group           int64  [N]     smallest row index of the near-duplicate component
 //   /dedup/pairs           int64  [M, 2]  row pairs (i < j) with cosine >= threshold
 //   /dedup/score           float  [M]     their cosine similarity
+//   /dedup/regrouped       int64  [K, 2]  (row, group): rows of the --against files whose
+//                                         group this run changed (new rows bridged two
+//                                         older groups; the smaller id stays), ids >= N
 //   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
 //   /progress/split_rows   int64  [S]     rows of each done split (0 for the others)
 //   /progress/split_first_row int64 [S]   the row of /images where a done split's rows begin
@@ -60,6 +63,7 @@ inline constexpr const char* kExactGroup = "/dedup/exact_group";
 inline constexpr const char* kGroup = "/dedup/group";
 inline constexpr const char* kPairs = "/dedup/pairs";
 inline constexpr const char* kScore = "/dedup/score";
+inline constexpr const char* kRegrouped = "/dedup/regrouped";
 inline constexpr const char* kProgress = "/progress";
 inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <omp.h>
@@ -57,6 +58,57 @@ void append_rows(NodeBlock& block, const std::string& path, std::int64_t begin,
   block.hash.insert(block.hash.end(), rows.content_hash.begin(), rows.content_hash.end());
 }
 
+// Where an older file's own row ids point, in this run's node ids. Its ids below its row
+// count are its rows; larger ones are rows of *its* --against files, which this run
+// follows when it was given them too (the nightly workflow passes every earlier night).
+class OlderIds {
+ public:
+  OlderIds(const OlderFile& file, const h5::DedupInfo& info, const std::vector<OlderFile>& ours)
+      : file_(file), info_(info) {
+    // Each of the file's own --against entries is matched to one of ours: the same path
+    // (after resolving . and ..), or else the same file name, when only one of ours has
+    // it; the row counts must agree. Unmatched: not followed, as before.
+    for (const h5::AgainstFile& e : info.against) {
+      int match = -1;
+      for (std::size_t i = 0; i < ours.size() && match < 0; ++i)
+        if (ours[i].rows == e.rows && same_path(ours[i].path, e.path)) match = static_cast<int>(i);
+      if (match < 0) {
+        const std::string name = std::filesystem::path(e.path).filename().string();
+        for (std::size_t i = 0; i < ours.size(); ++i)
+          if (ours[i].rows == e.rows && std::filesystem::path(ours[i].path).filename() == name) {
+            match = match < 0 ? static_cast<int>(i) : -2;
+          }
+      }
+      offset_.push_back(match >= 0 ? ours[static_cast<std::size_t>(match)].offset : -1);
+    }
+  }
+
+  // The node of the file's row id `id` (checked by the reader: < rows + against rows),
+  // or -1 when it points into a file this run was not given.
+  std::int64_t node(std::int64_t id) const {
+    if (id < file_.rows) return file_.offset + id;
+    const std::int64_t x = id - file_.rows;
+    for (std::size_t i = 0; i < info_.against.size(); ++i) {
+      const h5::AgainstFile& e = info_.against[i];
+      if (x >= e.offset && x < e.offset + e.rows)
+        return offset_[i] < 0 ? -1 : offset_[i] + (x - e.offset);
+    }
+    return -1;
+  }
+
+ private:
+  static bool same_path(const std::string& a, const std::string& b) {
+    std::error_code ea, eb;
+    const auto ca = std::filesystem::weakly_canonical(a, ea);
+    const auto cb = std::filesystem::weakly_canonical(b, eb);
+    return ea || eb ? a == b : ca == cb;
+  }
+
+  const OlderFile& file_;
+  const h5::DedupInfo& info_;
+  std::vector<std::int64_t> offset_;  // per entry of info.against: our node of its row 0
+};
+
 // This rank's share of the older files' rows, with the groups those runs found.
 NodeBlock read_older(const Comm& comm, const std::vector<OlderFile>& files, std::int64_t total,
                      int dim) {
@@ -65,20 +117,32 @@ NodeBlock read_older(const Comm& comm, const std::vector<OlderFile>& files, std:
   const std::int64_t begin = total * comm.rank() / comm.size();
   const std::int64_t end = total * (comm.rank() + 1) / comm.size();
   block.first_node = begin;
-  for (const OlderFile& f : files) {
+  for (std::size_t fi = 0; fi < files.size(); ++fi) {
+    const OlderFile& f = files[fi];
     const std::int64_t b = std::max(begin, f.offset) - f.offset;
     const std::int64_t e = std::min(end, f.offset + f.rows) - f.offset;
-    if (e <= b) continue;
-    append_rows(block, f.path, b, e);
-    // Keep what the older run found: each row joins its old group. Ids below the file's
-    // row count are its own rows; larger ones point into that run's own older files and
-    // are not followed (pass those files in --against too to compare against them).
-    if (h5::has_dedup(f.path)) {
+    // The regroupings the file recorded are read by one rank per file (they are few: the
+    // rows of the groups its run merged), the groups of its rows by the ranks that hold them.
+    const bool reads_regrouped = static_cast<int>(fi % static_cast<std::size_t>(comm.size())) ==
+                                 comm.rank();
+    if (e > b) append_rows(block, f.path, b, e);
+    if ((e <= b && !reads_regrouped) || !h5::has_dedup(f.path)) continue;
+    // Keep what the older runs found: each row joins its old group, and the groups a
+    // later run merged stay merged (that run's /dedup/regrouped).
+    const h5::DedupInfo info = h5::read_dedup_info(f.path);
+    const OlderIds ids(f, info, files);
+    if (e > b) {
       const auto group = h5::read_dedup_groups(f.path, b, e).group;
       for (std::int64_t i = 0; i < e - b; ++i) {
-        const std::int64_t g = group[i];
-        if (g >= 0 && g < f.rows && g != b + i)
-          block.prior_edges.emplace_back(f.offset + b + i, f.offset + g);
+        const std::int64_t g = ids.node(group[i]);
+        if (g >= 0 && g != f.offset + b + i) block.prior_edges.emplace_back(f.offset + b + i, g);
+      }
+    }
+    if (reads_regrouped && info.regrouped > 0) {
+      const auto records = h5::read_dedup_regrouped(f.path, 0, info.regrouped);
+      for (std::size_t k = 0; k + 1 < records.size(); k += 2) {
+        const std::int64_t row = ids.node(records[k]), group = ids.node(records[k + 1]);
+        if (row >= 0 && group >= 0) block.prior_edges.emplace_back(row, group);
       }
     }
   }
@@ -262,6 +326,10 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
     out.pairs.push_back(std::max(a, b));
     out.score.push_back(p.score);
   }
+  for (const auto& [row, group] : res.regrouped) {
+    out.regrouped.push_back(encode(row, m, s.rows));
+    out.regrouped.push_back(encode(group, m, s.rows));
+  }
   h5::write_dedup(comm, options.input, out);
   if (hbase) {
     // Each rank writes the rows it holds; keys and best scores come from /dedup as written.
@@ -269,11 +337,13 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
     std::int64_t written = 0;
     agreed(comm, "HBase write-back of dedup results", [&] { written = hbase->write(rows); });
     s.hbase_rows = comm.allreduce_sum(written);
+    s.hbase_regrouped = comm.allreduce_sum(hbase->regrouped_written());
     s.hbase_table = hbase_target.substr(0, hbase_target.find('?'));
   }
 
   s.joined_rows = comm.allreduce_sum(res.joined_rows);
   s.pairs = comm.allreduce_sum(static_cast<std::int64_t>(res.pairs.size()));
+  s.regrouped = comm.allreduce_sum(static_cast<std::int64_t>(res.regrouped.size()));
   std::int64_t exact_dups = 0;
   for (std::size_t i = 0; i < out.exact_group.size(); ++i)
     if (out.exact_group[i] != begin + static_cast<std::int64_t>(i)) ++exact_dups;
@@ -289,8 +359,11 @@ std::string format_summary(const DedupSummary& s) {
   std::ostringstream o;
   o << "threshold        " << s.threshold << "\n"
     << "rows             " << s.rows << " (" << s.joined_rows << " with embeddings joined)\n"
-    << "older rows       " << s.against_rows << "\n"
-    << "pairs            " << s.pairs << "\n"
+    << "older rows       " << s.against_rows << "\n";
+  if (s.against_rows > 0)
+    o << "regrouped        " << s.regrouped
+      << " older rows (new rows merged their group into an older one)\n";
+  o << "pairs            " << s.pairs << "\n"
     << "exact duplicates " << s.exact_duplicates << "\n"
     << "groups           " << s.groups << " (" << s.rows_in_groups << " rows)\n"
     << "largest group    " << s.largest_group;
@@ -299,7 +372,8 @@ std::string format_summary(const DedupSummary& s) {
   if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
   o << " with " << s.threads << " thread(s) per rank\n";
   if (!s.hbase_table.empty())
-    o << "hbase            " << s.hbase_rows << " rows written back to " << s.hbase_table << "\n";
+    o << "hbase            " << s.hbase_rows << " rows written back to " << s.hbase_table << " ("
+      << s.hbase_regrouped << " older rows regrouped)\n";
   o << "total            " << s.seconds << " s\n";
   return o.str();
 }

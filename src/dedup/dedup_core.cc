@@ -28,6 +28,7 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
   // allocate their per-row arrays.
   NodeResult res;
   stage(config, "dedup start");
+  const bool incremental = comm.allreduce_sum(older.rows()) > 0;
 
   // Near pairs: new x new (self join) and new x old (cross join); old x old was the
   // older runs' work and is not repeated.
@@ -37,7 +38,7 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
     res.joined_rows = static_cast<std::int64_t>(home.ids.size());
     stage(config, "join rows ready");
     res.pairs = ring_self_join(comm, home, config, &res.join);
-    if (comm.allreduce_sum(older.rows()) > 0) {
+    if (incremental) {
       JoinRows visitors = take_join_rows(older);
       release(older.usable);
       const auto cross = ring_cross_join(comm, home, visitors, config, &res.join);
@@ -49,9 +50,14 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
   sort_pairs(res.pairs);
   stage(config, "rows freed");
 
-  // Exact groups over old and new rows together: one all-to-all of the hashes.
   const std::int64_t n_older = older.rows();
   const std::int64_t n_fresh = fresh.rows();
+  // The older rows' groups as the earlier runs left them (the group each one recorded,
+  // and the regroupings of the runs after it), before tonight's rows join them.
+  std::vector<std::int64_t> before;
+  if (incremental) before = components(comm, older.prior_edges, older.first_node, n_older);
+
+  // Exact groups over old and new rows together: one all-to-all of the hashes.
   std::vector<std::int64_t> exact;
   {
     std::vector<ContentHash> hashes = std::move(older.hash);
@@ -78,7 +84,13 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
   release(exact);
   edges.insert(edges.end(), older.prior_edges.begin(), older.prior_edges.end());
   edges.insert(edges.end(), fresh.prior_edges.begin(), fresh.prior_edges.end());
-  res.group = components(comm, edges, fresh.first_node, n_fresh);
+  // One forest for both: the fresh rows' groups, and the older rows' groups after
+  // tonight, which differ from `before` where fresh rows bridged two older groups.
+  auto reps = components(comm, edges, {NodeRange{fresh.first_node, n_fresh},
+                                       NodeRange{older.first_node, incremental ? n_older : 0}});
+  res.group = std::move(reps[0]);
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(before.size()); ++i)
+    if (reps[1][i] != before[i]) res.regrouped.emplace_back(older.first_node + i, reps[1][i]);
   stage(config, "components done");
   return res;
 }

@@ -32,6 +32,10 @@ struct NodeResult {
   std::vector<std::int64_t> exact_group;  // per fresh row of this rank, node ids
   std::vector<std::int64_t> group;        // per fresh row of this rank, node ids
   std::vector<ScoredPair> pairs;          // this rank's share of the pairs, sorted
+  // Older rows of this rank whose group this run changed: (older node, its new group),
+  // the new group always a smaller (older) node. Fresh rows bridged the row's group to
+  // a group with a smaller id; `prior_edges` say what the groups were before.
+  std::vector<Edge> regrouped;
   std::int64_t joined_rows = 0;           // usable fresh rows on this rank
   JoinStats join;
 };

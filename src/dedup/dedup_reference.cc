@@ -33,6 +33,10 @@ NodeResult dedup_nodes_reference(const NodeBlock& all, std::int64_t fresh_first,
     if (exact[i] != nodes[i]) edges.emplace_back(nodes[i], exact[i]);
   edges.insert(edges.end(), all.prior_edges.begin(), all.prior_edges.end());
   res.group = components_reference(edges, fresh_first, all.rows() - skip);
+  const auto before = components_reference(all.prior_edges, all.first_node, skip);
+  const auto after = components_reference(edges, all.first_node, skip);
+  for (std::int64_t i = 0; i < skip; ++i)
+    if (after[i] != before[i]) res.regrouped.emplace_back(all.first_node + i, after[i]);
   return res;
 }
 

@@ -2,7 +2,8 @@
 // Two all-to-all exchanges, no gather: (1) every pair's score goes to the ranks that hold
 // its two rows (best score and pair count); (2) the keys of group ids outside the rank's
 // share are asked of the rank that holds that id's row (its share of the input file, or of
-// the older files for ids >= N, split the same way as run_dedup splits them).
+// the older files for ids >= N, split the same way as run_dedup splits them); so are the
+// keys of the older rows this run regrouped (/dedup/regrouped, split evenly over ranks).
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -90,6 +91,7 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
   std::vector<std::int64_t> pairs;
   std::vector<float> score;
   std::vector<std::string> my_older;
+  std::vector<std::int64_t> regrouped;  // this rank's share of /dedup/regrouped, [K_r, 2]
   agreed(comm, "reading /dedup", [&] {
     // Every id below is checked by the reader: group ids < N + older rows, pairs i < j.
     const h5::DedupInfo info = h5::read_dedup_info(path);
@@ -113,6 +115,8 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
     score = std::move(pair_rows.score);
     ob = o.begin(older_rows, comm.rank());
     if (older_rows > 0) my_older = older_keys(older, ob, o.begin(older_rows, comm.rank() + 1));
+    const std::int64_t k = info.regrouped;
+    regrouped = h5::read_dedup_regrouped(path, k * comm.rank() / p, k * (comm.rank() + 1) / p);
   });
   const KeyOwners owners(n, older_rows, p);
   const auto count = static_cast<std::size_t>(end - begin);
@@ -149,6 +153,8 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
     for (std::size_t i = 0; i < count; ++i)
       for (std::int64_t id : {out.group[i], out.exact_group[i]})
         if (!local_key(id)) wanted.push_back(id);
+    for (std::int64_t id : regrouped)
+      if (!local_key(id)) wanted.push_back(id);
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     std::vector<std::vector<KeyRequest>> asks(static_cast<std::size_t>(p));
@@ -181,6 +187,11 @@ DedupRows read_dedup_rows(const Comm& comm, const std::string& path) {
   for (std::size_t i = 0; i < count; ++i) {
     out.group_key.push_back(key_of(out.group[i]));
     out.exact_group_key.push_back(key_of(out.exact_group[i]));
+  }
+  for (std::size_t i = 0; i + 1 < regrouped.size(); i += 2) {
+    out.regrouped_key.push_back(key_of(regrouped[i]));
+    out.regrouped_group.push_back(regrouped[i + 1]);
+    out.regrouped_group_key.push_back(key_of(regrouped[i + 1]));
   }
   return out;
 }

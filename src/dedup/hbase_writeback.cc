@@ -21,6 +21,7 @@ class Writer final : public HBaseWriteBack {
     writer_.write(rows);
     return writer_.rows_written() - before;
   }
+  std::int64_t regrouped_written() const override { return writer_.regrouped_written(); }
 
  private:
   HBaseDedupWriter writer_;

@@ -16,7 +16,10 @@ class HBaseWriteBack {
  public:
   virtual ~HBaseWriteBack() = default;
   // Writes this rank's rows; throws pm::Error naming the failed rows. Not collective.
+  // Returns the rows written; older rows whose group cell was rewritten are counted by
+  // regrouped_written().
   virtual std::int64_t write(const DedupRows& rows) = 0;
+  virtual std::int64_t regrouped_written() const = 0;
 };
 
 // Collective: opens a writer to `target` (hbase://..., with its URL options) on every rank,

@@ -31,11 +31,21 @@ class UnionFind {
 std::vector<std::int64_t> components_reference(const std::vector<Edge>& edges,
                                                std::int64_t first, std::int64_t count);
 
+// Nodes [first, first + count).
+struct NodeRange {
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+};
+
 // Collective. Each rank passes its share of the edges (any distribution) and the node
-// range it owns ([first, first + count); ranges in rank order, disjoint); returns the
-// representative of each owned node. The forests are merged up a binary tree of ranks
-// (each message is a compressed forest, at most one edge per node in a non-trivial
-// component), then rank 0 sends every rank the labels of its range.
+// ranges it owns (every rank the same number of ranges; all ranges of all ranks
+// disjoint); returns the representative of each owned node, one vector per range. The
+// forests are merged up a binary tree of ranks (each message is a compressed forest, at
+// most one edge per node in a non-trivial component), then rank 0 sends every rank the
+// labels of its ranges.
+std::vector<std::vector<std::int64_t>> components(const Comm& comm, const std::vector<Edge>& edges,
+                                                  const std::vector<NodeRange>& owned);
+// The same for one range per rank.
 std::vector<std::int64_t> components(const Comm& comm, const std::vector<Edge>& edges,
                                      std::int64_t first, std::int64_t count);
 

@@ -37,6 +37,7 @@ struct HBaseDedupWriter::Impl {
   HBaseDedupWriterOptions o;
   HBasePutWriter writer;
   std::int64_t rows = 0;
+  std::int64_t regrouped = 0;
   static HBaseWriterOptions unchunked(HBaseWriterOptions w) {
     w.max_rows_per_call = 1 << 30;
     w.max_bytes_per_call = std::int64_t{1} << 40;
@@ -90,8 +91,29 @@ void HBaseDedupWriter::write(const DedupRows& rows) {
     }
     impl_->rows += written;
   }
+  // Older rows whose group tonight's rows merged into an older group: the group cell only.
+  for (std::size_t b = 0; b < rows.regrouped_key.size(); b += chunk) {
+    const std::size_t e = std::min(rows.regrouped_key.size(), b + chunk);
+    std::int64_t written = 0;
+    try {
+      for (std::size_t i = b; i < e; ++i) {
+        if (rows.regrouped_key[i].empty()) continue;  // a key over --max-key-bytes: see above
+        ++written;
+        impl_->writer.add({rows.regrouped_key[i], col.family, q_group, rows.regrouped_group_key[i]});
+      }
+      impl_->writer.flush();
+    } catch (const std::exception& ex) {
+      impl_->writer.discard();
+      throw Error("rewriting the group of older rows (keys '" +
+                  hbase_printable_key(rows.regrouped_key[b]) + "' .. '" +
+                  hbase_printable_key(rows.regrouped_key[e - 1]) + "'), merged by this run, in " +
+                  impl_->o.writer.url.str() + " " + col.family + ":" + q_group + ": " + ex.what());
+    }
+    impl_->regrouped += written;
+  }
 }
 
 std::int64_t HBaseDedupWriter::rows_written() const { return impl_->rows; }
+std::int64_t HBaseDedupWriter::regrouped_written() const { return impl_->regrouped; }
 
 }  // namespace pm

@@ -69,6 +69,13 @@ DedupInfo check_dedup(const RunFile& f) {
                                  std::to_string(layout::kMaxRows));
     d.pairs = static_cast<std::int64_t>(pairs.rows);
   }
+  if (f.has(layout::kRegrouped)) {  // absent in files written before it existed
+    const Column regrouped = f.column(layout::kRegrouped, Element::kI64, 2, RunFile::kAny, 2);
+    if (regrouped.rows > static_cast<hsize_t>(layout::kMaxRows))
+      f.fail(layout::kRegrouped, std::to_string(regrouped.rows) + " records; a file holds at most " +
+                                     std::to_string(layout::kMaxRows));
+    d.regrouped = static_cast<std::int64_t>(regrouped.rows);
+  }
   const auto threshold = f.float_attribute(layout::kDedup, "threshold");
   if (!threshold) f.fail(layout::kDedup, "has no 'threshold' attribute");
   if (*threshold < -1.0 || *threshold > 1.0)
@@ -147,6 +154,30 @@ DedupPairs read_dedup_pairs(const std::string& path, std::int64_t begin, std::in
                                  "); expected i < j, both in " + id_bounds(d));
     if (!std::isfinite(out.score[k]))
       f.fail(layout::kScore, "pair " + std::to_string(first + k) + " has a score that is not a number");
+  }
+  return out;
+}
+
+std::vector<std::int64_t> read_dedup_regrouped(const std::string& path, std::int64_t begin,
+                                               std::int64_t end) {
+  QuietErrors quiet;
+  const RunFile f(path);
+  const DedupInfo d = check_dedup(f);
+  check_row_range(f, "read_dedup_regrouped", begin, end, static_cast<hsize_t>(d.regrouped));
+  if (end == begin) return {};
+  const auto first = static_cast<hsize_t>(begin);
+  const auto count = static_cast<hsize_t>(end - begin);
+  std::vector<std::int64_t> out = f.read<std::int64_t>(
+      f.column(layout::kRegrouped, Element::kI64, 2, static_cast<hsize_t>(d.regrouped), 2),
+      H5T_NATIVE_INT64, first, count);
+  const std::int64_t limit = d.rows + d.against_rows;
+  for (hsize_t k = 0; k < count; ++k) {
+    const std::int64_t row = out[2 * k], group = out[2 * k + 1];
+    if (!(d.rows <= group && group < row && row < limit))
+      f.fail(layout::kRegrouped, "record " + std::to_string(first + k) + " is (" +
+                                     std::to_string(row) + ", " + std::to_string(group) +
+                                     "); expected (row, group) of older rows, N <= group < row, "
+                                     "both in " + id_bounds(d));
   }
   return out;
 }

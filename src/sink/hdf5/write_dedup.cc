@@ -30,6 +30,11 @@ void check_local(const DedupOutput& mine) {
   for (std::size_t i = 0; i < mine.score.size(); ++i)
     PM_CHECK(0 <= mine.pairs[2 * i] && mine.pairs[2 * i] < mine.pairs[2 * i + 1],
              "pair " + std::to_string(i) + " is not (i, j) with 0 <= i < j");
+  PM_CHECK(mine.regrouped.size() % 2 == 0,
+           "regrouped holds " + std::to_string(mine.regrouped.size()) + " values, not pairs");
+  for (std::size_t i = 0; i < mine.regrouped.size(); i += 2)
+    PM_CHECK(0 <= mine.regrouped[i + 1] && mine.regrouped[i + 1] < mine.regrouped[i],
+             "regrouped record " + std::to_string(i / 2) + " is not (row, group) with group < row");
 }
 
 // Number of near-duplicate groups: components with at least two rows, i.e. distinct
@@ -65,6 +70,9 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   const auto local_pairs = static_cast<std::int64_t>(mine.score.size());
   const std::int64_t total_pairs = comm.allreduce_sum(local_pairs);
   const std::int64_t pair_offset = comm.exscan_sum(local_pairs);
+  const auto local_regrouped = static_cast<std::int64_t>(mine.regrouped.size() / 2);
+  const std::int64_t total_regrouped = comm.allreduce_sum(local_regrouped);
+  const std::int64_t regrouped_offset = comm.exscan_sum(local_regrouped);
   const std::int64_t groups = count_groups(comm, mine);
 
   Handle fapl = collective_file_access(comm);
@@ -90,6 +98,9 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   const auto m = static_cast<hsize_t>(total_pairs);
   const std::vector<RowBlock> my_rows = {{static_cast<hsize_t>(mine.first_row), mine.group.size()}};
   const std::vector<RowBlock> my_pairs = {{static_cast<hsize_t>(pair_offset), mine.score.size()}};
+  const auto k = static_cast<hsize_t>(total_regrouped);
+  const std::vector<RowBlock> my_regrouped = {
+      {static_cast<hsize_t>(regrouped_offset), static_cast<hsize_t>(local_regrouped)}};
   struct Column {
     const char* path;
     hid_t file_type;
@@ -104,6 +115,8 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
       {layout::kGroup, H5T_STD_I64LE, H5T_NATIVE_INT64, n, 0, my_rows, mine.group.data()},
       {layout::kPairs, H5T_STD_I64LE, H5T_NATIVE_INT64, m, 2, my_pairs, mine.pairs.data()},
       {layout::kScore, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, m, 0, my_pairs, mine.score.data()},
+      {layout::kRegrouped, H5T_STD_I64LE, H5T_NATIVE_INT64, k, 2, my_regrouped,
+       mine.regrouped.data()},
   };
   for (const Column& c : columns) {
     Handle dataset = create_rows(f, c.path, c.file_type, c.rows, c.cols);

@@ -39,7 +39,8 @@ NodeBlock make_rows(std::int64_t n, int dim, std::uint32_t seed) {
   return b;
 }
 
-void write_run(const Comm& comm, const std::string& path, const NodeBlock& rows) {
+void write_run(const Comm& comm, const std::string& path, const NodeBlock& rows,
+               const std::string& prefix = "img") {
   // One split per rank, contiguous rows.
   const int p = comm.size(), r = comm.rank();
   const std::int64_t n = rows.rows();
@@ -47,7 +48,7 @@ void write_run(const Comm& comm, const std::string& path, const NodeBlock& rows)
   split.split_index = static_cast<std::uint64_t>(r);
   for (std::int64_t i = n * r / p; i < n * (r + 1) / p; ++i) {
     ImageResult x;
-    x.key = "img" + std::to_string(100000 + i) + ".jpg";
+    x.key = prefix + std::to_string(100000 + i) + ".jpg";
     x.content_hash = rows.hash[i];
     if (rows.usable[i]) {
       x.embedding.assign(rows.embedding.begin() + i * rows.dim, rows.embedding.begin() + (i + 1) * rows.dim);
@@ -180,6 +181,93 @@ TEST(DedupFile, MatchesReferenceAndKeepsOlderGroups) {
   EXPECT_TRUE(comm.allreduce_sum(static_cast<std::int64_t>(older_key)) > 0);
   EXPECT_THROW(read_dedup_rows(comm, dir + "/missing.h5"), Error);
 
+  comm.barrier();
+  if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
+}
+
+
+// Rows given as vectors (normalised by run_dedup), every one usable, distinct bytes.
+NodeBlock rows_of(const std::vector<std::vector<float>>& v, std::uint32_t night) {
+  NodeBlock b;
+  b.dim = static_cast<int>(v[0].size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    b.embedding.insert(b.embedding.end(), v[i].begin(), v[i].end());
+    b.usable.push_back(1);
+    ContentHash h{};
+    const std::uint32_t content = night * 1000 + static_cast<std::uint32_t>(i) + 1;
+    std::memcpy(h.data(), &content, sizeof content);
+    b.hash.push_back(h);
+  }
+  return b;
+}
+
+// Three nights, each joined against all earlier ones (the nightly workflow). Night 2's row
+// x is near rows a and b of night 1, which are not near each other: b's group is merged
+// into a's (the smaller id), recorded in night 2's /dedup/regrouped and handed to the
+// HBase write-back as b's key with a's key. Night 3's row y is near b only: it must land in
+// a's group, which it can only learn from night 2's record.
+TEST(DedupFile, BridgingRowMergesOlderGroupsAcrossNights) {
+  const Comm& comm = *g_comm;
+  const std::string dir = temp_dir(comm);
+  const std::string n1 = dir + "/night1.h5", n2 = dir + "/night2.h5", n3 = dir + "/night3.h5";
+  auto e = [](std::initializer_list<float> head) {
+    std::vector<float> v(8, 0.f);
+    std::copy(head.begin(), head.end(), v.begin());
+    return v;
+  };
+  // night 1: a, a2 (near a), b, c; night 2: x (a + b), d, c2 (near c); night 3: y (near b,
+  // far from x), z (near d), w.
+  write_run(comm, n1, rows_of({e({1}), e({1, 0.1f}), e({0, 1}), e({0, 0, 1})}, 1), "n1-");
+  write_run(comm, n2, rows_of({e({1, 1}), e({0, 0, 0, 1}), e({0, 0, 1, 0, 0.1f})}, 2), "n2-");
+  write_run(comm, n3, rows_of({e({-0.3f, 1}), e({0, 0, 0, 1, 0, 0.1f}), e({0, 0, 0, 0, 0, 0, 1})}, 3),
+            "n3-");
+  DedupOptions o;
+  o.block_rows = 2;
+  o.quiet = true;
+  o.threshold = 0.65;
+  o.input = n1;
+  run_dedup(comm, o);
+  EXPECT_EQ(h5::read_dedup_groups(n1, 0, 4).group, (std::vector<std::int64_t>{0, 0, 2, 3}));
+  EXPECT_EQ(h5::read_dedup_info(n1).regrouped, 0);
+
+  o.input = n2;
+  o.against = {n1};
+  const DedupSummary s2 = run_dedup(comm, o);
+  // Ids of night 2: its rows 0..2, then night 1's rows 3..6. x joins a (3), b (5) is merged.
+  EXPECT_EQ(h5::read_dedup_groups(n2, 0, 3).group, (std::vector<std::int64_t>{3, 1, 6}));
+  EXPECT_EQ(s2.regrouped, 1);
+  ASSERT_EQ(h5::read_dedup_info(n2).regrouped, 1);
+  EXPECT_EQ(h5::read_dedup_regrouped(n2, 0, 1), (std::vector<std::int64_t>{5, 3}));
+  const DedupRows rows2 = read_dedup_rows(comm, n2);
+  std::vector<std::string> moved;
+  for (std::size_t i = 0; i < rows2.regrouped_key.size(); ++i) {
+    EXPECT_EQ(rows2.regrouped_group[i], 3);
+    moved.push_back(rows2.regrouped_key[i] + ">" + rows2.regrouped_group_key[i]);
+  }
+  // Each record is on exactly one rank.
+  EXPECT_EQ(comm.allreduce_sum(static_cast<std::int64_t>(moved.size())), 1);
+  if (!moved.empty()) {
+    EXPECT_EQ(moved[0], "n1-100002.jpg>n1-100000.jpg");
+  }
+
+  o.input = n3;
+  o.against = {n1, n2};
+  const DedupSummary s3 = run_dedup(comm, o);
+  // Ids of night 3: its rows 0..2, night 1's 3..6, night 2's 7..9. y is near b only, whose
+  // group night 2 merged into a's (3); z joins d (8); w is alone.
+  EXPECT_EQ(h5::read_dedup_groups(n3, 0, 3).group, (std::vector<std::int64_t>{3, 8, 2}));
+  EXPECT_EQ(s3.regrouped, 0);
+
+  // The same rows from scratch, in one file (night 1, 2, 3 in order): the same partition.
+  const std::string all = dir + "/all.h5";
+  write_run(comm, all, rows_of({e({1}), e({1, 0.1f}), e({0, 1}), e({0, 0, 1}), e({1, 1}),
+                               e({0, 0, 0, 1}), e({0, 0, 1, 0, 0.1f}), e({-0.3f, 1}),
+                               e({0, 0, 0, 1, 0, 0.1f}), e({0, 0, 0, 0, 0, 0, 1})}, 4));
+  o.input = all;
+  o.against = {};
+  run_dedup(comm, o);
+  EXPECT_EQ(h5::read_dedup_groups(all, 0, 10).group,
+            (std::vector<std::int64_t>{0, 0, 0, 3, 0, 5, 3, 0, 5, 9}));
   comm.barrier();
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
 }

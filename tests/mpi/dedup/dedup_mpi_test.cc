@@ -73,7 +73,9 @@ std::vector<T> gather(const Comm& comm, const std::vector<T>& mine) {
   return all;
 }
 
-void check(const DataSet& d, const JoinConfig& config) {
+// `regrouped`: where to put the reference's count of regrouped older rows, for tests that
+// need some.
+void check(const DataSet& d, const JoinConfig& config, std::size_t* regrouped_count = nullptr) {
   const Comm& comm = *g_comm;
   const int p = comm.size();
   const int r = comm.rank();
@@ -100,6 +102,17 @@ void check(const DataSet& d, const JoinConfig& config) {
     EXPECT_NEAR(pairs[i].score, want.pairs[i].score, 1e-4);
   }
   EXPECT_EQ(comm.allreduce_sum(got.joined_rows), want.joined_rows);
+  // Older rows whose group the fresh rows merged into an older one: the same records.
+  std::vector<std::int64_t> flat;
+  for (const auto& [row, into] : got.regrouped) flat.insert(flat.end(), {row, into});
+  const auto all_flat = gather(comm, flat);
+  std::vector<Edge> regrouped, want_regrouped = want.regrouped;
+  for (std::size_t i = 0; i + 1 < all_flat.size(); i += 2)
+    regrouped.emplace_back(all_flat[i], all_flat[i + 1]);
+  std::sort(regrouped.begin(), regrouped.end());
+  std::sort(want_regrouped.begin(), want_regrouped.end());
+  EXPECT_EQ(regrouped, want_regrouped);
+  if (regrouped_count) *regrouped_count = want_regrouped.size();
   // The data must actually contain groups, or the comparison proves little.
   std::int64_t nontrivial = 0;
   for (std::size_t i = 0; i < want.group.size(); ++i)
@@ -120,7 +133,9 @@ TEST(DedupMpi, WithOlderRowsMatchesReference) {
   c.threshold = 0.8f;
   c.block_rows = 16;
   c.tile = 8;
-  check(make_data(97, 181, 16, 23), c);
+  std::size_t regrouped = 0;
+  check(make_data(97, 181, 16, 23), c, &regrouped);
+  EXPECT_GT(regrouped, 0u) << "no fresh row bridged two older groups";
 }
 
 TEST(DedupMpi, LargeBlocksOneChunk) {
