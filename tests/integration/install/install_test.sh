@@ -23,12 +23,14 @@ trap 'rm -rf "$t"' EXIT
 cmake --install "$build" --prefix "$t/prefix" >"$t/install.log" || { cat "$t/install.log"; fail "cmake --install"; }
 for f in bin/pixelmill share/pixelmill/models/sscd_distilled.json \
          share/pixelmill/models/sscd_distilled.onnx share/pixelmill/slurm/pixelmill-extract.sbatch \
-         share/doc/pixelmill/README.md; do
+         share/pixelmill/slurm/pixelmill-nightly.sbatch share/doc/pixelmill/README.md; do
   [ -e "$t/prefix/$f" ] || fail "the install lacks $f"
 done
-grep -q "^PIXELMILL=\${PIXELMILL:-$t/prefix/bin/pixelmill}" "$t/prefix/share/pixelmill/slurm/pixelmill-extract.sbatch" ||
-  fail "the installed job file does not default to the installed binary"
-bash -n "$t/prefix/share/pixelmill/slurm/pixelmill-extract.sbatch" || fail "the installed job file does not parse"
+for job in pixelmill-extract pixelmill-nightly; do
+  grep -q "^PIXELMILL=\${PIXELMILL:-$t/prefix/bin/pixelmill}" "$t/prefix/share/pixelmill/slurm/$job.sbatch" ||
+    fail "the installed $job.sbatch does not default to the installed binary"
+  bash -n "$t/prefix/share/pixelmill/slurm/$job.sbatch" || fail "the installed $job.sbatch does not parse"
+done
 mv "$t/prefix" "$t/moved"
 prefix=$t/moved
 
