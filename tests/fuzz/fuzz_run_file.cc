@@ -29,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const pm::h5::DedupInfo info = pm::h5::read_dedup_info(path);
       (void)pm::h5::read_dedup_groups(path, 0, std::min<std::int64_t>(info.rows, 8));
       (void)pm::h5::read_dedup_pairs(path, 0, std::min<std::int64_t>(info.pairs, 8));
+      (void)pm::h5::read_dedup_regrouped(path, 0, std::min<std::int64_t>(info.regrouped, 8));
     }
   } catch (const pm::Error&) {
   }

@@ -137,6 +137,19 @@ def status_unknown(f):
     f["/images/status"][2] = 200
 
 
+def regrouped_1d(f):
+    n = f["/images/status"].shape[0]
+    del f["/dedup/regrouped"]  # written empty by every dedup run
+    f.create_dataset("/dedup/regrouped", data=np.array([n + 1, n], dtype=np.int64))
+
+
+def regrouped_outside(f):
+    # (row, group) of older rows, but the file has no older files: no id >= N is a row.
+    n = f["/images/status"].shape[0]
+    del f["/dedup/regrouped"]
+    f.create_dataset("/dedup/regrouped", data=np.array([[n + 1, n]], dtype=np.int64))
+
+
 DEDUP = ["dedup", "--no-hbase-write", "--quiet"]
 CASES = {
     # name: (damage, text the error names, commands that must fail)
@@ -155,6 +168,8 @@ CASES = {
                               ["dedup", "report", "against"]),
     "embedding_wider": (embedding_wider, "embedding_dim", ["dedup", "report", "against"]),
     "status_unknown": (status_unknown, "/images/status", ["dedup", "report", "against"]),
+    "regrouped_1d": (regrouped_1d, "/dedup/regrouped", ["report", "against"]),
+    "regrouped_outside": (regrouped_outside, "/dedup/regrouped", ["against"]),
 }
 
 
