@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "exact_groups.h"
+#include "ivf_join.h"
 #include "node_ids.h"
 
 namespace pm::dedup {
@@ -22,7 +23,7 @@ void release(std::vector<T>& v) {
 }  // namespace
 
 NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
-                       const JoinConfig& config) {
+                       const JoinConfig& config, const IvfConfig& ivf) {
   // The order keeps the peak at the join (memory_bound.h): the rows are joined first,
   // their embeddings are freed, and only then do the exact groups and the components
   // allocate their per-row arrays.
@@ -37,12 +38,24 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
     release(fresh.usable);
     res.joined_rows = static_cast<std::int64_t>(home.ids.size());
     stage(config, "join rows ready");
-    res.pairs = ring_self_join(comm, home, config, &res.join);
-    if (incremental) {
+    if (ivf.lists > 0) {
+      // IVF: lists trained on old and new rows together; old x old pairs are skipped.
       JoinRows visitors = take_join_rows(older);
       release(older.usable);
-      const auto cross = ring_cross_join(comm, home, visitors, config, &res.join);
-      res.pairs.insert(res.pairs.end(), cross.begin(), cross.end());
+      res.quantizer = train_quantizer(comm, {&visitors, &home}, ivf);
+      stage(config, "lists trained");
+      IvfStats stats;
+      res.pairs = ivf_join(comm, res.quantizer, home, visitors, config, std::min(ivf.probe, res.quantizer.lists), &stats);
+      res.join.seconds = stats.seconds;
+      res.join.flops = stats.flops;
+    } else {
+      res.pairs = ring_self_join(comm, home, config, &res.join);
+      if (incremental) {
+        JoinRows visitors = take_join_rows(older);
+        release(older.usable);
+        const auto cross = ring_cross_join(comm, home, visitors, config, &res.join);
+        res.pairs.insert(res.pairs.end(), cross.begin(), cross.end());
+      }
     }
     release(older.embedding);
     stage(config, "join done");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "block_join.h"
+#include "ivf_lists.h"
 #include "pixelmill/comm.h"
 #include "pixelmill/image_result.h"
 #include "ring_join.h"
@@ -38,6 +39,7 @@ struct NodeResult {
   std::vector<Edge> regrouped;
   std::int64_t joined_rows = 0;           // usable fresh rows on this rank
   JoinStats join;
+  Quantizer quantizer;                    // the IVF join's lists (lists == 0: exact join)
 };
 
 // L2-normalises the usable rows of `block` into join rows (rows of norm 0 are dropped).
@@ -50,8 +52,9 @@ JoinRows take_join_rows(NodeBlock& block);
 // and the older groups (`prior_edges`).
 // Takes the blocks by value: their embeddings become the join's buffers (pass with
 // std::move to keep one copy of the rows in memory).
+// `ivf.lists > 0`: the IVF join (ivf_join.h) instead of the all-pairs ring join.
 NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
-                       const JoinConfig& config);
+                       const JoinConfig& config, const IvfConfig& ivf = {});
 
 // Reference on one process: all rows in `all` (nodes first_node..), `fresh_first` the
 // first fresh node; pairs among fresh rows and fresh-older, not older-older.

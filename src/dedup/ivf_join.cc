@@ -1,0 +1,233 @@
+// ivf_join: lists owned by ranks, stored rows routed once, probing rows one wave per probe
+// slot (pm::alltoallv), each list joined on its owner with BlockJoiner.
+#include "ivf_join.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+
+#include "block_join.h"
+#include "pixelmill/comm_values.h"
+#include "pixelmill/error.h"
+
+namespace pm::dedup {
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Lists to ranks, largest expected work first, each to the least loaded rank (ties: the
+// lower list id, the lower rank): the same answer on every rank.
+std::vector<int> assign_owners(const std::vector<std::int64_t>& stored,
+                               const std::vector<std::int64_t>& probing, int ranks) {
+  const std::size_t lists = stored.size();
+  std::vector<double> work(lists);
+  for (std::size_t l = 0; l < lists; ++l)
+    work[l] = static_cast<double>(stored[l]) * static_cast<double>(probing[l]) +
+              static_cast<double>(stored[l] + probing[l]);
+  std::vector<std::size_t> order(lists);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return work[a] > work[b]; });
+  std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
+  std::vector<int> owner(lists, 0);
+  for (std::size_t l : order) {
+    const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    owner[l] = static_cast<int>(r);
+    load[r] += work[l];
+  }
+  return owner;
+}
+
+// Rows of one list on its owner, sorted by node id: embeddings, ids and one tag per row
+// (stored rows: their probes, [rows, P]; probing rows: their home list).
+struct ListRows {
+  std::vector<std::int64_t> ids;
+  std::vector<float> embedding;
+  std::vector<std::int32_t> tags;
+  int tag_width = 0;
+  BlockView view(int dim) const {
+    return {embedding.data(), ids.data(), static_cast<std::int64_t>(ids.size()), dim};
+  }
+};
+
+// Record: [int64 id][int32 list][int32 tags x width][float x dim].
+std::size_t record_bytes(int width, int dim) {
+  return sizeof(std::int64_t) + sizeof(std::int32_t) * static_cast<std::size_t>(1 + width) +
+         sizeof(float) * static_cast<std::size_t>(dim);
+}
+
+void pack(std::vector<char>& out, std::int64_t id, std::int32_t list, const std::int32_t* tags,
+          int width, const float* row, int dim) {
+  const std::size_t at = out.size();
+  out.resize(at + record_bytes(width, dim));
+  char* p = out.data() + at;
+  std::memcpy(p, &id, sizeof id);
+  p += sizeof id;
+  std::memcpy(p, &list, sizeof list);
+  p += sizeof list;
+  std::memcpy(p, tags, sizeof(std::int32_t) * static_cast<std::size_t>(width));
+  p += sizeof(std::int32_t) * static_cast<std::size_t>(width);
+  std::memcpy(p, row, sizeof(float) * static_cast<std::size_t>(dim));
+}
+
+// Unpacks records into the lists this rank owns (`slot[list]`, -1 for others), each sorted
+// by id afterwards.
+std::vector<ListRows> unpack(const std::vector<char>& bytes, const std::vector<int>& slot,
+                             std::size_t owned, int width, int dim) {
+  std::vector<ListRows> lists(owned);
+  for (ListRows& l : lists) l.tag_width = width;
+  const std::size_t rec = record_bytes(width, dim);
+  PM_ASSERT(bytes.size() % rec == 0, "IVF: a record was cut in transit");
+  for (std::size_t off = 0; off < bytes.size(); off += rec) {
+    const char* p = bytes.data() + off;
+    std::int64_t id = 0;
+    std::int32_t list = 0;
+    std::memcpy(&id, p, sizeof id);
+    std::memcpy(&list, p + sizeof id, sizeof list);
+    PM_ASSERT(list >= 0 && static_cast<std::size_t>(list) < slot.size() && slot[static_cast<std::size_t>(list)] >= 0,
+              "IVF: a row reached a rank that does not own its list");
+    ListRows& l = lists[static_cast<std::size_t>(slot[static_cast<std::size_t>(list)])];
+    l.ids.push_back(id);
+    const auto* tags = reinterpret_cast<const std::int32_t*>(p + sizeof id + sizeof list);
+    std::int32_t t[64];
+    std::memcpy(t, tags, sizeof(std::int32_t) * static_cast<std::size_t>(width));
+    l.tags.insert(l.tags.end(), t, t + width);
+    const char* e = p + sizeof id + sizeof list + sizeof(std::int32_t) * static_cast<std::size_t>(width);
+    const std::size_t at = l.embedding.size();
+    l.embedding.resize(at + static_cast<std::size_t>(dim));
+    std::memcpy(l.embedding.data() + at, e, sizeof(float) * static_cast<std::size_t>(dim));
+  }
+  for (ListRows& l : lists) {
+    std::vector<std::size_t> order(l.ids.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return l.ids[a] < l.ids[b]; });
+    ListRows s;
+    s.tag_width = width;
+    for (std::size_t i : order) {
+      s.ids.push_back(l.ids[i]);
+      s.tags.insert(s.tags.end(), l.tags.begin() + static_cast<std::ptrdiff_t>(i * width),
+                    l.tags.begin() + static_cast<std::ptrdiff_t>((i + 1) * width));
+      s.embedding.insert(s.embedding.end(), l.embedding.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                         l.embedding.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+    }
+    l = std::move(s);
+  }
+  return lists;
+}
+
+}  // namespace
+
+std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
+                                 const JoinRows& older, const JoinConfig& config, int probe,
+                                 IvfStats* stats) {
+  const double t0 = now();
+  PM_CHECK(probe >= 1 && probe <= q.lists && probe <= 64,
+           "IVF: --probe must be in 1..min(lists, 64)");
+  const int dim = q.dim;
+  const int p = comm.size();
+  const std::vector<const JoinRows*> parts = {&older, &fresh};
+  // Older rows have the smallest node ids: pairs of two of them are not joined again.
+  std::int64_t older_end = older.ids.empty() ? 0 : older.ids.back() + 1;
+  older_end = comm.allreduce_max(older_end);
+
+  std::vector<std::vector<std::int32_t>> probes;
+  const auto lists = static_cast<std::size_t>(q.lists);
+  std::vector<std::int64_t> counts(2 * lists, 0);  // stored per list, then probing per list
+  double flops = 0;
+  for (const JoinRows* part : parts) {
+    const auto n = static_cast<std::int64_t>(part->ids.size());
+    PM_CHECK(n == 0 || part->dim == dim, "IVF: rows and lists differ in dimension");
+    probes.push_back(probe_lists(q, part->embedding.data(), n, probe));
+    flops += 2.0 * static_cast<double>(n) * q.lists * dim;
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int k = 0; k < probe; ++k)
+        ++counts[(k == 0 ? 0 : lists) + static_cast<std::size_t>(probes.back()[static_cast<std::size_t>(i * probe + k)])];
+  }
+  comm.allreduce_sum(counts);
+  const std::vector<std::int64_t> stored(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(lists));
+  const std::vector<std::int64_t> probing(counts.begin() + static_cast<std::ptrdiff_t>(lists), counts.end());
+  const std::vector<int> owner = assign_owners(stored, probing, p);
+  std::vector<int> slot(lists, -1);
+  std::size_t owned = 0;
+  for (std::size_t l = 0; l < lists; ++l)
+    if (owner[l] == comm.rank()) slot[l] = static_cast<int>(owned++);
+
+  // Stored rows: each row once, to the owner of its home list, with its probes.
+  std::vector<ListRows> home;
+  {
+    std::vector<std::vector<char>> out(static_cast<std::size_t>(p));
+    for (std::size_t pi = 0; pi < parts.size(); ++pi) {
+      const JoinRows& part = *parts[pi];
+      for (std::size_t i = 0; i < part.ids.size(); ++i) {
+        const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
+        pack(out[static_cast<std::size_t>(owner[static_cast<std::size_t>(pr[0])])], part.ids[i], pr[0], pr, probe,
+             part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
+      }
+    }
+    home = unpack(alltoallv_values(comm, out), slot, owned, probe, dim);
+  }
+  std::int64_t records = 0;
+  for (const ListRows& l : home) records += static_cast<std::int64_t>(l.ids.size());
+
+  BlockJoiner joiner(dim, config.threshold, config.tile);
+  std::vector<ScoredPair> pairs, found;
+  auto probes_of = [&](const ListRows& l, std::int64_t id) -> const std::int32_t* {
+    const auto at = std::lower_bound(l.ids.begin(), l.ids.end(), id) - l.ids.begin();
+    if (at == static_cast<std::ptrdiff_t>(l.ids.size()) || l.ids[static_cast<std::size_t>(at)] != id) return nullptr;
+    return l.tags.data() + at * l.tag_width;
+  };
+  // Wave 0: a row's first probe is its home, so the probing rows of a list are its stored
+  // rows: a self join of each list, every pair once.
+  for (const ListRows& l : home) {
+    found.clear();
+    joiner.join(l.view(dim), l.view(dim), /*same_block=*/true, found);
+    for (const ScoredPair& s : found)
+      if (s.b >= older_end) pairs.push_back(s);
+  }
+  // Waves 1..P-1: each row visits its k-th list. Stored x (found in the list) and visitor
+  // y: the pair is also met at home(y) when home(y) is among x's probes; then only the
+  // meeting with the smaller stored id keeps it.
+  for (int k = 1; k < probe; ++k) {
+    std::vector<std::vector<char>> out(static_cast<std::size_t>(p));
+    for (std::size_t pi = 0; pi < parts.size(); ++pi) {
+      const JoinRows& part = *parts[pi];
+      for (std::size_t i = 0; i < part.ids.size(); ++i) {
+        const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
+        pack(out[static_cast<std::size_t>(owner[static_cast<std::size_t>(pr[k])])], part.ids[i], pr[k], pr, 1,
+             part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
+      }
+    }
+    const std::vector<ListRows> visitors = unpack(alltoallv_values(comm, out), slot, owned, 1, dim);
+    for (std::size_t li = 0; li < owned; ++li) {
+      const ListRows& l = home[li];
+      const ListRows& v = visitors[li];
+      records += static_cast<std::int64_t>(v.ids.size());
+      if (l.ids.empty() || v.ids.empty()) continue;
+      found.clear();
+      joiner.join(l.view(dim), v.view(dim), /*same_block=*/false, found);
+      for (const ScoredPair& s : found) {
+        if (s.b < older_end) continue;  // both older
+        // Which side is stored: a visitor's home is another list, so never both.
+        const std::int32_t* xp = probes_of(l, s.a);
+        const std::int64_t x = xp ? s.a : s.b, y = xp ? s.b : s.a;
+        if (!xp) xp = probes_of(l, s.b);
+        PM_ASSERT(xp != nullptr, "IVF: a pair without a stored row");
+        const std::int32_t* yp = probes_of(v, y);
+        PM_ASSERT(yp != nullptr, "IVF: a pair without a visiting row");
+        const bool met_twice = std::find(xp, xp + probe, yp[0]) != xp + probe;
+        if (!met_twice || x < y) pairs.push_back(s);
+      }
+    }
+  }
+  if (stats) {
+    stats->flops = flops + joiner.flops();
+    stats->seconds = now() - t0;
+    stats->records = records;
+  }
+  return pairs;
+}
+
+}  // namespace pm::dedup

@@ -1,0 +1,37 @@
+// The IVF join: the distributed counterpart of ring_self_join/ring_cross_join whose work
+// grows like N * (N / L) * P instead of N^2. A quantizer of L lists is trained by k-means
+// on a sample (train_quantizer: the sums and counts of each iteration merged with one
+// allreduce), every row is stored in its nearest list ("home") and probes its P nearest
+// lists; lists are owned by ranks (balanced by stored x probing rows), and each owner joins
+// its lists' stored rows with the rows that probe them (BlockJoiner, oneDNN matmul),
+// one probe slot per wave so that a rank holds one copy of its share of the rows at a time.
+// A pair is found when home(x) is among y's probes or home(y) among x's; the same border
+// rule as the exact join decides it, so every pair the IVF join keeps the exact join keeps.
+#pragma once
+
+#include "ivf_lists.h"
+#include "pixelmill/comm.h"
+#include "ring_join.h"
+
+namespace pm::dedup {
+
+// Collective. Trains on a sample of the union of all ranks' `parts` (rows with node ids,
+// any split): the same quantizer for any rank count (train_quantizer_reference, on the
+// union, is its oracle).
+Quantizer train_quantizer(const Comm& comm, const std::vector<const JoinRows*>& parts,
+                          const IvfConfig& config);
+
+struct IvfStats {
+  double flops = 0;           // matmul flops of probing and joining on this rank
+  double seconds = 0;         // wall time of the IVF join on this rank (after training)
+  std::int64_t records = 0;   // rows received as stored or probing rows on this rank
+};
+
+// Collective. Pairs among the union of `fresh` and `older` rows (node ids; older ids below
+// every fresh id) that share a list as above, except older x older pairs; each pair once,
+// on the rank that owns the list it was found in.
+std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
+                                 const JoinRows& older, const JoinConfig& config, int probe,
+                                 IvfStats* stats = nullptr);
+
+}  // namespace pm::dedup
