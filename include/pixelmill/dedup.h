@@ -35,6 +35,12 @@ struct DedupOptions {
   // 1024). Memory per rank is about (N/ranks + 2 * block_rows) * dim * 4 bytes plus one
   // 1024 x 1024 float tile; smaller blocks cost more messages, not more flops.
   std::int64_t block_rows = 8192;
+  // "exact": the all-pairs ring join. "ivf": lists trained by k-means (README, "The IVF
+  // join"); each row probes its `probe` nearest of `lists` lists (0 = about sqrt(rows)).
+  std::string index = "exact";
+  int lists = 0;
+  int probe = 8;
+  int kmeans_iterations = 10;
   // Matmul threads per rank (0 = the CPUs this rank may run on, divided among the ranks
   // of its node that share them: pm::rank_cpus), so ranks x threads do not oversubscribe
   // the node. extract --dedup passes its compute threads. Restored when run_dedup returns.
@@ -55,6 +61,10 @@ struct DedupSummary {
   std::int64_t joined_rows = 0;     // rows with status ok and an embedding (joined)
   std::int64_t against_rows = 0;    // rows of the older files
   std::int64_t regrouped = 0;       // older rows whose group new rows merged into an older one
+  std::string index = "exact";      // the join that ran
+  int lists = 0;                    // IVF: lists trained (0 for the exact join)
+  int probe = 0;                    // IVF: lists each row probed
+  std::int64_t sample_rows = 0;     // IVF: rows the k-means ran on
   std::int64_t pairs = 0;           // pairs with cosine >= threshold (new-new and new-old)
   std::int64_t exact_duplicates = 0;  // input rows whose exact_group is another row
   std::int64_t groups = 0;          // groups of >= 2 members that contain an input row

@@ -102,6 +102,12 @@ struct DedupOutput {
   std::vector<std::int64_t> regrouped;
   float threshold = 0;
   std::string against_json = "[]";
+  // dedup --index ivf: the quantizer, written by rank 0 to /index (lists == 0: no /index).
+  int lists = 0;
+  int dim = 0;
+  std::vector<float> centroids;             // [lists, dim], rank 0
+  std::vector<std::int64_t> list_sizes;     // [lists], rank 0
+  std::string index_json = "{}";            // probe, iterations, sample_rows, seed, train_per_list
 };
 void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& mine);
 

@@ -12,5 +12,7 @@ constexpr int kMaxThreadsPerRank = 4096;  // --threads, --decode-threads (any co
 constexpr int kMaxBatch = 4096;           // images per inference batch
 constexpr int kMaxScanners = 256;         // split readers in flight per rank
 constexpr std::int64_t kMaxBlockRows = std::int64_t{1} << 20;  // dedup --block-rows
+// Lists of the IVF join (dedup --lists).
+constexpr int kMaxLists = 1 << 20;
 
 }  // namespace pm

@@ -22,6 +22,10 @@
 //   /dedup/regrouped       int64  [K, 2]  (row, group): rows of the --against files whose
 //                                         group this run changed (new rows bridged two
 //                                         older groups; the smaller id stays), ids >= N
+//   /index/centroids       float  [L, D]  dedup --index ivf: the lists' unit-norm centroids
+//   /index/list_sizes      int64  [L]     rows of the run (and its --against files) per list
+//                                         (attributes: lists, probe, iterations, sample_rows,
+//                                         seed, train_per_list; absent after an exact join)
 //   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
 //   /progress/split_rows   int64  [S]     rows of each done split (0 for the others)
 //   /progress/split_first_row int64 [S]   the row of /images where a done split's rows begin
@@ -64,6 +68,9 @@ inline constexpr const char* kGroup = "/dedup/group";
 inline constexpr const char* kPairs = "/dedup/pairs";
 inline constexpr const char* kScore = "/dedup/score";
 inline constexpr const char* kRegrouped = "/dedup/regrouped";
+inline constexpr const char* kIndex = "/index";
+inline constexpr const char* kCentroids = "/index/centroids";
+inline constexpr const char* kListSizes = "/index/list_sizes";
 inline constexpr const char* kProgress = "/progress";
 inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";

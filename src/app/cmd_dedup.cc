@@ -25,6 +25,15 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "(negative = the model card's dedup.threshold, else 0.65)")
       ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
        "rows per block travelling around the ring: bounds the memory per rank (at most 1048576)")
+      ("index", po::value(&o.index)->default_value(o.index),
+       "exact: every pair of rows (the oracle); ivf: rows joined only within shared lists of a "
+       "k-means quantizer (work ~ N*(N/L)*P; README, \"The IVF join\")")
+      ("lists", po::value(&o.lists)->default_value(o.lists),
+       "--index ivf: lists L (0 = about the square root of the rows; at most 1048576)")
+      ("probe", po::value(&o.probe)->default_value(o.probe),
+       "--index ivf: lists each row probes, its nearest first (1..64, at most L)")
+      ("kmeans-iterations", po::value(&o.kmeans_iterations)->default_value(o.kmeans_iterations),
+       "--index ivf: Lloyd iterations of the training (0..1000)")
       ("threads", po::value(&o.threads)->default_value(0),
        "matmul threads per rank (0 = this rank's share of its CPUs; at most 4096)")
       ("output-hbase", po::value(&o.hbase_output)->default_value(""),

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -256,6 +257,15 @@ void check_dedup_options(const DedupOptions& o) {
                 " (0 = this rank's share of its CPUs), not " + std::to_string(o.threads));
   for (const std::string& path : o.against)
     if (path == o.input) throw Error("dedup: --against names the input file itself");
+  if (o.index != "exact" && o.index != "ivf")
+    throw Error("--index must be exact or ivf, not '" + o.index + "'");
+  if (o.lists < 0 || o.lists > kMaxLists)
+    throw Error("--lists must be in 0.." + std::to_string(kMaxLists) + " (0 = about sqrt(rows)), not " +
+                std::to_string(o.lists));
+  if (o.probe < 1 || o.probe > 64)
+    throw Error("--probe must be in 1..64, not " + std::to_string(o.probe));
+  if (o.kmeans_iterations < 0 || o.kmeans_iterations > 1000)
+    throw Error("--kmeans-iterations must be in 0..1000, not " + std::to_string(o.kmeans_iterations));
 }
 
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
@@ -311,7 +321,20 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   config.threshold = static_cast<float>(options.threshold);
   config.block_rows = options.block_rows;
   config.tile = std::min<std::int64_t>(1024, options.block_rows);
-  const dedup::NodeResult res = dedup::dedup_nodes(comm, std::move(fresh), std::move(older_block), config);
+  dedup::IvfConfig ivf;
+  if (options.index == "ivf") {
+    const std::int64_t total = s.rows + s.against_rows;
+    ivf.lists = options.lists > 0 ? options.lists
+                                  : static_cast<int>(std::clamp<double>(std::round(std::sqrt(static_cast<double>(total))), 1.0,
+                                                                        static_cast<double>(kMaxLists)));
+    ivf.probe = options.probe;
+    ivf.iterations = options.kmeans_iterations;
+  }
+  const dedup::NodeResult res = dedup::dedup_nodes(comm, std::move(fresh), std::move(older_block), config, ivf);
+  s.index = options.index;
+  s.lists = res.quantizer.lists;
+  s.probe = res.quantizer.lists > 0 ? std::min(options.probe, res.quantizer.lists) : 0;
+  s.sample_rows = res.quantizer.sample_rows;
 
   h5::DedupOutput out;
   out.first_row = begin;
@@ -329,6 +352,20 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   for (const auto& [row, group] : res.regrouped) {
     out.regrouped.push_back(encode(row, m, s.rows));
     out.regrouped.push_back(encode(group, m, s.rows));
+  }
+  if (res.quantizer.lists > 0) {
+    out.lists = res.quantizer.lists;
+    out.dim = res.quantizer.dim;
+    out.index_json = nlohmann::json{{"probe", std::min(ivf.probe, res.quantizer.lists)},
+                                    {"iterations", res.quantizer.iterations},
+                                    {"sample_rows", res.quantizer.sample_rows},
+                                    {"reseeded", res.quantizer.reseeded},
+                                    {"seed", ivf.seed},
+                                    {"train_per_list", ivf.train_per_list}}.dump();
+    if (comm.rank() == 0) {
+      out.centroids = res.quantizer.centroids;
+      out.list_sizes = res.list_sizes;
+    }
   }
   h5::write_dedup(comm, options.input, out);
   if (hbase) {
@@ -368,6 +405,9 @@ std::string format_summary(const DedupSummary& s) {
     << "groups           " << s.groups << " (" << s.rows_in_groups << " rows)\n"
     << "largest group    " << s.largest_group;
   if (s.largest_group > 0) o << " (id " << s.largest_group_id << ")";
+  if (s.lists > 0)
+    o << "\nindex            ivf: " << s.lists << " lists, " << s.probe << " probed per row, trained on "
+      << s.sample_rows << " rows";
   o << "\njoin             " << s.join_seconds << " s, " << s.join_gflop << " GFLOP";
   if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
   o << " with " << s.threads << " thread(s) per rank\n";

@@ -40,6 +40,7 @@ struct NodeResult {
   std::int64_t joined_rows = 0;           // usable fresh rows on this rank
   JoinStats join;
   Quantizer quantizer;                    // the IVF join's lists (lists == 0: exact join)
+  std::vector<std::int64_t> list_sizes;   // IVF: rows stored in each list, all ranks
 };
 
 // L2-normalises the usable rows of `block` into join rows (rows of norm 0 are dropped).

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <numeric>
+#include <queue>
 
 #include "block_join.h"
 #include "pixelmill/comm_values.h"
@@ -31,12 +33,15 @@ std::vector<int> assign_owners(const std::vector<std::int64_t>& stored,
   std::vector<std::size_t> order(lists);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return work[a] > work[b]; });
-  std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
+  // (load, rank), least loaded first: O(L log P) for any rank count.
+  std::priority_queue<std::pair<double, int>, std::vector<std::pair<double, int>>, std::greater<>> load;
+  for (int r = 0; r < ranks; ++r) load.emplace(0.0, r);
   std::vector<int> owner(lists, 0);
   for (std::size_t l : order) {
-    const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    owner[l] = static_cast<int>(r);
-    load[r] += work[l];
+    auto [w, r] = load.top();
+    load.pop();
+    owner[l] = r;
+    load.emplace(w + work[l], r);
   }
   return owner;
 }
@@ -226,6 +231,7 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
     stats->flops = flops + joiner.flops();
     stats->seconds = now() - t0;
     stats->records = records;
+    stats->list_sizes = stored;
   }
   return pairs;
 }

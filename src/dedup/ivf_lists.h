@@ -28,6 +28,7 @@ struct Quantizer {
   std::int64_t sample_rows = 0;        // rows the k-means ran on
   int iterations = 0;                  // Lloyd iterations run
   int reseeded = 0;                    // empty lists given a new centroid, all iterations
+  double flops = 0;                    // matmul flops of the training on this rank
 };
 
 // Margin within which two scores are re-decided in double (float error of a unit-vector

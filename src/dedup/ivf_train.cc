@@ -121,6 +121,7 @@ Quantizer train_quantizer(const Comm& comm, const std::vector<const JoinRows*>& 
   const auto lists = static_cast<std::size_t>(q.lists);
   for (int it = 0; it < config.iterations; ++it) {
     const std::vector<std::int32_t> home = probe_lists(q, sample.data(), s, 1);
+    q.flops += 2.0 * static_cast<double>(s) * q.lists * dim;
     // One allreduce: the fixed-point sums of every list, then the counts.
     std::vector<std::int64_t> acc(lists * dim + lists, 0);
     std::vector<std::pair<double, std::int64_t>> far;  // (exact score to its home, id)

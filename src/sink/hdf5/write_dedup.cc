@@ -126,6 +126,29 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   write_attribute(group.get(), "pairs", total_pairs);
   write_attribute(group.get(), "groups", groups);
   write_attribute(group.get(), "against", mine.against_json);
+
+  // The IVF quantizer, replaced like /dedup (an exact join leaves none).
+  if (exists(f, layout::kIndex)) check(H5Ldelete(f, layout::kIndex, H5P_DEFAULT), "deleting /index");
+  const int lists = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(mine.lists)));
+  if (lists > 0) {
+    const int dim = static_cast<int>(comm.allreduce_max(static_cast<std::int64_t>(mine.dim)));
+    const bool root = comm.rank() == 0;
+    PM_CHECK(!root || (mine.centroids.size() == static_cast<std::size_t>(lists) * static_cast<std::size_t>(dim) &&
+                       mine.list_sizes.size() == static_cast<std::size_t>(lists)),
+             "write_dedup: the index's centroids or list sizes have the wrong size");
+    Handle index = own_group(H5Gcreate2(f, layout::kIndex, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                             "creating /index");
+    const std::vector<RowBlock> mine_all = {{0, root ? static_cast<hsize_t>(lists) : 0}};
+    Handle c = create_rows(f, layout::kCentroids, H5T_IEEE_F32LE, static_cast<hsize_t>(lists),
+                           static_cast<hsize_t>(dim));
+    write_rows(c.get(), H5T_NATIVE_FLOAT, static_cast<hsize_t>(dim), mine_all,
+               root ? mine.centroids.data() : nullptr, transfer.get());
+    Handle sizes = create_rows(f, layout::kListSizes, H5T_STD_I64LE, static_cast<hsize_t>(lists), 0);
+    write_rows(sizes.get(), H5T_NATIVE_INT64, 0, mine_all, root ? mine.list_sizes.data() : nullptr,
+               transfer.get());
+    write_attribute(index.get(), "lists", static_cast<std::int64_t>(lists));
+    write_attribute(index.get(), "parameters", comm.broadcast(mine.index_json, 0));
+  }
 }
 
 }  // namespace pm::h5

@@ -2,6 +2,7 @@
 // equals the single-process reference, and an incremental run against an older file
 // keeps the older groups' ids; read_dedup_rows gives every rank its rows' keys and scores.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <mpi.h>
 #include <unistd.h>
 
@@ -268,6 +269,84 @@ TEST(DedupFile, BridgingRowMergesOlderGroupsAcrossNights) {
   run_dedup(comm, o);
   EXPECT_EQ(h5::read_dedup_groups(all, 0, 10).group,
             (std::vector<std::int64_t>{0, 0, 0, 3, 0, 5, 3, 0, 5, 9}));
+  comm.barrier();
+  if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
+}
+
+// Plain HDF5 reads of a whole dataset (every rank reads the file itself).
+bool has_dataset(const std::string& path, const char* name) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return false;
+  const bool yes = H5Lexists(f, "/index", H5P_DEFAULT) > 0 && H5Lexists(f, name, H5P_DEFAULT) > 0;
+  H5Fclose(f);
+  return yes;
+}
+
+template <class T>
+std::vector<T> read_dataset(const std::string& path, const char* name, hid_t mem_type) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  const hid_t space = H5Dget_space(d);
+  const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+  std::vector<T> out(n);
+  if (n > 0) H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+  H5Sclose(space);
+  H5Dclose(d);
+  H5Fclose(f);
+  return out;
+}
+
+// --index ivf through the file: with every list probed (P = L) the IVF join meets every
+// pair, so /dedup equals the exact join's; /index holds the quantizer, and an exact rerun
+// removes it.
+TEST(DedupFile, IvfWithEveryListProbedEqualsExact) {
+  const Comm& comm = *g_comm;
+  const std::string dir = temp_dir(comm);
+  const std::string path = dir + "/run.h5";
+  const int dim = 24;
+  write_run(comm, path, make_rows(180, dim, 11));
+  DedupOptions o;
+  o.input = path;
+  o.quiet = true;
+  o.block_rows = 16;
+  const DedupSummary exact = run_dedup(comm, o);
+  const h5::DedupGroups want = h5::read_dedup_groups(path, 0, 180);
+  const auto want_pairs = h5::read_dedup_pairs(path, 0, exact.pairs).pairs;
+  EXPECT_FALSE(has_dataset(path, "/index/centroids"));
+
+  o.index = "ivf";
+  o.lists = 6;
+  o.probe = 6;
+  const DedupSummary ivf = run_dedup(comm, o);
+  EXPECT_EQ(ivf.index, "ivf");
+  EXPECT_EQ(ivf.lists, 6);
+  EXPECT_EQ(ivf.pairs, exact.pairs);
+  EXPECT_EQ(h5::read_dedup_groups(path, 0, 180).group, want.group);
+  // The same pairs; the file holds each rank's share in turn, so the order differs.
+  auto sorted = [](const std::vector<std::int64_t>& flat) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> v;
+    for (std::size_t i = 0; i + 1 < flat.size(); i += 2) v.emplace_back(flat[i], flat[i + 1]);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted(h5::read_dedup_pairs(path, 0, ivf.pairs).pairs), sorted(want_pairs));
+  ASSERT_TRUE(has_dataset(path, "/index/centroids"));
+  const std::vector<float> centroids = read_dataset<float>(path, "/index/centroids", H5T_NATIVE_FLOAT);
+  EXPECT_EQ(centroids.size(), 6u * dim);
+  std::int64_t stored = 0;
+  for (std::int64_t v : read_dataset<std::int64_t>(path, "/index/list_sizes", H5T_NATIVE_INT64)) stored += v;
+  EXPECT_EQ(stored, ivf.joined_rows);  // every joined row stored in one list
+
+  // Fewer probes: a subset of the exact pairs.
+  o.lists = 12;
+  o.probe = 1;
+  const DedupSummary few = run_dedup(comm, o);
+  EXPECT_LE(few.pairs, exact.pairs);
+  EXPECT_LT(few.join_gflop, ivf.join_gflop);
+  // An exact rerun leaves no stale index behind.
+  o.index = "exact";
+  run_dedup(comm, o);
+  EXPECT_FALSE(has_dataset(path, "/index/centroids"));
   comm.barrier();
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
 }

@@ -222,6 +222,11 @@ def bad_flags():
         (["dedup", "--input", run_file, "--threshold", "1.5"], ["--threshold", "[-1, 1]"]),
         (["dedup", "--input", run_file, "--block-rows", "0"], ["--block-rows"]),
         (["dedup", "--input", run_file, "--threads", "-1"], ["--threads"]),
+        (["dedup", "--input", run_file, "--index", "hnsw"], ["--index", "exact or ivf"]),
+        (["dedup", "--input", run_file, "--index", "ivf", "--lists", "-3"], ["--lists"]),
+        (["dedup", "--input", run_file, "--index", "ivf", "--probe", "0"], ["--probe", "1..64"]),
+        (["dedup", "--input", run_file, "--index", "ivf", "--kmeans-iterations", "1001"],
+         ["--kmeans-iterations"]),
     ]:
         line = expect_agreed_error(args, words)
         print(f"ok: {line}")

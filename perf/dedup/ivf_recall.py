@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Recall and cost of `dedup --index ivf` against the exact join, same run, same file.
+
+  perf/dedup/ivf_recall.py make  WORK N         N crops of Debian's photos -> WORK/crops/
+  perf/dedup/ivf_recall.py embed WORK [RANKS]   extract them with the default model -> WORK/crops.h5
+  perf/dedup/ivf_recall.py run   WORK [RANKS] [L:P ...]   the exact join, then IVF at each L:P
+
+The set has the structure of a real catalogue, not of Gaussian noise: every photo that
+Debian's darknet, opencv-doc and python3-skimage packages ship is cut into many random
+crops (25-100 % of the side), and each crop appears in 1-4 versions (rescaled 40-100 %,
+JPEG quality 30-95, brightness/contrast/saturation changes, a small shift): versions of one
+crop are duplicates, overlapping crops of one photo are near-duplicates or not, crops of
+different photos are not. `run` prints one markdown row per configuration: pairs found,
+recall against the exact join's pairs (every IVF pair is an exact pair), GFLOP, the join's
+and the whole command's wall time, and the peak RSS of a rank.
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import cv2
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("PM_BIN", os.path.join(ROOT, "build", "src", "app", "pixelmill"))
+MODEL = os.path.join(ROOT, "models", "sscd_distilled.onnx")
+
+
+def photos():
+    found = []
+    for pattern in ("/usr/share/darknet/data/*.jpg", "/usr/share/doc/opencv-doc/examples/data/*.jpg",
+                    "/usr/share/doc/opencv-doc/examples/data/*.png",
+                    "/usr/lib/python3/dist-packages/skimage/data/*.png",
+                    "/usr/lib/python3/dist-packages/skimage/data/*.jpg"):
+        for path in sorted(glob.glob(pattern)):
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is not None and min(img.shape[:2]) >= 200:
+                found.append((path, img))
+    return found
+
+
+def make(work, n):
+    out = os.path.join(work, "crops")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    rng = np.random.default_rng(20261130)
+    srcs = photos()
+    made = 0
+    while made < n:
+        path, img = srcs[int(rng.integers(len(srcs)))]
+        h, w = img.shape[:2]
+        side = rng.uniform(0.25, 1.0)
+        cw, ch = max(32, int(w * side)), max(32, int(h * side * rng.uniform(0.8, 1.25)))
+        ch = min(ch, h)
+        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        for v in range(int(rng.integers(1, 5))):
+            dx, dy = (int(rng.integers(-cw // 20, cw // 20 + 1)), int(rng.integers(-ch // 20, ch // 20 + 1))) if v else (0, 0)
+            x, y = min(max(0, x0 + dx), w - cw), min(max(0, y0 + dy), h - ch)
+            crop = img[y:y + ch, x:x + cw].astype(np.float32)
+            if v:
+                crop = crop * rng.uniform(0.8, 1.2) + rng.uniform(-25, 25)
+                grey = crop.mean(axis=2, keepdims=True)
+                crop = grey + (crop - grey) * rng.uniform(0.7, 1.3)
+            crop = np.clip(crop, 0, 255).astype(np.uint8)
+            scale = min(1.0, 256 / max(crop.shape[:2])) * (rng.uniform(0.4, 1.0) if v else 1.0)
+            crop = cv2.resize(crop, (max(16, int(crop.shape[1] * scale)), max(16, int(crop.shape[0] * scale))),
+                              interpolation=cv2.INTER_AREA)
+            quality = int(rng.integers(30, 96)) if v else 90
+            cv2.imwrite(os.path.join(out, f"c{made:07d}.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            made += 1
+            if made >= n:
+                break
+    print(f"{made} crops of {len(srcs)} photos in {out}")
+
+
+def mpirun(ranks, args):
+    cmd = ["mpirun", "--oversubscribe", "--allow-run-as-root", "-np", str(ranks),
+           "/usr/bin/time", "-f", "maxrss_kb %M", BIN] + args
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    wall = time.time() - t0
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    rss = max(int(x) for x in re.findall(r"maxrss_kb (\d+)", p.stderr)) / 1024
+    return p.stdout, wall, rss
+
+
+def embed(work, ranks):
+    out = os.path.join(work, "crops.h5")
+    stdout, wall, _ = mpirun(ranks, ["extract", "--input", "dir:" + os.path.join(work, "crops"),
+                                     "--model", MODEL, "--output", out, "--threads", "1"])
+    print(stdout.strip().splitlines()[0] if stdout.strip() else "", f"\n{wall:.0f} s")
+
+
+def pairs_of(path):
+    with h5py.File(path, "r") as f:
+        p = f["/dedup/pairs"][:]
+    return set(map(tuple, p.tolist()))
+
+
+def run(work, ranks, configs):
+    src = os.path.join(work, "crops.h5")
+    with h5py.File(src, "r") as f:
+        n = f["/images/status"].shape[0]
+    subprocess.run(["uptime"])
+    rows = []
+
+    def one(name, extra):
+        path = os.path.join(work, f"run-{name}.h5")
+        shutil.copy(src, path)
+        stdout, wall, rss = mpirun(ranks, ["dedup", "--input", path, "--no-hbase-write"] + extra)
+        join_s = float(re.search(r"join\s+([\d.e+-]+) s", stdout).group(1))
+        gflop = float(re.search(r", ([\d.e+-]+) GFLOP", stdout).group(1))
+        return path, join_s, gflop, wall, rss
+
+    path, join_s, gflop, wall, rss = one("exact", ["--index", "exact"])
+    exact = pairs_of(path)
+    rows.append(("exact", len(exact), 1.0, gflop, join_s, wall, rss))
+    for c in configs:
+        lists, probe = c.split(":")
+        path, j, g, w, r = one(f"ivf-{lists}-{probe}", ["--index", "ivf", "--lists", lists, "--probe", probe])
+        got = pairs_of(path)
+        assert got <= exact, "an IVF pair the exact join does not have"
+        rows.append((f"ivf L={lists} P={probe}", len(got), len(got) / max(1, len(exact)), g, j, w, r))
+    print(f"\n{n} rows, {ranks} ranks, threshold of the model card\n")
+    print("| join | pairs | recall | GFLOP | FLOP ratio | join s | time ratio | command s | peak RSS/rank MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, pairs, recall, g, j, w, r in rows:
+        print(f"| {name} | {pairs} | {recall:.4f} | {g:.1f} | {rows[0][3] / g:.1f}x | {j:.2f} | "
+              f"{rows[0][4] / j:.1f}x | {w:.1f} | {r:.0f} |")
+
+
+if __name__ == "__main__":
+    cmd, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    if cmd == "make":
+        make(work, int(sys.argv[3]))
+    elif cmd == "embed":
+        embed(work, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
+    elif cmd == "run":
+        run(work, int(sys.argv[3]) if len(sys.argv) > 3 else 2, sys.argv[4:] or ["64:4", "128:8", "256:8"])
+    else:
+        sys.exit(__doc__)
