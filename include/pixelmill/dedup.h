@@ -41,6 +41,10 @@ struct DedupOptions {
   int lists = 0;
   int probe = 8;
   int kmeans_iterations = 10;
+  // With --against: the lists of the newest older file that has them (/index) are reused,
+  // unless `retrain`, or the largest list would hold more than `max_imbalance` x the mean.
+  bool retrain = false;
+  double max_imbalance = 4.0;
   // Matmul threads per rank (0 = the CPUs this rank may run on, divided among the ranks
   // of its node that share them: pm::rank_cpus), so ranks x threads do not oversubscribe
   // the node. extract --dedup passes its compute threads. Restored when run_dedup returns.
@@ -65,6 +69,8 @@ struct DedupSummary {
   int lists = 0;                    // IVF: lists trained (0 for the exact join)
   int probe = 0;                    // IVF: lists each row probed
   std::int64_t sample_rows = 0;     // IVF: rows the k-means ran on
+  std::string index_from;           // IVF: the file whose lists were reused ("" = trained)
+  double imbalance = 0;             // IVF: largest list / mean of the reused lists (0: none)
   std::int64_t pairs = 0;           // pairs with cosine >= threshold (new-new and new-old)
   std::int64_t exact_duplicates = 0;  // input rows whose exact_group is another row
   std::int64_t groups = 0;          // groups of >= 2 members that contain an input row

@@ -150,4 +150,18 @@ DedupPairs read_dedup_pairs(const std::string& path, std::int64_t begin, std::in
 std::vector<std::int64_t> read_dedup_regrouped(const std::string& path, std::int64_t begin,
                                                std::int64_t end);
 
+// The quantizer of a `dedup --index ivf` run (/index), for later runs that reuse its lists.
+struct IndexData {
+  int lists = 0;
+  int dim = 0;
+  std::vector<float> centroids;          // [lists, dim], every value finite
+  std::vector<std::int64_t> list_sizes;  // [lists], each >= 0
+};
+// True when `path` holds /index/centroids (no check of its contents).
+bool has_index(const std::string& path);
+// Reads and checks /index: centroids [L, D] float32 with 1 <= L <= 2^20, D matching
+// /images/embedding, finite values; list_sizes [L] int64 >= 0. Throws pm::Error naming
+// the file and the object otherwise.
+IndexData read_index(const std::string& path);
+
 }  // namespace pm::h5

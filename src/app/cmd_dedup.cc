@@ -34,6 +34,11 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "--index ivf: lists each row probes, its nearest first (1..64, at most L)")
       ("kmeans-iterations", po::value(&o.kmeans_iterations)->default_value(o.kmeans_iterations),
        "--index ivf: Lloyd iterations of the training (0..1000)")
+      ("retrain", po::bool_switch(&o.retrain),
+       "--index ivf with --against: train new lists instead of reusing the newest older file's")
+      ("max-imbalance", po::value(&o.max_imbalance)->default_value(o.max_imbalance),
+       "--index ivf: reused lists are trained again when the largest would hold more than this "
+       "many times the mean rows per list (>= 1)")
       ("threads", po::value(&o.threads)->default_value(0),
        "matmul threads per rank (0 = this rank's share of its CPUs; at most 4096)")
       ("output-hbase", po::value(&o.hbase_output)->default_value(""),

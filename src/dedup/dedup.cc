@@ -264,6 +264,8 @@ void check_dedup_options(const DedupOptions& o) {
                 std::to_string(o.lists));
   if (o.probe < 1 || o.probe > 64)
     throw Error("--probe must be in 1..64, not " + std::to_string(o.probe));
+  if (!(o.max_imbalance >= 1.0 && o.max_imbalance <= 1e9))
+    throw Error("--max-imbalance must be a number >= 1, not " + std::to_string(o.max_imbalance));
   if (o.kmeans_iterations < 0 || o.kmeans_iterations > 1000)
     throw Error("--kmeans-iterations must be in 0..1000, not " + std::to_string(o.kmeans_iterations));
 }
@@ -322,6 +324,27 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   config.block_rows = options.block_rows;
   config.tile = std::min<std::int64_t>(1024, options.block_rows);
   dedup::IvfConfig ivf;
+  dedup::Quantizer reuse;
+  if (options.index == "ivf" && !options.retrain) {
+    // The newest older file with lists: later nights keep the lists of earlier ones.
+    agreed(comm, "dedup: reading the lists (/index) of the --against files", [&] {
+      for (auto it = options.against.rbegin(); it != options.against.rend(); ++it) {
+        if (!h5::has_index(*it)) continue;
+        const h5::IndexData index = h5::read_index(*it);
+        reuse.dim = index.dim;
+        reuse.lists = index.lists;
+        reuse.centroids = index.centroids;
+        s.index_from = *it;
+        break;
+      }
+    });
+    if (!s.index_from.empty()) {
+      PM_CHECK(reuse.dim == dim, "dedup: the lists of " + s.index_from + " have dimension " +
+                                     std::to_string(reuse.dim) + ", the embeddings " + std::to_string(dim));
+      ivf.reuse = &reuse;
+    }
+  }
+  ivf.max_imbalance = options.max_imbalance;
   if (options.index == "ivf") {
     const std::int64_t total = s.rows + s.against_rows;
     ivf.lists = options.lists > 0 ? options.lists
@@ -335,6 +358,8 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   s.lists = res.quantizer.lists;
   s.probe = res.quantizer.lists > 0 ? std::min(options.probe, res.quantizer.lists) : 0;
   s.sample_rows = res.quantizer.sample_rows;
+  s.imbalance = res.imbalance;
+  if (!res.index_reused) s.index_from.clear();
 
   h5::DedupOutput out;
   out.first_row = begin;
@@ -361,7 +386,9 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
                                     {"sample_rows", res.quantizer.sample_rows},
                                     {"reseeded", res.quantizer.reseeded},
                                     {"seed", ivf.seed},
-                                    {"train_per_list", ivf.train_per_list}}.dump();
+                                    {"train_per_list", ivf.train_per_list},
+                                    {"reused_from", s.index_from},
+                                    {"imbalance", res.imbalance}}.dump();
     if (comm.rank() == 0) {
       out.centroids = res.quantizer.centroids;
       out.list_sizes = res.list_sizes;
@@ -406,8 +433,14 @@ std::string format_summary(const DedupSummary& s) {
     << "largest group    " << s.largest_group;
   if (s.largest_group > 0) o << " (id " << s.largest_group_id << ")";
   if (s.lists > 0)
-    o << "\nindex            ivf: " << s.lists << " lists, " << s.probe << " probed per row, trained on "
-      << s.sample_rows << " rows";
+  {
+    o << "\nindex            ivf: " << s.lists << " lists, " << s.probe << " probed per row, ";
+    if (!s.index_from.empty())
+      o << "reused from " << s.index_from << " (largest list " << s.imbalance << " x the mean)";
+    else
+      o << "trained on " << s.sample_rows << " rows"
+        << (s.imbalance > 0 ? " (the older lists were too uneven: " + std::to_string(s.imbalance) + " x the mean)" : "");
+  }
   o << "\njoin             " << s.join_seconds << " s, " << s.join_gflop << " GFLOP";
   if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
   o << " with " << s.threads << " thread(s) per rank\n";

@@ -39,12 +39,20 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
     release(fresh.usable);
     res.joined_rows = static_cast<std::int64_t>(home.ids.size());
     stage(config, "join rows ready");
-    if (ivf.lists > 0) {
+    if (ivf.lists > 0 || ivf.reuse) {
       // IVF: lists trained on old and new rows together; old x old pairs are skipped.
       JoinRows visitors = take_join_rows(older);
       release(older.usable);
       const auto t0 = std::chrono::steady_clock::now();
-      res.quantizer = train_quantizer(comm, {&visitors, &home}, ivf);
+      if (ivf.reuse) {
+        res.imbalance = list_imbalance(comm, *ivf.reuse, {&visitors, &home});
+        res.index_reused = res.imbalance <= ivf.max_imbalance;
+      }
+      if (res.index_reused) {
+        res.quantizer = *ivf.reuse;
+      } else {
+        res.quantizer = train_quantizer(comm, {&visitors, &home}, ivf);
+      }
       stage(config, "lists trained");
       IvfStats stats;
       res.pairs = ivf_join(comm, res.quantizer, home, visitors, config, std::min(ivf.probe, res.quantizer.lists), &stats);

@@ -41,6 +41,8 @@ struct NodeResult {
   JoinStats join;
   Quantizer quantizer;                    // the IVF join's lists (lists == 0: exact join)
   std::vector<std::int64_t> list_sizes;   // IVF: rows stored in each list, all ranks
+  bool index_reused = false;              // IVF: the lists of ivf.reuse were kept
+  double imbalance = 0;                   // IVF: the reused lists' imbalance (0: not measured)
 };
 
 // L2-normalises the usable rows of `block` into join rows (rows of norm 0 are dropped).

@@ -125,6 +125,20 @@ std::vector<ListRows> unpack(const std::vector<char>& bytes, const std::vector<i
 
 }  // namespace
 
+double list_imbalance(const Comm& comm, const Quantizer& q, const std::vector<const JoinRows*>& parts) {
+  std::vector<std::int64_t> stored(static_cast<std::size_t>(q.lists), 0);
+  for (const JoinRows* part : parts) {
+    const auto n = static_cast<std::int64_t>(part->ids.size());
+    PM_CHECK(n == 0 || part->dim == q.dim, "IVF: rows and lists differ in dimension");
+    for (std::int32_t h : probe_lists(q, part->embedding.data(), n, 1)) ++stored[static_cast<std::size_t>(h)];
+  }
+  comm.allreduce_sum(stored);
+  const std::int64_t total = std::accumulate(stored.begin(), stored.end(), std::int64_t{0});
+  if (total == 0) return 1.0;
+  return static_cast<double>(*std::max_element(stored.begin(), stored.end())) * q.lists /
+         static_cast<double>(total);
+}
+
 std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
                                  const JoinRows& older, const JoinConfig& config, int probe,
                                  IvfStats* stats) {

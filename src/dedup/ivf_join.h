@@ -21,6 +21,10 @@ namespace pm::dedup {
 Quantizer train_quantizer(const Comm& comm, const std::vector<const JoinRows*>& parts,
                           const IvfConfig& config);
 
+// Collective: the largest list's share of the rows over the mean (1 = perfectly even), with
+// every row of `parts` in its nearest list of `q`.
+double list_imbalance(const Comm& comm, const Quantizer& q, const std::vector<const JoinRows*>& parts);
+
 struct IvfStats {
   double flops = 0;           // matmul flops of probing and joining on this rank
   double seconds = 0;         // wall time of the IVF join on this rank (after training)

@@ -13,12 +13,18 @@
 
 namespace pm::dedup {
 
+struct Quantizer;
+
 struct IvfConfig {
   int lists = 0;                       // L; 0 = the exact join (no quantizer)
   int probe = 8;                       // P: lists each row probes (its home list first)
   int iterations = 10;                 // Lloyd iterations of the k-means
   std::int64_t train_per_list = 64;    // sample rows per list for the training
   std::uint64_t seed = 20261130;       // picks the sample and the initial centroids
+  // Lists of an earlier run to reuse (nullptr: train). They are kept while the largest list
+  // holds at most `max_imbalance` times the mean rows per list, else trained again.
+  const Quantizer* reuse = nullptr;
+  double max_imbalance = 4.0;
 };
 
 struct Quantizer {

@@ -182,4 +182,34 @@ std::vector<std::int64_t> read_dedup_regrouped(const std::string& path, std::int
   return out;
 }
 
+bool has_index(const std::string& path) {
+  QuietErrors quiet;
+  const RunFile f(path);
+  return f.has(layout::kCentroids);
+}
+
+IndexData read_index(const std::string& path) {
+  QuietErrors quiet;
+  const RunFile f(path);
+  const ImagesShape shape = check_images(f);
+  const Column c = f.column(layout::kCentroids, Element::kF32, 2, RunFile::kAny, RunFile::kAny);
+  if (c.rows < 1 || c.rows > (hsize_t{1} << 20))
+    f.fail(layout::kCentroids, "has " + std::to_string(c.rows) + " lists; expected 1..1048576");
+  if (c.cols != shape.dim)
+    f.fail(layout::kCentroids, "has " + std::to_string(c.cols) + " columns; the embeddings have " +
+                                   std::to_string(shape.dim));
+  IndexData out;
+  out.lists = static_cast<int>(c.rows);
+  out.dim = static_cast<int>(c.cols);
+  out.centroids = f.read<float>(c, H5T_NATIVE_FLOAT, 0, c.rows);
+  for (std::size_t i = 0; i < out.centroids.size(); ++i)
+    if (!std::isfinite(out.centroids[i]))
+      f.fail(layout::kCentroids, "value " + std::to_string(i) + " is not a finite number");
+  const Column sizes = f.column(layout::kListSizes, Element::kI64, 1, c.rows);
+  out.list_sizes = f.read<std::int64_t>(sizes, H5T_NATIVE_INT64, 0, c.rows);
+  for (std::size_t i = 0; i < out.list_sizes.size(); ++i)
+    if (out.list_sizes[i] < 0) f.fail(layout::kListSizes, "list " + std::to_string(i) + " has a negative size");
+  return out;
+}
+
 }  // namespace pm::h5

@@ -351,6 +351,58 @@ TEST(DedupFile, IvfWithEveryListProbedEqualsExact) {
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
 }
 
+// A later run with --index ivf keeps the lists of the newest older file that has them,
+// unless they became too uneven for the rows (or --retrain); with every list probed its
+// /dedup equals the exact incremental run's.
+TEST(DedupFile, IvfReusesTheOlderFilesLists) {
+  const Comm& comm = *g_comm;
+  const std::string dir = temp_dir(comm);
+  const std::string old_path = dir + "/old.h5", new_path = dir + "/new.h5";
+  const int dim = 16;
+  write_run(comm, old_path, make_rows(120, dim, 21));
+  write_run(comm, new_path, make_rows(90, dim, 22), "new");
+  DedupOptions o;
+  o.quiet = true;
+  o.input = old_path;
+  o.index = "ivf";
+  o.lists = 5;
+  o.probe = 5;
+  const DedupSummary first = run_dedup(comm, o);
+  EXPECT_TRUE(first.index_from.empty());
+  const std::vector<float> trained = read_dataset<float>(old_path, "/index/centroids", H5T_NATIVE_FLOAT);
+
+  o.input = new_path;
+  o.against = {old_path};
+  o.lists = 9;  // ignored while the older lists are reused
+  const DedupSummary reused = run_dedup(comm, o);
+  EXPECT_EQ(reused.index_from, old_path);
+  EXPECT_EQ(reused.lists, 5);
+  EXPECT_GE(reused.imbalance, 1.0);
+  EXPECT_EQ(read_dataset<float>(new_path, "/index/centroids", H5T_NATIVE_FLOAT), trained);
+  const auto ivf_group = h5::read_dedup_groups(new_path, 0, 90).group;
+
+  o.index = "exact";
+  const DedupSummary exact = run_dedup(comm, o);
+  EXPECT_EQ(h5::read_dedup_groups(new_path, 0, 90).group, ivf_group);
+  EXPECT_EQ(exact.pairs, reused.pairs);
+
+  // Lists that must be perfectly even are never good enough: trained again, on all rows.
+  o.index = "ivf";
+  o.max_imbalance = 1.0;
+  const DedupSummary uneven = run_dedup(comm, o);
+  EXPECT_TRUE(uneven.index_from.empty());
+  EXPECT_GT(uneven.imbalance, 1.0);
+  EXPECT_EQ(uneven.lists, 9);
+  o.max_imbalance = 4.0;
+  o.retrain = true;
+  const DedupSummary retrained = run_dedup(comm, o);
+  EXPECT_TRUE(retrained.index_from.empty());
+  EXPECT_EQ(retrained.imbalance, 0.0);
+  EXPECT_EQ(retrained.lists, 9);
+  comm.barrier();
+  if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace pm::dedup
 

@@ -150,6 +150,20 @@ def regrouped_outside(f):
     f.create_dataset("/dedup/regrouped", data=np.array([[n + 1, n]], dtype=np.int64))
 
 
+def add_index(f, lists, dim, value=0.5):
+    g = f.require_group("/index")
+    g.create_dataset("centroids", data=np.full((lists, dim), value, dtype=np.float32))
+    g.create_dataset("list_sizes", data=np.ones(lists, dtype=np.int64))
+
+
+def index_nan(f):
+    add_index(f, 3, f["/images/embedding"].shape[1], np.nan)
+
+
+def index_wrong_dim(f):
+    add_index(f, 3, f["/images/embedding"].shape[1] + 1)
+
+
 DEDUP = ["dedup", "--no-hbase-write", "--quiet"]
 CASES = {
     # name: (damage, text the error names, commands that must fail)
@@ -170,6 +184,8 @@ CASES = {
     "status_unknown": (status_unknown, "/images/status", ["dedup", "report", "against"]),
     "regrouped_1d": (regrouped_1d, "/dedup/regrouped", ["report", "against"]),
     "regrouped_outside": (regrouped_outside, "/dedup/regrouped", ["against"]),
+    "index_nan": (index_nan, "/index/centroids", ["against_ivf"]),
+    "index_wrong_dim": (index_wrong_dim, "/index/centroids", ["against_ivf"]),
 }
 
 
@@ -178,6 +194,9 @@ def commands(path):
         "dedup": DEDUP + ["--input", path],                    # the card's threshold: reads model_card
         "report": ["report", "--input", path, "--out", path + ".html"],
         "against": DEDUP + ["--input", path + ".fresh.h5", "--against", path, "--threshold", "0.99"],
+        # Reuses the older file's lists (/index).
+        "against_ivf": DEDUP + ["--input", path + ".fresh.h5", "--against", path, "--threshold", "0.99",
+                                "--index", "ivf", "--lists", "2", "--probe", "2"],
     }
 
 
