@@ -1,16 +1,17 @@
 #!/usr/bin/python3
 """Recall and cost of `dedup --index ivf` against the exact join, same run, same file.
 
-  perf/dedup/ivf_recall.py make  WORK N         N crops of Debian's photos -> WORK/crops/
+  perf/dedup/ivf_recall.py make  WORK N [K]     N crops of Debian's photos -> WORK/crops/
+                                               (K processes, each making N/K)
   perf/dedup/ivf_recall.py embed WORK [RANKS]   extract them with the default model -> WORK/crops.h5
   perf/dedup/ivf_recall.py run   WORK [RANKS] [L:P ...]   the exact join, then IVF at each L:P
 
 The set has the structure of a real catalogue, not of Gaussian noise: every photo that
 Debian's darknet, opencv-doc and python3-skimage packages ship is cut into many random
-crops (25-100 % of the side), and each crop appears in 1-4 versions (rescaled 40-100 %,
-JPEG quality 30-95, brightness/contrast/saturation changes, a small shift): versions of one
-crop are duplicates, overlapping crops of one photo are near-duplicates or not, crops of
-different photos are not. `run` prints one markdown row per configuration: pairs found,
+crops (15-60 % of the side, anywhere in the photo), and 40 % of the crops appear in 2-3
+versions (rescaled 40-100 %, JPEG quality 30-95, brightness/contrast/saturation changes, a
+small shift): versions of one crop are duplicates, overlapping crops of one photo may be
+near-duplicates, crops of different photos are not. `run` prints one markdown row per configuration: pairs found,
 recall against the exact join's pairs (every IVF pair is an exact pair), GFLOP, the join's
 and the whole command's wall time, and the peak RSS of a rank.
 """
@@ -44,21 +45,18 @@ def photos():
     return found
 
 
-def make(work, n):
-    out = os.path.join(work, "crops")
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    rng = np.random.default_rng(20261130)
-    srcs = photos()
+def make_part(out, n, part, srcs):
+    rng = np.random.default_rng(20261130 + part)
     made = 0
     while made < n:
         path, img = srcs[int(rng.integers(len(srcs)))]
         h, w = img.shape[:2]
-        side = rng.uniform(0.25, 1.0)
+        side = rng.uniform(0.15, 0.6)
         cw, ch = max(32, int(w * side)), max(32, int(h * side * rng.uniform(0.8, 1.25)))
         ch = min(ch, h)
         x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-        for v in range(int(rng.integers(1, 5))):
+        versions = 1 if rng.uniform() < 0.6 else int(rng.integers(2, 4))
+        for v in range(versions):
             dx, dy = (int(rng.integers(-cw // 20, cw // 20 + 1)), int(rng.integers(-ch // 20, ch // 20 + 1))) if v else (0, 0)
             x, y = min(max(0, x0 + dx), w - cw), min(max(0, y0 + dy), h - ch)
             crop = img[y:y + ch, x:x + cw].astype(np.float32)
@@ -71,11 +69,29 @@ def make(work, n):
             crop = cv2.resize(crop, (max(16, int(crop.shape[1] * scale)), max(16, int(crop.shape[0] * scale))),
                               interpolation=cv2.INTER_AREA)
             quality = int(rng.integers(30, 96)) if v else 90
-            cv2.imwrite(os.path.join(out, f"c{made:07d}.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            cv2.imwrite(os.path.join(out, f"c{part}-{made:07d}.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, quality])
             made += 1
             if made >= n:
                 break
-    print(f"{made} crops of {len(srcs)} photos in {out}")
+
+
+def make(work, n, parts):
+    out = os.path.join(work, "crops")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    srcs = photos()
+    pids = []
+    for part in range(parts):
+        pid = os.fork()
+        if pid == 0:
+            make_part(out, n // parts + (1 if part < n % parts else 0), part, srcs)
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            sys.exit("a part of the crops failed")
+    print(f"{len(os.listdir(out))} crops of {len(srcs)} photos in {out}")
 
 
 def mpirun(ranks, args):
@@ -139,7 +155,7 @@ if __name__ == "__main__":
     cmd, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     if cmd == "make":
-        make(work, int(sys.argv[3]))
+        make(work, int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     elif cmd == "embed":
         embed(work, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
     elif cmd == "run":

@@ -198,13 +198,22 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
     if (at == static_cast<std::ptrdiff_t>(l.ids.size()) || l.ids[static_cast<std::size_t>(at)] != id) return nullptr;
     return l.tags.data() + at * l.tag_width;
   };
+  // Older rows have the smallest ids, so each list (sorted by id) is its older rows, then
+  // its new ones: old x old is never multiplied, and a nightly run costs new x all.
+  auto split = [&](const ListRows& l) {
+    return static_cast<std::int64_t>(std::lower_bound(l.ids.begin(), l.ids.end(), older_end) - l.ids.begin());
+  };
+  auto rows_of = [&](const ListRows& l, std::int64_t b, std::int64_t e) {
+    return BlockView{l.embedding.data() + b * dim, l.ids.data() + b, e - b, dim};
+  };
   // Wave 0: a row's first probe is its home, so the probing rows of a list are its stored
-  // rows: a self join of each list, every pair once.
+  // rows: a self join of each list (new x new, old x new), every pair once.
   for (const ListRows& l : home) {
+    const std::int64_t n = static_cast<std::int64_t>(l.ids.size()), s0 = split(l);
     found.clear();
-    joiner.join(l.view(dim), l.view(dim), /*same_block=*/true, found);
-    for (const ScoredPair& s : found)
-      if (s.b >= older_end) pairs.push_back(s);
+    joiner.join(rows_of(l, s0, n), rows_of(l, s0, n), /*same_block=*/true, found);
+    joiner.join(rows_of(l, 0, s0), rows_of(l, s0, n), /*same_block=*/false, found);
+    pairs.insert(pairs.end(), found.begin(), found.end());
   }
   // Waves 1..P-1: each row visits its k-th list. Stored x (found in the list) and visitor
   // y: the pair is also met at home(y) when home(y) is among x's probes; then only the
@@ -225,10 +234,12 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
       const ListRows& v = visitors[li];
       records += static_cast<std::int64_t>(v.ids.size());
       if (l.ids.empty() || v.ids.empty()) continue;
+      const std::int64_t n = static_cast<std::int64_t>(l.ids.size()), s0 = split(l);
+      const std::int64_t m = static_cast<std::int64_t>(v.ids.size()), v0 = split(v);
       found.clear();
-      joiner.join(l.view(dim), v.view(dim), /*same_block=*/false, found);
+      joiner.join(rows_of(l, s0, n), rows_of(v, 0, m), /*same_block=*/false, found);   // new x all
+      joiner.join(rows_of(l, 0, s0), rows_of(v, v0, m), /*same_block=*/false, found);  // old x new
       for (const ScoredPair& s : found) {
-        if (s.b < older_end) continue;  // both older
         // Which side is stored: a visitor's home is another list, so never both.
         const std::int32_t* xp = probes_of(l, s.a);
         const std::int64_t x = xp ? s.a : s.b, y = xp ? s.b : s.a;
