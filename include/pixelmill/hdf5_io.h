@@ -107,6 +107,7 @@ struct DedupOutput {
   int dim = 0;
   std::vector<float> centroids;             // [lists, dim], rank 0
   std::vector<std::int64_t> list_sizes;     // [lists], rank 0
+  std::vector<std::int32_t> home;           // this rank's rows (like group): nearest list, -1 none
   std::string index_json = "{}";            // probe, iterations, sample_rows, seed, train_per_list
 };
 void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& mine);
@@ -163,5 +164,13 @@ bool has_index(const std::string& path);
 // /images/embedding, finite values; list_sizes [L] int64 >= 0. Throws pm::Error naming
 // the file and the object otherwise.
 IndexData read_index(const std::string& path);
+// Rows [begin, end) of /index/home, each checked to be -1 or a list of /index/centroids.
+std::vector<std::int32_t> read_index_home(const std::string& path, std::int64_t begin,
+                                          std::int64_t end);
+
+// `pixelmill search --output`: /search/row and /search/cosine, [queries, top] each (row -1
+// and NaN past a query's hits), into the run file `path`. One process, file closed elsewhere.
+void write_search(const std::string& path, int top, const std::vector<std::int64_t>& rows,
+                  const std::vector<float>& cosine);
 
 }  // namespace pm::h5

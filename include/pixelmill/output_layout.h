@@ -24,6 +24,7 @@
 //                                         older groups; the smaller id stays), ids >= N
 //   /index/centroids       float  [L, D]  dedup --index ivf: the lists' unit-norm centroids
 //   /index/list_sizes      int64  [L]     rows of the run (and its --against files) per list
+//   /index/home            int32  [N]     each row's nearest list (-1: no embedding)
 //                                         (attributes: lists, probe, iterations, sample_rows,
 //                                         seed, train_per_list; absent after an exact join)
 //   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
@@ -71,6 +72,7 @@ inline constexpr const char* kRegrouped = "/dedup/regrouped";
 inline constexpr const char* kIndex = "/index";
 inline constexpr const char* kCentroids = "/index/centroids";
 inline constexpr const char* kListSizes = "/index/list_sizes";
+inline constexpr const char* kHome = "/index/home";
 inline constexpr const char* kProgress = "/progress";
 inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";

@@ -19,5 +19,6 @@ int cmd_ingest(const Args& args, const Comm& comm);      // src/app/cmd_ingest.c
 int cmd_dedup(const Args& args, const Comm& comm);       // src/app/cmd_dedup.cc (dedup)
 int cmd_eval_dedup(const Args& args, const Comm& comm);  // src/app/cmd_eval_dedup.cc (dedup)
 int cmd_report(const Args& args, const Comm& comm);      // src/app/cmd_report.cc (dedup)
+int cmd_search(const Args& args, const Comm& comm);      // src/app/cmd_search.cc (dedup)
 
 }  // namespace pm::app

@@ -85,6 +85,7 @@ const Command kCommands[] = {
     {"dedup", pm::app::cmd_dedup, "exact and near-duplicate groups of an extract output"},
     {"eval-dedup", pm::app::cmd_eval_dedup, "measure dedup precision/recall on a labelled set"},
     {"report", pm::app::cmd_report, "a self-contained HTML report of duplicate groups"},
+    {"search", pm::app::cmd_search, "the nearest rows of a run for query images (JSON lines)"},
 };
 
 void usage(std::FILE* out) {

@@ -25,5 +25,8 @@ PM_MISSING(cmd_eval_dedup, "eval-dedup")
 #ifdef PM_MISSING_REPORT
 PM_MISSING(cmd_report, "report")
 #endif
+#ifdef PM_MISSING_SEARCH
+PM_MISSING(cmd_search, "search")
+#endif
 
 }  // namespace pm::app

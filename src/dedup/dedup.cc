@@ -389,6 +389,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
                                     {"train_per_list", ivf.train_per_list},
                                     {"reused_from", s.index_from},
                                     {"imbalance", res.imbalance}}.dump();
+    out.home = res.home;
     if (comm.rank() == 0) {
       out.centroids = res.quantizer.centroids;
       out.list_sizes = res.list_sizes;

@@ -60,6 +60,9 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       res.join.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       res.join.flops = stats.flops + res.quantizer.flops;
       res.list_sizes = std::move(stats.list_sizes);
+      res.home.assign(static_cast<std::size_t>(fresh.rows()), -1);
+      for (std::size_t i = 0; i < home.ids.size(); ++i)
+        res.home[static_cast<std::size_t>(home.ids[i] - fresh.first_node)] = stats.fresh_home[i];
     } else {
       res.pairs = ring_self_join(comm, home, config, &res.join);
       if (incremental) {

@@ -41,6 +41,7 @@ struct NodeResult {
   JoinStats join;
   Quantizer quantizer;                    // the IVF join's lists (lists == 0: exact join)
   std::vector<std::int64_t> list_sizes;   // IVF: rows stored in each list, all ranks
+  std::vector<std::int32_t> home;         // IVF: per fresh row of this rank, its nearest list (-1: not joined)
   bool index_reused = false;              // IVF: the lists of ivf.reuse were kept
   double imbalance = 0;                   // IVF: the reused lists' imbalance (0: not measured)
 };

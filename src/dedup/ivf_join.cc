@@ -257,6 +257,9 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
     stats->seconds = now() - t0;
     stats->records = records;
     stats->list_sizes = stored;
+    stats->fresh_home.clear();
+    for (std::size_t i = 0; i < fresh.ids.size(); ++i)
+      stats->fresh_home.push_back(probes[1][i * static_cast<std::size_t>(probe)]);
   }
   return pairs;
 }

@@ -30,6 +30,7 @@ struct IvfStats {
   double seconds = 0;         // wall time of the IVF join on this rank (after training)
   std::int64_t records = 0;   // rows received as stored or probing rows on this rank
   std::vector<std::int64_t> list_sizes;  // stored rows per list, all ranks (the same everywhere)
+  std::vector<std::int32_t> fresh_home;  // the nearest list of each of `fresh`'s rows
 };
 
 // Collective. Pairs among the union of `fresh` and `older` rows (node ids; older ids below

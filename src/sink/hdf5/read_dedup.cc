@@ -212,4 +212,21 @@ IndexData read_index(const std::string& path) {
   return out;
 }
 
+std::vector<std::int32_t> read_index_home(const std::string& path, std::int64_t begin,
+                                          std::int64_t end) {
+  QuietErrors quiet;
+  const RunFile f(path);
+  const ImagesShape shape = check_images(f);
+  const Column c = f.column(layout::kCentroids, Element::kF32, 2, RunFile::kAny, RunFile::kAny);
+  const Column home = f.column(layout::kHome, Element::kI32, 1, shape.rows);
+  check_row_range(f, "read_index_home", begin, end, shape.rows);
+  std::vector<std::int32_t> out = f.read<std::int32_t>(home, H5T_NATIVE_INT32, static_cast<hsize_t>(begin),
+                                                       static_cast<hsize_t>(end - begin));
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i] != -1 && (out[i] < 0 || static_cast<hsize_t>(out[i]) >= c.rows))
+      f.fail(layout::kHome, "row " + std::to_string(begin + static_cast<std::int64_t>(i)) + " names list " +
+                                std::to_string(out[i]) + "; the index has " + std::to_string(c.rows));
+  return out;
+}
+
 }  // namespace pm::h5

@@ -146,6 +146,9 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
     Handle sizes = create_rows(f, layout::kListSizes, H5T_STD_I64LE, static_cast<hsize_t>(lists), 0);
     write_rows(sizes.get(), H5T_NATIVE_INT64, 0, mine_all, root ? mine.list_sizes.data() : nullptr,
                transfer.get());
+    PM_CHECK(mine.home.size() == mine.group.size(), "write_dedup: one home list per row expected");
+    Handle home = create_rows(f, layout::kHome, H5T_STD_I32LE, n, 0);
+    if (n > 0) write_rows(home.get(), H5T_NATIVE_INT32, 0, my_rows, mine.home.data(), transfer.get());
     write_attribute(index.get(), "lists", static_cast<std::int64_t>(lists));
     write_attribute(index.get(), "parameters", comm.broadcast(mine.index_json, 0));
   }

@@ -17,6 +17,7 @@
 #include "pixelmill/dedup.h"
 #include "pixelmill/error.h"
 #include "pixelmill/hdf5_io.h"
+#include "pixelmill/search.h"
 #include "synthetic.h"
 
 namespace pm::dedup {
@@ -399,6 +400,73 @@ TEST(DedupFile, IvfReusesTheOlderFilesLists) {
   EXPECT_TRUE(retrained.index_from.empty());
   EXPECT_EQ(retrained.imbalance, 0.0);
   EXPECT_EQ(retrained.lists, 9);
+  comm.barrier();
+  if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
+}
+
+// search_run over ranks equals its single-process twin; with the run's lists and every
+// list probed, too.
+TEST(DedupFile, SearchEqualsReference) {
+  const Comm& comm = *g_comm;
+  const std::string dir = temp_dir(comm);
+  const std::string path = dir + "/run.h5";
+  const int dim = 16;
+  const NodeBlock rows = make_rows(150, dim, 31);
+  write_run(comm, path, rows);
+  // Queries: copies of usable rows 3 and 40 with a little noise, and one of random noise.
+  std::vector<float> queries;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> nd(0.f, 0.05f);
+  for (std::int64_t r : {3, 40})
+    for (int k = 0; k < dim; ++k) queries.push_back(rows.embedding[static_cast<std::size_t>(r * dim + k)] + nd(gen));
+  for (int k = 0; k < dim; ++k) queries.push_back(nd(gen) * 20);
+  SearchOptions o;
+  o.run = path;
+  o.top = 4;
+  const auto want = search_run_reference(o, queries, dim);
+  auto same = [&](const std::vector<std::vector<SearchHit>>& got, const char* what) {
+    if (comm.rank() != 0) return;
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (std::size_t j = 0; j < got.size(); ++j) {
+      ASSERT_EQ(got[j].size(), want[j].size()) << what << " query " << j;
+      for (std::size_t k = 0; k < got[j].size(); ++k) {
+        EXPECT_EQ(got[j][k].row, want[j][k].row) << what << " query " << j;
+        EXPECT_EQ(got[j][k].cosine, want[j][k].cosine) << what << " query " << j;
+        EXPECT_EQ(got[j][k].key, want[j][k].key) << what << " query " << j;
+      }
+    }
+  };
+  bool used = true;
+  same(search_run(comm, o, queries, dim, &used), "every row");
+  if (comm.rank() == 0) {
+    EXPECT_FALSE(used);
+    // The noisy copies find their rows first (when those rows have embeddings).
+    if (rows.usable[3]) {
+      EXPECT_EQ(want[0][0].row, 3);
+    }
+    if (rows.usable[40]) {
+      EXPECT_EQ(want[1][0].row, 40);
+    }
+  }
+  DedupOptions d;
+  d.input = path;
+  d.quiet = true;
+  d.index = "ivf";
+  d.lists = 5;
+  d.probe = 1;
+  run_dedup(comm, d);
+  o.probe = 5;
+  same(search_run(comm, o, queries, dim, &used), "every list probed");
+  if (comm.rank() == 0) {
+    EXPECT_TRUE(used);
+  }
+  o.threshold = 0.9;
+  const auto close = search_run(comm, o, queries, dim);
+  if (comm.rank() == 0) {
+    for (const auto& hits : close)
+      for (const SearchHit& h : hits) EXPECT_GE(h.cosine, 0.9f);
+    EXPECT_TRUE(close[2].empty()) << "random noise met a row at cosine >= 0.9";
+  }
   comm.barrier();
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
 }

@@ -14,6 +14,8 @@ holds exactly the rows ingested for it (none twice, none missed). Night 2 is kil
 SIGKILL (every rank) once its file holds some of its splits, and leaves the watermark where it was; the next submission
 completes it. Night 3, run again, changes nothing. Night 4 fails (a bad flag); night 5
 completes night 4 first and then covers its own window. Night 6 is skipped (SKIP=1).
+Nights 1-2 use the exact join; from night 3 on `dedup --index ivf` with every list probed
+(the same groups), night 3 training the lists and the later nights reusing them.
 """
 import os
 import re
@@ -37,6 +39,7 @@ SBATCH = os.path.join(ROOT, "slurm", "pixelmill-nightly.sbatch")
 TABLE = "pm_nightly"
 DAY0 = 1793534400000  # 2026-11-01T12:00:00Z in ms: night k's rows are written on day k
 DAY = 86400000
+IVF = "--index ivf --lists 2 --probe 2"
 DARKNET = "/usr/share/darknet/data"
 OPENCV = "/usr/share/doc/opencv-doc/examples/data"
 
@@ -313,8 +316,10 @@ def nightly():
     if got[b"n1/dog-left"] != b"n1/dog-left":
         fail("the two halves of the dog photo are one group before night 3: the bridge proves nothing")
 
+    # From night 3 on, the IVF join, every list probed (so its groups are the exact ones):
+    # night 3 trains the lists, the nights after it reuse them.
     keys[3] = ingest(3)
-    rc, log = run_night("night3", 3)
+    rc, log = run_night("night3", 3, DEDUP_EXTRA=IVF)
     if rc != 0:
         fail(f"night 3 exited {rc}")
     got = check_night(3, keys)
@@ -322,13 +327,15 @@ def nightly():
     expect_group(got, "n2/dog-right", "n1/dog-left")  # rewritten: night 3 merged the groups
     expect_group(got, "n2/dog-right-q20", "n1/dog-left")
     expect_group(got, "n3/eagle-q20", "n2/eagle")
+    if "index            ivf: 2 lists, 2 probed per row, trained on" not in log:
+        fail("night 3 did not train IVF lists")
     if not re.search(r"regrouped\s+2 older rows", log):
         fail("night 3's dedup does not report the 2 older rows it regrouped")
 
     # Night 3 again: nothing runs, nothing changes.
     before, files = dedup_cells(), sorted(os.listdir(os.path.join(nightly_dir(), "nights")))
     lines = committed()
-    rc, log = run_night("night3-again", 3)
+    rc, log = run_night("night3-again", 3, DEDUP_EXTRA=IVF)
     if rc != 0 or "already done" not in log or "extracting" in log:
         fail(f"night 3 again: exit {rc}, expected a no-op")
     if dedup_cells() != before or committed() != lines or \
@@ -338,15 +345,18 @@ def nightly():
 
     # Night 4 fails; night 5 completes it, then covers its own window.
     keys[4] = ingest(4)
-    rc, log = run_night("night4-fails", 4, "--batch 0")
+    rc, log = run_night("night4-fails", 4, "--batch 0", DEDUP_EXTRA=IVF)
     if rc == 0:
         fail("night 4 with --batch 0 exited 0")
     if [l[0] for l in committed()] != ["night-1", "night-2", "night-3"]:
         fail(f"the failed night 4 moved the watermark: {committed()}")
     keys[5] = ingest(5)
-    rc, log = run_night("night5", 5)
+    rc, log = run_night("night5", 5, DEDUP_EXTRA=IVF)
     if rc != 0 or "night night-4 did not finish: completing it first" not in log:
         fail(f"night 5 exited {rc} or did not complete night 4 first")
+    if len(re.findall(r"index +ivf: 2 lists, 2 probed per row, reused from \S*night-3.h5", log)) != 1 or \
+            len(re.findall(r"index +ivf: 2 lists, 2 probed per row, reused from \S*night-4.h5", log)) != 1:
+        fail("nights 4 and 5 did not reuse the lists of the night before")
     got = check_night(5, keys)
     expect_group(got, "n4/kite-q20", "n2/kite")
     expect_group(got, "n5/baboon-q20", "n4/baboon")
