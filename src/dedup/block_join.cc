@@ -68,7 +68,13 @@ std::int64_t BlockJoiner::scratchpad_bytes(int dim, std::int64_t tile) {
 }
 
 dnnl::matmul& BlockJoiner::primitive(std::int64_t m, std::int64_t n) {
-  // Edge tiles have other shapes; a handful of primitives cover every call.
+  // Full tiles have one shape. Edge tiles (and the IVF join's lists, of every size) share
+  // one primitive whose M and N are given at each call: creating a primitive per shape
+  // cost more than the multiplications of small lists.
+  if (m != tile_ || n != tile_) {
+    m = DNNL_RUNTIME_DIM_VAL;
+    n = DNNL_RUNTIME_DIM_VAL;
+  }
   auto it = primitives_.find({m, n});
   if (it != primitives_.end()) return it->second;
   using dt = dnnl::memory::data_type;

@@ -79,48 +79,80 @@ void pack(std::vector<char>& out, std::int64_t id, std::int32_t list, const std:
 }
 
 // Unpacks records into the lists this rank owns (`slot[list]`, -1 for others), each sorted
-// by id afterwards.
-std::vector<ListRows> unpack(const std::vector<char>& bytes, const std::vector<int>& slot,
-                             std::size_t owned, int width, int dim) {
-  std::vector<ListRows> lists(owned);
-  for (ListRows& l : lists) l.tag_width = width;
+// by id: one pass counts, one sorts (id, record) per list, one copies every record once
+// into `lists` (whose buffers are reused from wave to wave).
+void unpack(const std::vector<char>& bytes, const std::vector<int>& slot, std::size_t owned,
+            int width, int dim, std::vector<ListRows>& lists) {
   const std::size_t rec = record_bytes(width, dim);
   PM_ASSERT(bytes.size() % rec == 0, "IVF: a record was cut in transit");
-  for (std::size_t off = 0; off < bytes.size(); off += rec) {
-    const char* p = bytes.data() + off;
-    std::int64_t id = 0;
+  const std::size_t count = bytes.size() / rec;
+  auto list_of = [&](std::size_t r) {
     std::int32_t list = 0;
-    std::memcpy(&id, p, sizeof id);
-    std::memcpy(&list, p + sizeof id, sizeof list);
+    std::memcpy(&list, bytes.data() + r * rec + sizeof(std::int64_t), sizeof list);
     PM_ASSERT(list >= 0 && static_cast<std::size_t>(list) < slot.size() && slot[static_cast<std::size_t>(list)] >= 0,
               "IVF: a row reached a rank that does not own its list");
-    ListRows& l = lists[static_cast<std::size_t>(slot[static_cast<std::size_t>(list)])];
-    l.ids.push_back(id);
-    const auto* tags = reinterpret_cast<const std::int32_t*>(p + sizeof id + sizeof list);
-    std::int32_t t[64];
-    std::memcpy(t, tags, sizeof(std::int32_t) * static_cast<std::size_t>(width));
-    l.tags.insert(l.tags.end(), t, t + width);
-    const char* e = p + sizeof id + sizeof list + sizeof(std::int32_t) * static_cast<std::size_t>(width);
-    const std::size_t at = l.embedding.size();
-    l.embedding.resize(at + static_cast<std::size_t>(dim));
-    std::memcpy(l.embedding.data() + at, e, sizeof(float) * static_cast<std::size_t>(dim));
+    return static_cast<std::size_t>(slot[static_cast<std::size_t>(list)]);
+  };
+  std::vector<std::size_t> start(owned + 1, 0);
+  for (std::size_t r = 0; r < count; ++r) ++start[list_of(r) + 1];
+  for (std::size_t l = 0; l < owned; ++l) start[l + 1] += start[l];
+  std::vector<std::pair<std::int64_t, std::size_t>> order(count);  // (id, record), by list
+  std::vector<std::size_t> at(start.begin(), start.end() - 1);
+  for (std::size_t r = 0; r < count; ++r) {
+    std::int64_t id = 0;
+    std::memcpy(&id, bytes.data() + r * rec, sizeof id);
+    order[at[list_of(r)]++] = {id, r};
   }
-  for (ListRows& l : lists) {
-    std::vector<std::size_t> order(l.ids.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return l.ids[a] < l.ids[b]; });
-    ListRows s;
-    s.tag_width = width;
-    for (std::size_t i : order) {
-      s.ids.push_back(l.ids[i]);
-      s.tags.insert(s.tags.end(), l.tags.begin() + static_cast<std::ptrdiff_t>(i * width),
-                    l.tags.begin() + static_cast<std::ptrdiff_t>((i + 1) * width));
-      s.embedding.insert(s.embedding.end(), l.embedding.begin() + static_cast<std::ptrdiff_t>(i * dim),
-                         l.embedding.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+  lists.resize(owned);
+  for (std::size_t l = 0; l < owned; ++l) {
+    const auto b = order.begin() + static_cast<std::ptrdiff_t>(start[l]);
+    const auto e = order.begin() + static_cast<std::ptrdiff_t>(start[l + 1]);
+    std::sort(b, e);
+    ListRows& out = lists[l];
+    const std::size_t n = start[l + 1] - start[l];
+    out.tag_width = width;
+    out.ids.resize(n);
+    out.tags.resize(n * static_cast<std::size_t>(width));
+    out.embedding.resize(n * static_cast<std::size_t>(dim));
+    for (std::size_t i = 0; i < n; ++i) {
+      const char* p = bytes.data() + (b + static_cast<std::ptrdiff_t>(i))->second * rec;
+      out.ids[i] = (b + static_cast<std::ptrdiff_t>(i))->first;
+      p += sizeof(std::int64_t) + sizeof(std::int32_t);
+      std::memcpy(out.tags.data() + i * static_cast<std::size_t>(width), p,
+                  sizeof(std::int32_t) * static_cast<std::size_t>(width));
+      p += sizeof(std::int32_t) * static_cast<std::size_t>(width);
+      std::memcpy(out.embedding.data() + i * static_cast<std::size_t>(dim), p,
+                  sizeof(float) * static_cast<std::size_t>(dim));
     }
-    l = std::move(s);
   }
-  return lists;
+}
+
+// Packs one record per row of `parts` for the owner of the list `pick(part, row)` names,
+// into `out` (one buffer per rank, sized exactly, reused between waves).
+template <class Pick>
+void pack_rows(const std::vector<const JoinRows*>& parts, const std::vector<std::vector<std::int32_t>>& probes,
+               int probe, const std::vector<int>& owner, int width, int dim, Pick pick,
+               std::vector<std::vector<char>>& out) {
+  const std::size_t rec = record_bytes(width, dim);
+  std::vector<std::size_t> bytes(out.size(), 0);
+  for (std::size_t pi = 0; pi < parts.size(); ++pi)
+    for (std::size_t i = 0; i < parts[pi]->ids.size(); ++i) {
+      const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
+      bytes[static_cast<std::size_t>(owner[static_cast<std::size_t>(pick(pr))])] += rec;
+    }
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    out[r].clear();
+    out[r].reserve(bytes[r]);
+  }
+  for (std::size_t pi = 0; pi < parts.size(); ++pi) {
+    const JoinRows& part = *parts[pi];
+    for (std::size_t i = 0; i < part.ids.size(); ++i) {
+      const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
+      const std::int32_t list = pick(pr);
+      pack(out[static_cast<std::size_t>(owner[static_cast<std::size_t>(list)])], part.ids[i], list, pr, width,
+           part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
+    }
+  }
 }
 
 }  // namespace
@@ -176,18 +208,9 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
 
   // Stored rows: each row once, to the owner of its home list, with its probes.
   std::vector<ListRows> home;
-  {
-    std::vector<std::vector<char>> out(static_cast<std::size_t>(p));
-    for (std::size_t pi = 0; pi < parts.size(); ++pi) {
-      const JoinRows& part = *parts[pi];
-      for (std::size_t i = 0; i < part.ids.size(); ++i) {
-        const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
-        pack(out[static_cast<std::size_t>(owner[static_cast<std::size_t>(pr[0])])], part.ids[i], pr[0], pr, probe,
-             part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
-      }
-    }
-    home = unpack(alltoallv_values(comm, out), slot, owned, probe, dim);
-  }
+  std::vector<std::vector<char>> out(static_cast<std::size_t>(p));
+  pack_rows(parts, probes, probe, owner, probe, dim, [](const std::int32_t* pr) { return pr[0]; }, out);
+  unpack(alltoallv_values(comm, out), slot, owned, probe, dim, home);
   std::int64_t records = 0;
   for (const ListRows& l : home) records += static_cast<std::int64_t>(l.ids.size());
 
@@ -218,17 +241,11 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   // Waves 1..P-1: each row visits its k-th list. Stored x (found in the list) and visitor
   // y: the pair is also met at home(y) when home(y) is among x's probes; then only the
   // meeting with the smaller stored id keeps it.
+  std::vector<ListRows> visitors;
   for (int k = 1; k < probe; ++k) {
-    std::vector<std::vector<char>> out(static_cast<std::size_t>(p));
-    for (std::size_t pi = 0; pi < parts.size(); ++pi) {
-      const JoinRows& part = *parts[pi];
-      for (std::size_t i = 0; i < part.ids.size(); ++i) {
-        const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
-        pack(out[static_cast<std::size_t>(owner[static_cast<std::size_t>(pr[k])])], part.ids[i], pr[k], pr, 1,
-             part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
-      }
-    }
-    const std::vector<ListRows> visitors = unpack(alltoallv_values(comm, out), slot, owned, 1, dim);
+    // A visitor's record carries its home list (its first probe) as its one tag.
+    pack_rows(parts, probes, probe, owner, 1, dim, [k](const std::int32_t* pr) { return pr[k]; }, out);
+    unpack(alltoallv_values(comm, out), slot, owned, 1, dim, visitors);
     for (std::size_t li = 0; li < owned; ++li) {
       const ListRows& l = home[li];
       const ListRows& v = visitors[li];
