@@ -44,24 +44,28 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       JoinRows visitors = take_join_rows(older);
       release(older.usable);
       const auto t0 = std::chrono::steady_clock::now();
-      if (ivf.reuse) {
+      // No row with an embedding anywhere (every image failed): nothing to train or join.
+      const bool any = comm.allreduce_sum(static_cast<std::int64_t>(home.ids.size() + visitors.ids.size())) > 0;
+      if (any && ivf.reuse) {
         res.imbalance = list_imbalance(comm, *ivf.reuse, {&visitors, &home});
         res.index_reused = res.imbalance <= ivf.max_imbalance;
       }
       if (res.index_reused) {
         res.quantizer = *ivf.reuse;
-      } else {
+      } else if (any) {
         res.quantizer = train_quantizer(comm, {&visitors, &home}, ivf);
       }
       stage(config, "lists trained");
       IvfStats stats;
-      res.pairs = ivf_join(comm, res.quantizer, home, visitors, config, std::min(ivf.probe, res.quantizer.lists), &stats);
+      if (any)
+        res.pairs = ivf_join(comm, res.quantizer, home, visitors, config,
+                             std::min(ivf.probe, res.quantizer.lists), &stats);
       // The join's time includes the training: both are the price of the index.
       res.join.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       res.join.flops = stats.flops + res.quantizer.flops;
       res.list_sizes = std::move(stats.list_sizes);
       res.home.assign(static_cast<std::size_t>(fresh.rows()), -1);
-      for (std::size_t i = 0; i < home.ids.size(); ++i)
+      for (std::size_t i = 0; i < stats.fresh_home.size(); ++i)
         res.home[static_cast<std::size_t>(home.ids[i] - fresh.first_node)] = stats.fresh_home[i];
     } else {
       res.pairs = ring_self_join(comm, home, config, &res.join);

@@ -348,6 +348,18 @@ TEST(DedupFile, IvfWithEveryListProbedEqualsExact) {
   o.index = "exact";
   run_dedup(comm, o);
   EXPECT_FALSE(has_dataset(path, "/index/centroids"));
+
+  // A run in which every image failed: nothing to train lists on, and no pairs.
+  NodeBlock failed = make_rows(7, dim, 12);
+  std::fill(failed.usable.begin(), failed.usable.end(), 0);
+  const std::string none = dir + "/none.h5";
+  write_run(comm, none, failed);
+  o.input = none;
+  o.index = "ivf";
+  const DedupSummary empty = run_dedup(comm, o);
+  EXPECT_EQ(empty.pairs, 0);
+  EXPECT_EQ(empty.lists, 0);
+  EXPECT_FALSE(has_dataset(none, "/index/centroids"));
   comm.barrier();
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
 }
