@@ -46,9 +46,14 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       const auto t0 = std::chrono::steady_clock::now();
       // No row with an embedding anywhere (every image failed): nothing to train or join.
       const bool any = comm.allreduce_sum(static_cast<std::int64_t>(home.ids.size() + visitors.ids.size())) > 0;
+      // Reused lists: the rows' probes decide whether the lists are still even enough, and
+      // are the join's probes when they are.
+      std::vector<std::vector<std::int32_t>> probes;
       if (any && ivf.reuse) {
-        res.imbalance = list_imbalance(comm, *ivf.reuse, {&visitors, &home});
+        probes = probe_parts(*ivf.reuse, {&visitors, &home}, std::min(ivf.probe, ivf.reuse->lists));
+        res.imbalance = list_imbalance(comm, ivf.reuse->lists, probes, std::min(ivf.probe, ivf.reuse->lists));
         res.index_reused = res.imbalance <= ivf.max_imbalance;
+        if (!res.index_reused) probes.clear();
       }
       if (res.index_reused) {
         res.quantizer = *ivf.reuse;
@@ -59,7 +64,7 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       IvfStats stats;
       if (any)
         res.pairs = ivf_join(comm, res.quantizer, home, visitors, config,
-                             std::min(ivf.probe, res.quantizer.lists), &stats);
+                             std::min(ivf.probe, res.quantizer.lists), &stats, std::move(probes));
       // The join's time includes the training: both are the price of the index.
       res.join.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       res.join.flops = stats.flops + res.quantizer.flops;

@@ -3,7 +3,6 @@
 #include "ivf_join.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <functional>
 #include <numeric>
@@ -17,9 +16,6 @@ namespace pm::dedup {
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // Lists to ranks, largest expected work first, each to the least loaded rank (ties: the
 // lower list id, the lower rank): the same answer on every rank.
@@ -157,24 +153,33 @@ void pack_rows(const std::vector<const JoinRows*>& parts, const std::vector<std:
 
 }  // namespace
 
-double list_imbalance(const Comm& comm, const Quantizer& q, const std::vector<const JoinRows*>& parts) {
-  std::vector<std::int64_t> stored(static_cast<std::size_t>(q.lists), 0);
+std::vector<std::vector<std::int32_t>> probe_parts(const Quantizer& q, const std::vector<const JoinRows*>& parts,
+                                                   int probe) {
+  std::vector<std::vector<std::int32_t>> out;
   for (const JoinRows* part : parts) {
     const auto n = static_cast<std::int64_t>(part->ids.size());
     PM_CHECK(n == 0 || part->dim == q.dim, "IVF: rows and lists differ in dimension");
-    for (std::int32_t h : probe_lists(q, part->embedding.data(), n, 1)) ++stored[static_cast<std::size_t>(h)];
+    out.push_back(probe_lists(q, part->embedding.data(), n, probe));
   }
+  return out;
+}
+
+double list_imbalance(const Comm& comm, int lists, const std::vector<std::vector<std::int32_t>>& probes,
+                      int probe) {
+  std::vector<std::int64_t> stored(static_cast<std::size_t>(lists), 0);
+  for (const auto& part : probes)
+    for (std::size_t i = 0; i < part.size(); i += static_cast<std::size_t>(probe))
+      ++stored[static_cast<std::size_t>(part[i])];
   comm.allreduce_sum(stored);
   const std::int64_t total = std::accumulate(stored.begin(), stored.end(), std::int64_t{0});
   if (total == 0) return 1.0;
-  return static_cast<double>(*std::max_element(stored.begin(), stored.end())) * q.lists /
+  return static_cast<double>(*std::max_element(stored.begin(), stored.end())) * lists /
          static_cast<double>(total);
 }
 
 std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
                                  const JoinRows& older, const JoinConfig& config, int probe,
-                                 IvfStats* stats) {
-  const double t0 = now();
+                                 IvfStats* stats, std::vector<std::vector<std::int32_t>> probes) {
   PM_CHECK(probe >= 1 && probe <= q.lists && probe <= 64,
            "IVF: --probe must be in 1..min(lists, 64)");
   const int dim = q.dim;
@@ -184,18 +189,18 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   std::int64_t older_end = older.ids.empty() ? 0 : older.ids.back() + 1;
   older_end = comm.allreduce_max(older_end);
 
-  std::vector<std::vector<std::int32_t>> probes;
+  if (probes.empty()) probes = probe_parts(q, parts, probe);
+  PM_ASSERT(probes.size() == parts.size(), "IVF: probes for every part expected");
   const auto lists = static_cast<std::size_t>(q.lists);
   std::vector<std::int64_t> counts(2 * lists, 0);  // stored per list, then probing per list
   double flops = 0;
-  for (const JoinRows* part : parts) {
-    const auto n = static_cast<std::int64_t>(part->ids.size());
-    PM_CHECK(n == 0 || part->dim == dim, "IVF: rows and lists differ in dimension");
-    probes.push_back(probe_lists(q, part->embedding.data(), n, probe));
+  for (std::size_t pi = 0; pi < parts.size(); ++pi) {
+    const auto n = static_cast<std::int64_t>(parts[pi]->ids.size());
+    PM_ASSERT(probes[pi].size() == static_cast<std::size_t>(n * probe), "IVF: probes of another width");
     flops += 2.0 * static_cast<double>(n) * q.lists * dim;
     for (std::int64_t i = 0; i < n; ++i)
       for (int k = 0; k < probe; ++k)
-        ++counts[(k == 0 ? 0 : lists) + static_cast<std::size_t>(probes.back()[static_cast<std::size_t>(i * probe + k)])];
+        ++counts[(k == 0 ? 0 : lists) + static_cast<std::size_t>(probes[pi][static_cast<std::size_t>(i * probe + k)])];
   }
   comm.allreduce_sum(counts);
   const std::vector<std::int64_t> stored(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(lists));
@@ -271,7 +276,6 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   }
   if (stats) {
     stats->flops = flops + joiner.flops();
-    stats->seconds = now() - t0;
     stats->records = records;
     stats->list_sizes = stored;
     stats->fresh_home.clear();

@@ -21,13 +21,16 @@ namespace pm::dedup {
 Quantizer train_quantizer(const Comm& comm, const std::vector<const JoinRows*>& parts,
                           const IvfConfig& config);
 
+// The `probe` nearest lists of every row of each of `parts` ([rows, probe] per part).
+std::vector<std::vector<std::int32_t>> probe_parts(const Quantizer& q, const std::vector<const JoinRows*>& parts,
+                                                   int probe);
 // Collective: the largest list's share of the rows over the mean (1 = perfectly even), with
-// every row of `parts` in its nearest list of `q`.
-double list_imbalance(const Comm& comm, const Quantizer& q, const std::vector<const JoinRows*>& parts);
+// every row in its nearest list (the first of its probes, from probe_parts).
+double list_imbalance(const Comm& comm, int lists, const std::vector<std::vector<std::int32_t>>& probes,
+                      int probe);
 
 struct IvfStats {
   double flops = 0;           // matmul flops of probing and joining on this rank
-  double seconds = 0;         // wall time of the IVF join on this rank (after training)
   std::int64_t records = 0;   // rows received as stored or probing rows on this rank
   std::vector<std::int64_t> list_sizes;  // stored rows per list, all ranks (the same everywhere)
   std::vector<std::int32_t> fresh_home;  // the nearest list of each of `fresh`'s rows
@@ -35,9 +38,11 @@ struct IvfStats {
 
 // Collective. Pairs among the union of `fresh` and `older` rows (node ids; older ids below
 // every fresh id) that share a list as above, except older x older pairs; each pair once,
-// on the rank that owns the list it was found in.
+// on the rank that owns the list it was found in. `probes`: probe_parts(q, {&older, &fresh},
+// probe) when the caller has them already (empty: computed here).
 std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
                                  const JoinRows& older, const JoinConfig& config, int probe,
-                                 IvfStats* stats = nullptr);
+                                 IvfStats* stats = nullptr,
+                                 std::vector<std::vector<std::int32_t>> probes = {});
 
 }  // namespace pm::dedup
