@@ -45,6 +45,10 @@ struct DedupOptions {
   // unless `retrain`, or the largest list would hold more than `max_imbalance` x the mean.
   bool retrain = false;
   double max_imbalance = 4.0;
+  // "fp32" or "bf16": the precision of the join's matmuls. bf16 proposes candidates that
+  // are each confirmed exactly, so the pairs are fp32's; on a CPU without native bf16
+  // (AVX512_BF16 or AMX) on some rank every rank runs fp32 and the summary says so.
+  std::string join_precision = "fp32";
   // Matmul threads per rank (0 = the CPUs this rank may run on, divided among the ranks
   // of its node that share them: pm::rank_cpus), so ranks x threads do not oversubscribe
   // the node. extract --dedup passes its compute threads. Restored when run_dedup returns.
@@ -71,6 +75,8 @@ struct DedupSummary {
   std::int64_t sample_rows = 0;     // IVF: rows the k-means ran on
   std::string index_from;           // IVF: the file whose lists were reused ("" = trained)
   double imbalance = 0;             // IVF: largest list / mean of the reused lists (0: none)
+  std::string join_precision = "fp32";  // the matmuls' precision that ran
+  std::int64_t rechecked = 0;       // candidate scores recomputed exactly, all ranks
   std::int64_t pairs = 0;           // pairs with cosine >= threshold (new-new and new-old)
   std::int64_t exact_duplicates = 0;  // input rows whose exact_group is another row
   std::int64_t groups = 0;          // groups of >= 2 members that contain an input row

@@ -102,6 +102,7 @@ struct DedupOutput {
   std::vector<std::int64_t> regrouped;
   float threshold = 0;
   std::string against_json = "[]";
+  std::string join_precision = "fp32";  // attribute join_precision: the matmuls' precision
   // dedup --index ivf: the quantizer, written by rank 0 to /index (lists == 0: no /index).
   int lists = 0;
   int dim = 0;
@@ -127,6 +128,9 @@ struct DedupInfo {
   std::int64_t regrouped = 0;     // K, the rows of /dedup/regrouped (0 when absent)
   std::vector<AgainstFile> against;
   std::int64_t against_rows = 0;  // ids are < rows + against_rows
+  // The attribute join_precision ("fp32" or "bf16" as written; files written before it
+  // are "fp32"). One string, else an error like every attribute.
+  std::string join_precision = "fp32";
 };
 // True when the file has /dedup results (group and exact_group).
 bool has_dedup(const std::string& path);

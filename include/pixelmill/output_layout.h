@@ -44,7 +44,7 @@
 // kill cut short) and rounds (int64: checkpoint rounds written), see pixelmill/run_writer.h.
 // Files written before /progress existed have none of these and are complete.
 // /dedup attributes: threshold (float), pairs (int64), groups (int64: groups of two or
-// more rows), against (JSON list).
+// more rows), against (JSON list), join_precision ("fp32" or "bf16": the matmuls that ran).
 #pragma once
 
 #include <cstddef>

@@ -3,10 +3,13 @@
 //
 //   pm_dedup_bench kernel [--block 8192] [--dim 512] [--runs 5]
 //       one thread: the FMA peak (12 chains of 512-bit FMAs, measured in this process),
-//       the join of two blocks (oneDNN matmul tiles + threshold scan, BlockJoiner),
+//       the join of two blocks (oneDNN matmul tiles + threshold scan, BlockJoiner) in
+//       fp32 and in bf16 (candidates confirmed exactly),
 //       the same tiles as plain OpenBLAS sgemm calls, and one OpenBLAS sgemm of the
 //       whole blocks.
-//   mpirun -np R pm_dedup_bench scale --rows N [--dim 512] [--block-rows 8192]
+//   pm_dedup_bench objects [--dim 512] [--bf16 1] [--repeat 1]
+//       the RSS one BlockJoiner adds in oneDNN (memory_bound.h, kJoinerLibraryBytes)
+//   mpirun -np R pm_dedup_bench scale --rows N [--dim 512] [--block-rows 8192] [--bf16 1]
 //       the whole distributed dedup (exact groups, ring join, components) of N
 //       synthetic embeddings (clusters of near-copies among random rows): time,
 //       GFLOP/s, transfer wait, pairs, groups, peak RSS per rank against the memory bound
@@ -140,6 +143,21 @@ int kernel(int argc, char** argv) {
     return flop / t * 1e-9;
   });
   row("join: oneDNN matmul 1024-tiles + scan", join);
+  std::size_t pairs16 = 0;
+  std::int64_t rechecked16 = 0;
+  const Stats join16 = measure(runs, [&] {
+    BlockJoiner j(dim, 0.75f, 1024, JoinPrecision::kBF16);
+    std::vector<ScoredPair> out;
+    const double t0 = now();
+    j.join(va, vb, false, out);
+    const double t = now() - t0;
+    pairs16 = out.size();
+    rechecked16 = j.rechecked();
+    return flop / t * 1e-9;
+  });
+  row("join bf16: bf16 matmul tiles + exact re-check", join16);
+  std::printf("ratio join bf16 / join fp32: %.2f (pairs %zu and %zu, %lld candidates re-checked)\n",
+              join16.median / join.median, pairs16, pairs, static_cast<long long>(rechecked16));
 #ifdef PM_HAVE_OPENBLAS
   openblas_set_num_threads(1);
   std::vector<float> c(1024 * 1024);
@@ -169,6 +187,42 @@ int kernel(int argc, char** argv) {
   std::printf("(OpenBLAS not found at build time: no peer figure)\n");
 #endif
   std::printf("pairs >= 0.75 found per join: %zu\n", pairs);
+  return 0;
+}
+
+// What a BlockJoiner holds beyond its tile buffers once it has run each kind of tile
+// (memory_bound.h, kJoinerLibraryBytes): RSS after the blocks exist, after the first full
+// tile, after edge tiles of new shapes (one runtime-shape primitive), after repeats.
+int objects(int argc, char** argv) {
+  const int dim = static_cast<int>(arg(argc, argv, "--dim", 512));
+  const bool bf16 = arg(argc, argv, "--bf16", 0) != 0;
+  const JoinPrecision precision = bf16 ? JoinPrecision::kBF16 : JoinPrecision::kF32;
+  const std::int64_t rows = 3000;
+  const std::vector<float> a = embeddings(0, rows, dim), b = embeddings(rows * 7, rows, dim);
+  std::vector<std::int64_t> ids_a(rows), ids_b(rows);
+  for (std::int64_t i = 0; i < rows; ++i) ids_a[i] = i, ids_b[i] = rows + i;
+  auto view = [&](const std::vector<float>& d, const std::vector<std::int64_t>& ids, std::int64_t n) {
+    return BlockView{d.data(), ids.data(), n, dim};
+  };
+  std::vector<ScoredPair> out;
+  out.reserve(1 << 16);
+  const double before = status_bytes("VmRSS") / kMiB;
+  BlockJoiner joiner(dim, 0.75f, 1024, precision);
+  const double tiles = 1024.0 * 1024 * 4 / kMiB + (bf16 ? 2.0 * 1024 * dim * 2 / kMiB : 0.0) +
+                       BlockJoiner::scratchpad_bytes(dim, 1024, precision) / kMiB;
+  std::printf("%s BlockJoiner, dim %d: tile buffers + scratchpad %.2f MiB\n", join_precision_name(precision),
+              dim, tiles);
+  auto step = [&](const char* what, std::int64_t m, std::int64_t n) {
+    joiner.join(view(a, ids_a, m), view(b, ids_b, n), false, out);
+    std::printf("  after %-34s RSS - before - tile buffers = %6.2f MiB\n", what,
+                status_bytes("VmRSS") / kMiB - before - tiles);
+  };
+  step("1024 x 1024 (the full tile)", 1024, 1024);
+  step("1024 x 1024 again", 1024, 1024);
+  step("700 x 300 (edge tile, runtime shape)", 700, 300);
+  step("1000 x 37", 1000, 37);
+  step("3000 x 3000 (full and edge tiles)", 3000, 3000);
+  for (int i = 0; i < arg(argc, argv, "--repeat", 1); ++i) step("3000 x 3000 again", 3000, 3000);
   return 0;
 }
 
@@ -202,6 +256,7 @@ void warm_up(const Comm& comm, int dim, const JoinConfig& config, std::int64_t n
     warm.threshold = config.threshold;
     warm.block_rows = kRows / 2;
     warm.tile = 16;
+    warm.precision = config.precision;
     const std::int64_t first = 1000 + kRows * comm.rank();
     (void)dedup_nodes(comm, synthetic_block(first, first + kRows, dim), NodeBlock{}, warm);
   }
@@ -213,7 +268,7 @@ void warm_up(const Comm& comm, int dim, const JoinConfig& config, std::int64_t n
   const std::vector<float> zeros(static_cast<std::size_t>(most * dim), 0.f);
   std::vector<std::int64_t> ids(static_cast<std::size_t>(2 * most));
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(i);
-  BlockJoiner joiner(dim, config.threshold, config.tile);
+  BlockJoiner joiner(dim, config.threshold, config.tile, config.precision);
   std::vector<ScoredPair> none;
   for (const std::int64_t m : sides)
     for (const std::int64_t k : sides)
@@ -228,6 +283,7 @@ int scale(int argc, char** argv, const Comm& comm) {
   config.threshold = 0.75f;
   config.block_rows = arg(argc, argv, "--block-rows", 8192);
   config.tile = 1024;
+  if (arg(argc, argv, "--bf16", 0) != 0) config.precision = JoinPrecision::kBF16;
   // Rank 0 reports progress once a minute, so a long run can be extrapolated.
   double last = now();
   double start = last;
@@ -264,7 +320,8 @@ int scale(int argc, char** argv, const Comm& comm) {
   mp.dim = dim;
   mp.block_rows = config.block_rows;
   mp.tile = config.tile;
-  mp.scratchpad_bytes = BlockJoiner::scratchpad_bytes(dim, config.tile);
+  mp.scratchpad_bytes = BlockJoiner::scratchpad_bytes(dim, config.tile, config.precision);
+  mp.bf16 = config.precision == JoinPrecision::kBF16;
   mp.pairs = 3 * ((n + 99) / 100);  // the planted pairs, all of them: a rank finds a share
   const MemoryBound bound = dedup_memory_bound(mp);
   if (comm.rank() == 0) {
@@ -277,7 +334,7 @@ int scale(int argc, char** argv, const Comm& comm) {
                 static_cast<long long>(std::min(mp.block_rows, mp.travel_rows)), bound.blocks / kMiB);
     std::printf("  tile %lld^2 fp32 + oneDNN scratchpad %.1f MiB  %8.1f MiB\n",
                 static_cast<long long>(mp.tile), mp.scratchpad_bytes / kMiB, bound.tile / kMiB);
-    std::printf("  oneDNN matmul objects, per shape %8.1f MiB\n", bound.kernels / kMiB);
+    std::printf("  oneDNN matmuls + gemm buffers    %8.1f MiB\n", bound.kernels / kMiB);
     std::printf("  pairs (%lld expected, x2 growth) %8.1f MiB\n", static_cast<long long>(mp.pairs),
                 bound.pairs / kMiB);
     std::printf("  phases: prepare %.1f, join %.1f, grouping %.1f MiB\n", bound.prepare / kMiB,
@@ -305,8 +362,9 @@ int scale(int argc, char** argv, const Comm& comm) {
   const std::int64_t rss = comm.allreduce_max(status_bytes("VmHWM"));
   const std::int64_t rss0 = comm.allreduce_max(static_cast<std::int64_t>(rss_data));
   if (comm.rank() == 0) {
-    std::printf("dedup scale: %lld x %d embeddings, %d rank(s), block_rows %lld, OMP_NUM_THREADS=%s\n",
+    std::printf("dedup scale: %lld x %d embeddings, %d rank(s), block_rows %lld, %s matmuls, OMP_NUM_THREADS=%s\n",
                 static_cast<long long>(n), dim, comm.size(), static_cast<long long>(config.block_rows),
+                join_precision_name(config.precision),
                 std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "unset");
     std::printf("  generate data        %.1f s\n", gen_s);
     std::printf("  dedup total          %.1f s (join %.1f s, of which waiting on transfers %.2f s)\n", total, join_s, wait_s);
@@ -334,10 +392,12 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "kernel") {
       rc = comm.rank() == 0 ? pm::dedup::kernel(argc, argv) : 0;
+    } else if (mode == "objects") {
+      rc = comm.rank() == 0 ? pm::dedup::objects(argc, argv) : 0;
     } else if (mode == "scale") {
       rc = pm::dedup::scale(argc, argv, comm);
     } else {
-      if (comm.rank() == 0) std::fprintf(stderr, "usage: pm_dedup_bench kernel|scale [options]\n");
+      if (comm.rank() == 0) std::fprintf(stderr, "usage: pm_dedup_bench kernel|objects|scale [options]\n");
       rc = 2;
     }
   }

@@ -4,7 +4,8 @@
   perf/dedup/ivf_recall.py make  WORK N [K]     N crops of Debian's photos -> WORK/crops/
                                                (K processes, each making N/K)
   perf/dedup/ivf_recall.py embed WORK [RANKS]   extract them with the default model -> WORK/crops.h5
-  perf/dedup/ivf_recall.py run   WORK [RANKS] [L:P ...]   the exact join, then IVF at each L:P
+  perf/dedup/ivf_recall.py run   WORK [RANKS] [CONFIG ...] the exact join, then each CONFIG:
+                                               L:P (IVF), L:P:bf16, or exact:bf16
 
 The set has the structure of a real catalogue, not of Gaussian noise: every photo that
 Debian's darknet, opencv-doc and python3-skimage packages ship is cut into many random
@@ -13,7 +14,9 @@ versions (rescaled 40-100 %, JPEG quality 30-95, brightness/contrast/saturation 
 small shift): versions of one crop are duplicates, overlapping crops of one photo may be
 near-duplicates, crops of different photos are not. `run` prints one markdown row per configuration: pairs found,
 recall against the exact join's pairs (every IVF pair is an exact pair), GFLOP, the join's
-and the whole command's wall time, and the peak RSS of a rank.
+and the whole command's wall time, and the peak RSS of a rank. A `:bf16` configuration
+runs `--join-precision bf16` and must find exactly the pairs of its fp32 twin (the exact
+join, or the IVF run at the same L:P when it is in the list; checked).
 """
 import glob
 import os
@@ -114,9 +117,16 @@ def embed(work, ranks):
 
 
 def pairs_of(path):
+    """The pairs as one sorted int64 key per pair (i * N + j): tens of millions fit."""
     with h5py.File(path, "r") as f:
         p = f["/dedup/pairs"][:]
-    return set(map(tuple, p.tolist()))
+        n = f["/images/status"].shape[0]
+    return np.sort(p[:, 0].astype(np.int64) * n + p[:, 1])
+
+
+def is_subset(small, big):
+    at = np.searchsorted(big, small)
+    return bool(np.all(at < len(big)) and np.all(big[np.minimum(at, len(big) - 1)] == small))
 
 
 def run(work, ranks, configs):
@@ -137,12 +147,28 @@ def run(work, ranks, configs):
     path, join_s, gflop, wall, rss = one("exact", ["--index", "exact"])
     exact = pairs_of(path)
     rows.append(("exact", len(exact), 1.0, gflop, join_s, wall, rss))
+    found = {"exact": exact}
     for c in configs:
-        lists, probe = c.split(":")
-        path, j, g, w, r = one(f"ivf-{lists}-{probe}", ["--index", "ivf", "--lists", lists, "--probe", probe])
+        parts = c.split(":")
+        bf16 = parts[-1] == "bf16"
+        if bf16:
+            parts = parts[:-1]
+        extra = ["--join-precision", "bf16"] if bf16 else []
+        if parts == ["exact"]:
+            key, name = "exact", "exact bf16"
+            args = ["--index", "exact"]
+        else:
+            lists, probe = parts
+            key, name = f"{lists}:{probe}", f"ivf L={lists} P={probe}" + (" bf16" if bf16 else "")
+            args = ["--index", "ivf", "--lists", lists, "--probe", probe]
+        path, j, g, w, r = one(name.replace(" ", "-").replace("=", ""), args + extra)
         got = pairs_of(path)
-        assert got <= exact, "an IVF pair the exact join does not have"
-        rows.append((f"ivf L={lists} P={probe}", len(got), len(got) / max(1, len(exact)), g, j, w, r))
+        assert is_subset(got, exact), "a pair the exact join does not have"
+        if bf16 and key in found:
+            assert np.array_equal(got, found[key]), f"{name} found other pairs than its fp32 twin"
+        elif not bf16:
+            found[key] = got
+        rows.append((name, len(got), len(got) / max(1, len(exact)), g, j, w, r))
     print(f"\n{n} rows, {ranks} ranks, threshold of the model card\n")
     print("| join | pairs | recall | GFLOP | FLOP ratio | join s | time ratio | command s | peak RSS/rank MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The dedup benchmarks of PERF.md: the join kernel against the FMA peak and OpenBLAS
-# (one thread), then the distributed dedup of 100k and 1M synthetic 512-d embeddings.
+# The dedup benchmarks of PERF.md: the join kernel (fp32 and bf16) against the FMA peak
+# and OpenBLAS (one thread), then the distributed dedup of 100k (fp32, then bf16) and 1M
+# synthetic 512-d embeddings.
 #   perf/dedup/run.sh [BUILD_DIR] [RANKS]
 # 1M rows are ~2.6e14 flops per rank at 2 ranks: about 20 minutes per rank at the
 # unloaded FMA peak of these machines; set PM_DEDUP_SKIP_1M=1 to leave it out. Each scale
@@ -15,6 +16,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 uptime
 "$bench" kernel --block 8192 --runs 5
 mpirun --oversubscribe --allow-run-as-root -np "$ranks" "$bench" scale --rows 100000 --stages 1
+# The same with --join-precision bf16's kernel (fp32 figure just above: same run).
+mpirun --oversubscribe --allow-run-as-root -np "$ranks" "$bench" scale --rows 100000 --bf16 1
 if [ "${PM_DEDUP_SKIP_1M:-0}" != 1 ]; then
   mpirun --oversubscribe --allow-run-as-root -np "$ranks" "$bench" scale --rows 1000000 --stages 1
 fi

@@ -39,6 +39,9 @@ int cmd_dedup(const Args& args, const Comm& comm) {
       ("max-imbalance", po::value(&o.max_imbalance)->default_value(o.max_imbalance),
        "--index ivf: reused lists are trained again when the largest would hold more than this "
        "many times the mean rows per list (>= 1)")
+      ("join-precision", po::value(&o.join_precision)->default_value(o.join_precision),
+       "fp32 or bf16: the join's matmuls; bf16 candidates are each confirmed in exact "
+       "arithmetic, so the pairs are fp32's (fp32 where a rank's CPU has no native bf16)")
       ("threads", po::value(&o.threads)->default_value(0),
        "matmul threads per rank (0 = this rank's share of its CPUs; at most 4096)")
       ("output-hbase", po::value(&o.hbase_output)->default_value(""),

@@ -268,6 +268,8 @@ void check_dedup_options(const DedupOptions& o) {
     throw Error("--max-imbalance must be a number >= 1, not " + std::to_string(o.max_imbalance));
   if (o.kmeans_iterations < 0 || o.kmeans_iterations > 1000)
     throw Error("--kmeans-iterations must be in 0..1000, not " + std::to_string(o.kmeans_iterations));
+  if (o.join_precision != "fp32" && o.join_precision != "bf16")
+    throw Error("--join-precision must be fp32 or bf16, not '" + o.join_precision + "'");
 }
 
 DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
@@ -323,6 +325,16 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   config.threshold = static_cast<float>(options.threshold);
   config.block_rows = options.block_rows;
   config.tile = std::min<std::int64_t>(1024, options.block_rows);
+  config.precision = dedup::parse_join_precision(options.join_precision);
+  if (config.precision == dedup::JoinPrecision::kBF16 &&
+      comm.allreduce_min(static_cast<std::int64_t>(dedup::cpu_has_bf16_matmul())) == 0) {
+    // Emulated bf16 is slower than fp32: every rank runs fp32 (the pairs are the same).
+    if (comm.rank() == 0)
+      std::fprintf(stderr, "pixelmill dedup: warning: --join-precision bf16 needs AVX512_BF16 or AMX "
+                           "on every rank; the join runs in fp32\n");
+    config.precision = dedup::JoinPrecision::kF32;
+  }
+  s.join_precision = dedup::join_precision_name(config.precision);
   dedup::IvfConfig ivf;
   dedup::Quantizer reuse;
   if (options.index == "ivf" && !options.retrain) {
@@ -365,6 +377,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   out.first_row = begin;
   out.threshold = static_cast<float>(options.threshold);
   out.against_json = against.dump();
+  out.join_precision = s.join_precision;
   const std::int64_t m = s.against_rows;
   for (std::int64_t g : res.group) out.group.push_back(encode(g, m, s.rows));
   for (std::int64_t g : res.exact_group) out.exact_group.push_back(encode(g, m, s.rows));
@@ -416,6 +429,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   group_statistics(comm, out.group, begin, s);
   s.join_seconds = comm.allreduce_max(res.join.seconds);
   s.join_gflop = comm.allreduce_sum(res.join.flops) * 1e-9;
+  s.rechecked = comm.allreduce_sum(res.join.rechecked);
   s.seconds = comm.allreduce_max(now() - t0);
   return s;
 }
@@ -445,6 +459,8 @@ std::string format_summary(const DedupSummary& s) {
   o << "\njoin             " << s.join_seconds << " s, " << s.join_gflop << " GFLOP";
   if (s.join_seconds > 0) o << " (" << s.join_gflop / s.join_seconds << " GFLOP/s)";
   o << " with " << s.threads << " thread(s) per rank\n";
+  o << "join precision   " << s.join_precision << " matmuls, " << s.rechecked
+    << " candidate scores recomputed exactly\n";
   if (!s.hbase_table.empty())
     o << "hbase            " << s.hbase_rows << " rows written back to " << s.hbase_table << " ("
       << s.hbase_regrouped << " older rows regrouped)\n";

@@ -68,6 +68,7 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       // The join's time includes the training: both are the price of the index.
       res.join.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       res.join.flops = stats.flops + res.quantizer.flops;
+      res.join.rechecked = stats.rechecked;
       res.list_sizes = std::move(stats.list_sizes);
       res.home.assign(static_cast<std::size_t>(fresh.rows()), -1);
       for (std::size_t i = 0; i < stats.fresh_home.size(); ++i)

@@ -219,13 +219,8 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   std::int64_t records = 0;
   for (const ListRows& l : home) records += static_cast<std::int64_t>(l.ids.size());
 
-  BlockJoiner joiner(dim, config.threshold, config.tile);
-  std::vector<ScoredPair> pairs, found;
-  auto probes_of = [&](const ListRows& l, std::int64_t id) -> const std::int32_t* {
-    const auto at = std::lower_bound(l.ids.begin(), l.ids.end(), id) - l.ids.begin();
-    if (at == static_cast<std::ptrdiff_t>(l.ids.size()) || l.ids[static_cast<std::size_t>(at)] != id) return nullptr;
-    return l.tags.data() + at * l.tag_width;
-  };
+  BlockJoiner joiner(dim, config.threshold, config.tile, config.precision);
+  std::vector<ScoredPair> pairs;
   // Older rows have the smallest ids, so each list (sorted by id) is its older rows, then
   // its new ones: old x old is never multiplied, and a nightly run costs new x all.
   auto split = [&](const ListRows& l) {
@@ -238,14 +233,10 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   // rows: a self join of each list (new x new, old x new), every pair once.
   for (const ListRows& l : home) {
     const std::int64_t n = static_cast<std::int64_t>(l.ids.size()), s0 = split(l);
-    found.clear();
-    joiner.join(rows_of(l, s0, n), rows_of(l, s0, n), /*same_block=*/true, found);
-    joiner.join(rows_of(l, 0, s0), rows_of(l, s0, n), /*same_block=*/false, found);
-    pairs.insert(pairs.end(), found.begin(), found.end());
+    joiner.join(rows_of(l, s0, n), rows_of(l, s0, n), /*same_block=*/true, pairs);
+    joiner.join(rows_of(l, 0, s0), rows_of(l, s0, n), /*same_block=*/false, pairs);
   }
-  // Waves 1..P-1: each row visits its k-th list. Stored x (found in the list) and visitor
-  // y: the pair is also met at home(y) when home(y) is among x's probes; then only the
-  // meeting with the smaller stored id keeps it.
+  // Waves 1..P-1: each row visits its k-th list (stored x visitors).
   std::vector<ListRows> visitors;
   for (int k = 1; k < probe; ++k) {
     // A visitor's record carries its home list (its first probe) as its one tag.
@@ -258,25 +249,27 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
       if (l.ids.empty() || v.ids.empty()) continue;
       const std::int64_t n = static_cast<std::int64_t>(l.ids.size()), s0 = split(l);
       const std::int64_t m = static_cast<std::int64_t>(v.ids.size()), v0 = split(v);
-      found.clear();
-      joiner.join(rows_of(l, s0, n), rows_of(v, 0, m), /*same_block=*/false, found);   // new x all
-      joiner.join(rows_of(l, 0, s0), rows_of(v, v0, m), /*same_block=*/false, found);  // old x new
-      for (const ScoredPair& s : found) {
-        // Which side is stored: a visitor's home is another list, so never both.
-        const std::int32_t* xp = probes_of(l, s.a);
-        const std::int64_t x = xp ? s.a : s.b, y = xp ? s.b : s.a;
-        if (!xp) xp = probes_of(l, s.b);
-        PM_ASSERT(xp != nullptr, "IVF: a pair without a stored row");
-        const std::int32_t* yp = probes_of(v, y);
-        PM_ASSERT(yp != nullptr, "IVF: a pair without a visiting row");
-        const bool met_twice = std::find(xp, xp + probe, yp[0]) != xp + probe;
-        if (!met_twice || x < y) pairs.push_back(s);
-      }
+      // Stored row x (row lo + i of l) and visitor y (row vo + j of v): the pair is also
+      // met at home(y) when home(y) is among x's probes; then only the meeting with the
+      // smaller stored id keeps it. Decided before any score is recomputed.
+      auto met_elsewhere = [&](std::int64_t lo, std::int64_t vo) {
+        return [&l, &v, lo, vo, probe](std::int64_t i, std::int64_t j) {
+          const std::int32_t* xp = l.tags.data() + (lo + i) * l.tag_width;
+          const std::int32_t home_y = v.tags[static_cast<std::size_t>((vo + j) * v.tag_width)];
+          const bool met_twice = std::find(xp, xp + probe, home_y) != xp + probe;
+          return met_twice && l.ids[static_cast<std::size_t>(lo + i)] > v.ids[static_cast<std::size_t>(vo + j)];
+        };
+      };
+      joiner.join(rows_of(l, s0, n), rows_of(v, 0, m), /*same_block=*/false, pairs,
+                  met_elsewhere(s0, 0));  // new x all
+      joiner.join(rows_of(l, 0, s0), rows_of(v, v0, m), /*same_block=*/false, pairs,
+                  met_elsewhere(0, v0));  // old x new
     }
   }
   if (stats) {
     stats->flops = flops + joiner.flops();
     stats->records = records;
+    stats->rechecked = joiner.rechecked();
     stats->list_sizes = stored;
     stats->fresh_home.clear();
     for (std::size_t i = 0; i < fresh.ids.size(); ++i)

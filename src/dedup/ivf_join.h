@@ -32,6 +32,7 @@ double list_imbalance(const Comm& comm, int lists, const std::vector<std::vector
 struct IvfStats {
   double flops = 0;           // matmul flops of probing and joining on this rank
   std::int64_t records = 0;   // rows received as stored or probing rows on this rank
+  std::int64_t rechecked = 0;  // candidate scores recomputed exactly (BlockJoiner::rechecked)
   std::vector<std::int64_t> list_sizes;  // stored rows per list, all ranks (the same everywhere)
   std::vector<std::int32_t> fresh_home;  // the nearest list of each of `fresh`'s rows
 };

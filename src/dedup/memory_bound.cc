@@ -35,10 +35,9 @@ MemoryBound dedup_memory_bound(const MemoryParams& p) {
   b.bookkeeping = p.rows * (id_bytes + hash_bytes);
   b.blocks = 2 * std::min(p.block_rows, p.travel_rows) * (row_bytes + id_bytes);
   b.tile = p.tile * p.tile * static_cast<std::int64_t>(sizeof(float)) + p.scratchpad_bytes;
+  if (p.bf16) b.tile += 2 * p.tile * p.dim * static_cast<std::int64_t>(sizeof(std::uint16_t));
   b.pairs = 2 * p.pairs * pair_bytes;
-  const auto sides = static_cast<std::int64_t>(
-      join_tile_sides({p.rows, p.travel_rows}, p.block_rows, p.tile).size());
-  b.kernels = sides * sides * kPrimitiveBytes;
+  b.kernels = kJoinerLibraryBytes;
 
   b.prepare = b.rows + b.bookkeeping + p.rows * flag_bytes;
   b.join = b.rows + b.bookkeeping + b.blocks + b.tile + b.kernels + b.pairs;

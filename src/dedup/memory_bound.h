@@ -26,7 +26,8 @@ struct MemoryParams {
   int dim = 0;                        // embedding dimension
   std::int64_t block_rows = 8192;     // JoinConfig::block_rows
   std::int64_t tile = 1024;           // JoinConfig::tile
-  std::int64_t scratchpad_bytes = 0;  // BlockJoiner::scratchpad_bytes(dim, tile)
+  std::int64_t scratchpad_bytes = 0;  // BlockJoiner::scratchpad_bytes(dim, tile, precision)
+  bool bf16 = false;                  // --join-precision bf16: two bf16 tiles of rows
   std::int64_t pairs = 0;             // pairs this rank finds (all pairs bound it)
 };
 
@@ -37,7 +38,8 @@ struct MemoryBound {
   std::int64_t bookkeeping = 0;  // rows * (8 id + 32 hash) kept through the join
   std::int64_t blocks = 0;       // 2 ring buffers * min(block_rows, travel_rows) * (dim * 4 + 8)
   std::int64_t tile = 0;         // tile * tile * 4 (scores) + oneDNN scratchpad
-  std::int64_t kernels = 0;      // kPrimitiveBytes per tile shape the joiner creates
+                                 // (+ 2 * tile * dim * 2 in bf16: the converted rows)
+  std::int64_t kernels = 0;      // kJoinerLibraryBytes: oneDNN's matmuls and their buffers
   std::int64_t pairs = 0;        // 2 * pairs * 24 (the pair vector grows by doubling)
   std::int64_t prepare = 0;      // phase totals, without the baseline
   std::int64_t join = 0;
@@ -54,15 +56,17 @@ inline constexpr std::int64_t kGroupingBytesPerRow = 32 + 8 + 8 + 2 * 48 + 48 + 
 // compressed forest it sends): at most 2 per edge.
 inline constexpr std::int64_t kUnionFindBytesPerNode = 80;
 
-// What one BlockJoiner allocates per tile shape (m x n) it runs: oneDNN's matmul
-// primitive objects, about 128 KiB each with oneDNN 2.6's f32 matmul. Measured once with
-// a standalone BlockJoiner whose kernels were already compiled (the compiled code itself
-// is in the baseline: pm_dedup_bench warms up every shape before it measures).
-inline constexpr std::int64_t kPrimitiveBytes = 128 * 1024;
+// What one BlockJoiner holds in oneDNN beyond its tile buffers: two matmul primitives
+// (the full tile's brgemm, and one with runtime M and N for every edge tile, which oneDNN
+// 2.6 runs as its jit gemm), their compiled code, and the packing buffers the gemm
+// allocates at each call (with the heap they leave behind). `pm_dedup_bench objects`
+// measures it as the RSS a joiner adds after repeated joins of full and edge tiles: at
+// most 16.4 MiB (fp32, 1 thread; fp32 2 threads 8.6, bf16 10.7 and 11.9 MiB).
+inline constexpr std::int64_t kJoinerLibraryBytes = 16 * 1024 * 1024 + 512 * 1024;
 
 // Sides of the matmul tiles a join of blocks with these row counts uses: the full tile and
-// the remainders of the blocks, the chunks and the tiles. A joiner creates at most
-// sides * sides shapes.
+// the remainders of the blocks, the chunks and the tiles (the shapes pm_dedup_bench warms
+// up before it measures its baseline).
 std::vector<std::int64_t> join_tile_sides(const std::vector<std::int64_t>& rows,
                                           std::int64_t block_rows, std::int64_t tile);
 

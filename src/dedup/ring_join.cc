@@ -49,7 +49,7 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
 
   std::vector<ScoredPair> out;
   if (dim == 0) return out;  // no embeddings anywhere: nothing to join
-  BlockJoiner joiner(dim, config.threshold, config.tile);
+  BlockJoiner joiner(dim, config.threshold, config.tile, config.precision);
   const BlockView home_view = home.view();
   const BlockView travel_view = travel.view();
 
@@ -152,6 +152,7 @@ std::vector<ScoredPair> ring_join(const Comm& comm, const JoinRows& home, const 
     stats->seconds += now() - t_start;
     stats->wait_seconds += wait;
     stats->flops += joiner.flops();
+    stats->rechecked += joiner.rechecked();
   }
   return out;
 }

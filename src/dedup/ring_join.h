@@ -29,12 +29,15 @@ struct JoinStats {
   double wait_seconds = 0;  // time blocked on transfers (not hidden behind the matmul)
   double flops = 0;         // matmul flops on this rank
   std::int64_t chunks = 0;  // chunks received
+  std::int64_t rechecked = 0;  // candidate scores recomputed exactly (BlockJoiner::rechecked)
 };
 
 struct JoinConfig {
   float threshold = 0.75f;
   std::int64_t block_rows = 8192;  // rows per travelling chunk
   std::int64_t tile = 1024;        // matmul tile side
+  // bf16: candidates from bf16 matmuls, each confirmed exactly (the same pairs as fp32).
+  JoinPrecision precision = JoinPrecision::kF32;
   // Called on this rank after each chunk joined with (flops done, flops expected on this
   // rank): progress for long runs.
   std::function<void(std::int64_t, std::int64_t)> on_chunk;

@@ -83,6 +83,8 @@ DedupInfo check_dedup(const RunFile& f) {
                                "; expected a cosine in [-1, 1]");
   d.threshold = *threshold;
   parse_against(f, f.string_attribute(layout::kDedup, "against").value_or("[]"), d);
+  // Informational (it changes no result), so any one string is read as it is.
+  d.join_precision = f.string_attribute(layout::kDedup, "join_precision").value_or("fp32");
   return d;
 }
 

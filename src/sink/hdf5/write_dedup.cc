@@ -126,6 +126,7 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   write_attribute(group.get(), "pairs", total_pairs);
   write_attribute(group.get(), "groups", groups);
   write_attribute(group.get(), "against", mine.against_json);
+  write_attribute(group.get(), "join_precision", mine.join_precision);
 
   // The IVF quantizer, replaced like /dedup (an exact join leaves none).
   if (exists(f, layout::kIndex)) check(H5Ldelete(f, layout::kIndex, H5P_DEFAULT), "deleting /index");

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "dedup_core.h"
@@ -360,6 +361,55 @@ TEST(DedupFile, IvfWithEveryListProbedEqualsExact) {
   EXPECT_EQ(empty.pairs, 0);
   EXPECT_EQ(empty.lists, 0);
   EXPECT_FALSE(has_dataset(none, "/index/centroids"));
+  comm.barrier();
+  if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
+}
+
+// --join-precision bf16, exact and IVF: the pairs and groups of the fp32 join, each score
+// the exact one (within float rounding of fp32's), and the attribute says what ran.
+TEST(DedupFile, Bf16JoinWritesTheFp32JoinsPairs) {
+  const Comm& comm = *g_comm;
+  const std::string dir = temp_dir(comm);
+  const std::string path = dir + "/run.h5";
+  const int dim = 24;
+  write_run(comm, path, make_rows(180, dim, 13));
+  auto pairs_of = [&](std::int64_t count) {
+    const h5::DedupPairs p = h5::read_dedup_pairs(path, 0, count);
+    std::map<std::pair<std::int64_t, std::int64_t>, float> out;
+    for (std::size_t i = 0; i < p.score.size(); ++i) out[{p.pairs[2 * i], p.pairs[2 * i + 1]}] = p.score[i];
+    return out;
+  };
+  for (const std::string index : {"exact", "ivf"}) {
+    DedupOptions o;
+    o.input = path;
+    o.quiet = true;
+    o.block_rows = 16;
+    o.index = index;
+    o.lists = 6;
+    o.probe = 6;
+    const DedupSummary fp32 = run_dedup(comm, o);
+    EXPECT_EQ(fp32.join_precision, "fp32");
+    EXPECT_EQ(h5::read_dedup_info(path).join_precision, "fp32");
+    const auto want = pairs_of(fp32.pairs);
+    const auto want_groups = h5::read_dedup_groups(path, 0, 180).group;
+    ASSERT_GT(want.size(), 20u);
+
+    o.join_precision = "bf16";
+    const DedupSummary bf16 = run_dedup(comm, o);
+    const std::string ran = dedup::cpu_has_bf16_matmul() ? "bf16" : "fp32";
+    EXPECT_EQ(bf16.join_precision, ran) << index;
+    EXPECT_EQ(h5::read_dedup_info(path).join_precision, ran) << index;
+    if (ran == "bf16") {
+      EXPECT_GE(bf16.rechecked, bf16.pairs) << "every bf16 candidate is rechecked";
+    }
+    const auto got = pairs_of(bf16.pairs);
+    ASSERT_EQ(got.size(), want.size()) << index;
+    for (const auto& [pair, score] : got) {
+      ASSERT_TRUE(want.count(pair)) << index << ": pair " << pair.first << "," << pair.second;
+      EXPECT_NEAR(score, want.at(pair), 1e-5) << index;
+    }
+    EXPECT_EQ(h5::read_dedup_groups(path, 0, 180).group, want_groups) << index;
+  }
   comm.barrier();
   if (comm.rank() == 0 && !std::getenv("PM_KEEP")) std::filesystem::remove_all(dir);
 }

@@ -122,6 +122,10 @@ def against_offsets(f):
         "against", '[{"path": "older.h5", "rows": -5, "offset": 3}]', dtype=vlen_str())
 
 
+def join_precision_array(f):
+    f["/dedup"].attrs.create("join_precision", ["bf16"] * 3000, dtype=vlen_str())
+
+
 def key_length_past_width(f):
     width = f["/images/key"].shape[1]
     f["/images/key_length"][0] = width + 100_000
@@ -178,6 +182,7 @@ CASES = {
     "group_too_large": (group_too_large, "/dedup/group", ["report", "against"]),
     "exact_group_negative": (exact_group_negative, "/dedup/exact_group", ["report"]),
     "against_offsets": (against_offsets, "'against'", ["report", "against"]),
+    "join_precision_array": (join_precision_array, "'join_precision'", ["report", "against"]),
     "key_length_past_width": (key_length_past_width, "/images/key_length",
                               ["dedup", "report", "against"]),
     "embedding_wider": (embedding_wider, "embedding_dim", ["dedup", "report", "against"]),

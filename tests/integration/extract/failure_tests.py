@@ -223,6 +223,8 @@ def bad_flags():
         (["dedup", "--input", run_file, "--block-rows", "0"], ["--block-rows"]),
         (["dedup", "--input", run_file, "--threads", "-1"], ["--threads"]),
         (["dedup", "--input", run_file, "--index", "hnsw"], ["--index", "exact or ivf"]),
+        (["dedup", "--input", run_file, "--join-precision", "fp16"],
+         ["--join-precision", "fp32 or bf16"]),
         (["dedup", "--input", run_file, "--index", "ivf", "--lists", "-3"], ["--lists"]),
         (["dedup", "--input", run_file, "--index", "ivf", "--probe", "0"], ["--probe", "1..64"]),
         (["dedup", "--input", run_file, "--index", "ivf", "--kmeans-iterations", "1001"],

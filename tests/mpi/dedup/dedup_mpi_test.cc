@@ -100,6 +100,10 @@ void check(const DataSet& d, const JoinConfig& config, std::size_t* regrouped_co
     EXPECT_EQ(pairs[i].a, want.pairs[i].a);
     EXPECT_EQ(pairs[i].b, want.pairs[i].b);
     EXPECT_NEAR(pairs[i].score, want.pairs[i].score, 1e-4);
+    // bf16 scores every candidate with exact_dot, as the reference does.
+    if (config.precision == JoinPrecision::kBF16) {
+      EXPECT_EQ(pairs[i].score, want.pairs[i].score);
+    }
   }
   EXPECT_EQ(comm.allreduce_sum(got.joined_rows), want.joined_rows);
   // Older rows whose group the fresh rows merged into an older one: the same records.
@@ -136,6 +140,20 @@ TEST(DedupMpi, WithOlderRowsMatchesReference) {
   std::size_t regrouped = 0;
   check(make_data(97, 181, 16, 23), c, &regrouped);
   EXPECT_GT(regrouped, 0u) << "no fresh row bridged two older groups";
+}
+
+// The bf16 join proposes candidates and confirms each exactly: the reference's pairs,
+// scores and groups at every rank count and tiling.
+TEST(DedupMpi, Bf16MatchesReferenceExactly) {
+  for (const std::int64_t tile : {5, 64}) {
+    JoinConfig c;
+    c.threshold = 0.8f;
+    c.block_rows = 16;
+    c.tile = tile;
+    c.precision = JoinPrecision::kBF16;
+    check(make_data(97, 181, 16, 23), c);
+    check(make_data(0, 230, 24, 17), c);
+  }
 }
 
 TEST(DedupMpi, LargeBlocksOneChunk) {

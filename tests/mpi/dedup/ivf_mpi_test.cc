@@ -118,7 +118,11 @@ TEST(Ivf, PairsEqualReferenceAndAreExactPairs) {
   JoinConfig jc;
   jc.threshold = threshold;
   jc.tile = 7;  // edge tiles everywhere
-  for (int probe : {1, 2, 4}) {
+  for (const auto& [probe, precision] :
+       {std::pair{1, JoinPrecision::kF32}, std::pair{2, JoinPrecision::kF32},
+        std::pair{4, JoinPrecision::kF32}, std::pair{2, JoinPrecision::kBF16},
+        std::pair{4, JoinPrecision::kBF16}}) {
+    jc.precision = precision;
     IvfStats stats;
     const auto got = gather_sorted(comm, ivf_join(comm, q, my_fresh, my_older, jc, probe, &stats));
     const auto want = ivf_pairs_reference(all, q, probe, threshold, 260);
@@ -127,6 +131,9 @@ TEST(Ivf, PairsEqualReferenceAndAreExactPairs) {
       EXPECT_EQ(got[i].a, want[i].a);
       EXPECT_EQ(got[i].b, want[i].b);
       EXPECT_NEAR(got[i].score, want[i].score, 1e-4);
+      if (precision == JoinPrecision::kBF16) {
+        EXPECT_EQ(got[i].score, want[i].score);
+      }
     }
     // Every IVF pair is an exact pair; the clusters' pairs are nearly all found.
     std::vector<ScoredPair> exact;

@@ -22,8 +22,10 @@ TEST(MemoryBound, TermsOfTheBenchRun) {
   EXPECT_EQ(b.bookkeeping, 50000LL * (8 + 32));
   EXPECT_EQ(b.blocks, 2LL * 8192 * (512 * 4 + 8));
   EXPECT_EQ(b.tile, 1024LL * 1024 * 4 + 4096);
-  // Sides 1024 and 50000 % 1024 = 848: four tile shapes.
-  EXPECT_EQ(b.kernels, 4 * kPrimitiveBytes);
+  p.bf16 = true;  // plus the two bf16 copies of a tile of rows
+  EXPECT_EQ(dedup_memory_bound(p).tile, 1024LL * 1024 * 4 + 4096 + 2LL * 1024 * 512 * 2);
+  p.bf16 = false;
+  EXPECT_EQ(b.kernels, kJoinerLibraryBytes);
   EXPECT_EQ(b.pairs, 2LL * 3000 * 24);
   EXPECT_EQ(b.join, b.rows + b.bookkeeping + b.blocks + b.tile + b.kernels + b.pairs);
   EXPECT_GT(b.join, b.prepare);
