@@ -25,6 +25,7 @@ const std::map<std::string, OpDef>& table() {
     register_pad_resize_ops(ops);
     register_misc_ops(ops);
     register_conv_transpose_ops(ops);
+    register_quantize_ops(ops);
     // Ops whose reference kernels compute in float32 only (the rest move bytes, or
     // handle integer shape arithmetic too).
     static const char* kFloatOnly[] = {

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""QDQ models on the engine: a zoo model (scripts/make-zoo.sh) made QDQ by make_qdq.py (the
+layout of ONNX Runtime's quantize_static), run by `pixelmill model run` in its default mode
+and with --reference, and by ONNX Runtime on the same file and input.
+
+The engine runs Q/DQ as the ONNX spec writes them (float arithmetic on fake-quantised
+tensors); ONNX Runtime fuses them into integer kernels whose requantisation rounds once
+per layer, so a value may land one quantisation step away and the differences add up
+through the network. Passes when, per output:
+- engine default vs engine --reference: cosine >= 0.9999 (the same arithmetic, up to
+  float summation order at a rounding boundary);
+- engine vs ONNX Runtime on the QDQ file: cosine >= 0.999;
+- the QDQ output vs the fp32 model's (ONNX Runtime): cosine >= 0.98, so the file is a
+  working quantisation of the network and not a degenerate one.
+
+  check_qdq.py --pixelmill BIN --zoo DIR --model NAME --work DIR
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(REPO, "perf", "engine"))
+import pm_peers  # noqa: E402
+
+
+def cosine(a, b):
+    a = a.astype(np.float64).ravel()
+    b = b.astype(np.float64).ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pixelmill", required=True)
+    ap.add_argument("--zoo", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    subprocess.run([os.path.join(REPO, "scripts", "make-zoo.sh"), a.zoo, a.model], check=True)
+    os.makedirs(a.work, exist_ok=True)
+    fp32 = os.path.join(a.zoo, a.model + ".onnx")
+    inp = os.path.join(a.zoo, a.model + ".input.npy")
+    qdq = os.path.join(a.work, a.model + ".qdq.onnx")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_qdq.py"), fp32, inp, qdq], check=True)
+
+    x = pm_peers.load_npy(inp)
+    runs = {}
+    for name, path in (("ort_fp32", fp32), ("ort_qdq", qdq)):
+        sess = pm_peers.ort_session(path, 1)
+        runs[name] = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    for mode, extra in (("engine", []), ("engine_reference", ["--reference"])):
+        out = os.path.join(a.work, f"{a.model}.qdq.{mode}.npy")
+        if os.path.exists(out):
+            os.remove(out)
+        cmd = [a.pixelmill, "model", "run", "--model", qdq, "--input", inp, "--output", out] + extra
+        print("+", " ".join(cmd), flush=True)
+        r = subprocess.run(cmd)
+        if r.returncode != 0:
+            print(f"{a.model}: pixelmill model run {' '.join(extra)} exited {r.returncode}")
+            return 1
+        runs[mode] = np.load(out, allow_pickle=False)
+
+    ok = True
+    for (x_name, y_name, floor) in (("engine", "engine_reference", 0.9999), ("engine", "ort_qdq", 0.999),
+                                    ("engine_reference", "ort_qdq", 0.999), ("ort_qdq", "ort_fp32", 0.98)):
+        xa, ya = runs[x_name], runs[y_name]
+        if xa.shape != ya.shape:
+            print(f"{a.model}: {x_name} shape {xa.shape} != {y_name} {ya.shape} -> FAIL")
+            ok = False
+            continue
+        c = cosine(xa, ya)
+        err = float(np.abs(xa - ya).max())
+        good = np.all(np.isfinite(xa)) and c >= floor
+        print(f"{a.model} QDQ: {x_name} vs {y_name}: cosine {c:.6f} (>= {floor}) max_abs_err {err:.3e} "
+              f"max|{y_name}| {float(np.abs(ya).max()):.3e} -> {'ok' if good else 'FAIL'}")
+        ok &= bool(good)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
