@@ -30,13 +30,14 @@ const char* kSynopsis =
     "info|run|bench|make-test [OPTIONS]\n\n"
     "  info      --model M.onnx [--batch B --height H --width W]  ops, parameters, MACs\n"
     "  run       --model M.onnx --input IN.npy [--input ...] --output OUT.npy [--output ...]\n"
-    "  bench     --model M.onnx --batch B --threads T --precision fp32|bf16\n"
+    "  bench     --model M.onnx --batch B --threads T --precision fp32|bf16|int8\n"
     "  make-test --out DIR   writes DIR/tiny_embed.onnx and its card DIR/tiny_embed.json";
 
 Precision parse_precision(const std::string& p) {
   if (p == "fp32") return Precision::kF32;
   if (p == "bf16") return Precision::kBF16;
-  throw Error("--precision must be fp32 or bf16, not '" + p + "'");
+  if (p == "int8") return Precision::kInt8;
+  throw Error("--precision must be fp32, bf16 or int8, not '" + p + "'");
 }
 
 // Concrete input shapes for info/bench: dynamic dims filled from --batch/--height/--width
@@ -137,7 +138,8 @@ int cmd_run(const Args& args) {
       "input", po::value<std::vector<std::string>>()->required(), ".npy per graph input, in order")(
       "output", po::value<std::vector<std::string>>()->required(), ".npy per graph output, in order")(
       "threads", po::value<int>()->default_value(0), "OpenMP threads (0 = runtime default)")(
-      "precision", po::value<std::string>()->default_value("fp32"), "fp32 or bf16");
+      "precision", po::value<std::string>()->default_value("fp32"),
+      "fp32, bf16, or int8 (a QDQ model's convolutions as oneDNN int8 convolutions)");
   add_engine_flags(d);
   auto vm = parse_flags("model run", kSynopsis, d, args);
   if (!vm) return 0;
@@ -168,7 +170,8 @@ int cmd_bench(const Args& args) {
   d.add_options()("model", po::value<std::string>()->required(), "ONNX file, or its model card (.json)")(
       "batch", po::value<std::int64_t>()->default_value(16), "batch size")(
       "threads", po::value<int>()->default_value(1), "OpenMP threads")(
-      "precision", po::value<std::string>()->default_value("fp32"), "fp32 or bf16")(
+      "precision", po::value<std::string>()->default_value("fp32"),
+      "fp32, bf16, or int8 (a QDQ model's convolutions as oneDNN int8 convolutions)")(
       "height", po::value<std::int64_t>()->default_value(224), "height for dynamic spatial dims")(
       "width", po::value<std::int64_t>()->default_value(224), "width for dynamic spatial dims")(
       "warmup", po::value<int>()->default_value(2), "untimed runs first")(

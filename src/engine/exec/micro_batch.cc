@@ -27,7 +27,7 @@ const std::set<std::string>& row_local_ops() {
       "Pow", "Reciprocal", "Relu", "Round", "Selu", "Sigmoid", "Sign", "Sin", "Softplus", "Softsign", "Sqrt",
       "Sub", "Sum", "Tanh", "ThresholdedRelu", "Where", "Xor", "Cast", "Dropout",
       // per-image
-      "Conv", "ConvTranspose", "pm.FusedConv", "pm.FusedConvDw", "pm.NormalizeToNCHW", "AveragePool", "MaxPool",
+      "Conv", "ConvTranspose", "pm.FusedConv", "pm.FusedConvDw", "pm.QConv", "pm.NormalizeToNCHW", "AveragePool", "MaxPool",
       "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization", "InstanceNormalization", "Resize",
       "Upsample", "Pad", "DepthToSpace", "SpaceToDepth", "Gemm", "MatMul",
       // layout: with dim 0 the batch before and after, a row stays a row

@@ -26,6 +26,7 @@ const std::map<std::string, OpDef>& table() {
     register_misc_ops(ops);
     register_conv_transpose_ops(ops);
     register_quantize_ops(ops);
+    register_qconv_ops(ops);
     // Ops whose reference kernels compute in float32 only (the rest move bytes, or
     // handle integer shape arithmetic too).
     static const char* kFloatOnly[] = {

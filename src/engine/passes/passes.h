@@ -32,6 +32,7 @@ void fold_constants(Graph& g, const PassContext& ctx);   // nodes whose inputs a
 void remove_identities(Graph& g, const PassContext& ctx);  // Identity, Dropout
 void fold_batchnorm(Graph& g, const PassContext& ctx);   // Conv -> BatchNormalization
 void remove_dead_nodes(Graph& g, const PassContext& ctx);  // outputs nobody uses
+void fuse_qdq_conv(Graph& g, const PassContext& ctx);  // Q/DQ around Conv -> pm.QConv (int8)
 // Plan time (needs ctx.types).
 void fuse_conv_sum(Graph& g, const PassContext& ctx);         // Conv -> Add(residual)
 void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Clip/...

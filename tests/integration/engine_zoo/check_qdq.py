@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """QDQ models on the engine: a zoo model (scripts/make-zoo.sh) made QDQ by make_qdq.py (the
-layout of ONNX Runtime's quantize_static), run by `pixelmill model run` in its default mode
-and with --reference, and by ONNX Runtime on the same file and input.
+layout of ONNX Runtime's quantize_static), run by `pixelmill model run` in its default mode,
+with --reference and with --precision int8 (every convolution an int8 oneDNN kernel,
+checked in its --verbose log), and by ONNX Runtime on the same file and input.
 
 The engine runs Q/DQ as the ONNX spec writes them (float arithmetic on fake-quantised
 tensors); ONNX Runtime fuses them into integer kernels whose requantisation rounds once
@@ -9,7 +10,9 @@ per layer, so a value may land one quantisation step away and the differences ad
 through the network. Passes when, per output:
 - engine default vs engine --reference: cosine >= 0.9999 (the same arithmetic, up to
   float summation order at a rounding boundary);
-- engine vs ONNX Runtime on the QDQ file: cosine >= 0.999;
+- engine (default and int8) vs ONNX Runtime on the QDQ file, and int8 vs --reference:
+  cosine >= 0.999 (int8 quantises with x * (1/scale), the spec with x / scale: a value at a
+  rounding boundary may land one step away, like ORT's);
 - the QDQ output vs the fp32 model's (ONNX Runtime): cosine >= 0.98, so the file is a
   working quantisation of the network and not a degenerate one.
 
@@ -53,21 +56,30 @@ def main():
     for name, path in (("ort_fp32", fp32), ("ort_qdq", qdq)):
         sess = pm_peers.ort_session(path, 1)
         runs[name] = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-    for mode, extra in (("engine", []), ("engine_reference", ["--reference"])):
+    for mode, extra in (("engine", []), ("engine_reference", ["--reference"]),
+                        ("engine_int8", ["--precision", "int8", "--verbose"])):
         out = os.path.join(a.work, f"{a.model}.qdq.{mode}.npy")
         if os.path.exists(out):
             os.remove(out)
         cmd = [a.pixelmill, "model", "run", "--model", qdq, "--input", inp, "--output", out] + extra
         print("+", " ".join(cmd), flush=True)
-        r = subprocess.run(cmd)
+        r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
-            print(f"{a.model}: pixelmill model run {' '.join(extra)} exited {r.returncode}")
+            print(f"{a.model}: pixelmill model run {' '.join(extra)} exited {r.returncode}\n{r.stderr}")
             return 1
         runs[mode] = np.load(out, allow_pickle=False)
+        if mode == "engine_int8":
+            int8 = r.stderr.count("-> dnnl:int8 ")
+            convs = sum(1 for line in r.stderr.splitlines() if "pm.QConv node" in line and " -> " in line)
+            print(f"{a.model}: {int8} of {convs} fused QDQ convolutions on oneDNN int8 kernels")
+            if int8 == 0 or int8 != convs:
+                print(f"{a.model}: --precision int8 did not run every QDQ convolution in int8 -> FAIL")
+                return 1
 
     ok = True
     for (x_name, y_name, floor) in (("engine", "engine_reference", 0.9999), ("engine", "ort_qdq", 0.999),
-                                    ("engine_reference", "ort_qdq", 0.999), ("ort_qdq", "ort_fp32", 0.98)):
+                                    ("engine_reference", "ort_qdq", 0.999), ("engine_int8", "engine_reference", 0.999),
+                                    ("engine_int8", "ort_qdq", 0.999), ("ort_qdq", "ort_fp32", 0.98)):
         xa, ya = runs[x_name], runs[y_name]
         if xa.shape != ya.shape:
             print(f"{a.model}: {x_name} shape {xa.shape} != {y_name} {ya.shape} -> FAIL")

@@ -3,6 +3,7 @@
 // the reference engine (Q/DQ have only reference kernels; the graph around them differs).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,7 +11,9 @@
 #include <limits>
 #include <vector>
 
+#include "graph/graph.h"
 #include "graph_builder.h"
+#include "ops/op_registry.h"
 #include "pixelmill/engine.h"
 #include "pixelmill/error.h"
 
@@ -131,6 +134,143 @@ TEST(Quantize, ScalesThatDoNotFitTheAxisAreRefused) {
     EXPECT_NE(std::string(e.what()).find("scales for axis"), std::string::npos) << e.what();
   }
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace pm::engine::test
+
+namespace pm::engine::test {
+namespace {
+
+// A QDQ convolution as quantize_static writes it: x -> Q -> DQ, int8 weights (one scale
+// per output channel) -> DQ, int32 bias -> DQ, then Conv.
+GraphBuilder qdq_conv(std::int64_t c, std::int64_t o, std::int64_t k, std::int64_t stride, std::int64_t group,
+                      std::uint8_t zero, bool bias) {
+  GraphBuilder b(13);
+  b.input("x", {2, c, 15, 15});
+  b.constant("sx", tensor<float>(DType::kF32, {}, {0.03f}));
+  b.constant("zx", tensor<std::uint8_t>(DType::kU8, {}, {zero}));
+  b.node("QuantizeLinear", {"x", "sx", "zx"}, {"q"});
+  b.node("DequantizeLinear", {"q", "sx", "zx"}, {"xd"});
+  Tensor w(DType::kI8, {o, c / group, k, k});
+  for (std::int64_t i = 0; i < w.numel(); ++i) w.ptr<std::int8_t>()[i] = static_cast<std::int8_t>((i * 37 + 11) % 255 - 127);
+  std::vector<float> sw, sb;
+  std::vector<std::int32_t> bq;
+  for (std::int64_t i = 0; i < o; ++i) {
+    sw.push_back(0.002f + 0.0005f * static_cast<float>(i % 7));
+    sb.push_back(0.03f * sw.back());
+    bq.push_back(static_cast<std::int32_t>((i * 977) % 4001) - 2000);
+  }
+  b.constant("w", w);
+  b.constant("sw", tensor<float>(DType::kF32, {o}, sw));
+  b.constant("zw", Tensor(DType::kI8, {o}));
+  GraphBuilder::i(b.node("DequantizeLinear", {"w", "sw", "zw"}, {"wd"}), "axis", 0);
+  std::vector<std::string> conv_in{"xd", "wd"};
+  if (bias) {
+    b.constant("b", tensor<std::int32_t>(DType::kI32, {o}, bq));
+    b.constant("sb", tensor<float>(DType::kF32, {o}, sb));
+    GraphBuilder::i(b.node("DequantizeLinear", {"b", "sb"}, {"bd"}), "axis", 0);
+    conv_in.push_back("bd");
+  }
+  auto& conv = b.node("Conv", conv_in, {"y"});
+  GraphBuilder::ints(conv, "kernel_shape", {k, k});
+  GraphBuilder::ints(conv, "strides", {stride, stride});
+  GraphBuilder::ints(conv, "pads", {k / 2, k / 2, k / 2, k / 2});
+  GraphBuilder::i(conv, "group", group);
+  b.output("y");
+  return b;
+}
+
+// --precision int8 (pm.QConv on oneDNN: quantising reorder + int8 convolution) against
+// the QDQ graph as written on the reference kernels, and against pm.QConv's own reference
+// twin: the same values but for activations at a rounding boundary, which x * (1/scale)
+// and x / scale may send one step apart.
+TEST(QConv, Int8KernelMatchesTheQdqGraph) {
+  struct Case {
+    std::int64_t c, o, k, stride, group;
+    std::uint8_t zero;
+    bool bias;
+  };
+  for (const Case& t : {Case{16, 32, 3, 1, 1, 0, true}, Case{8, 24, 3, 2, 1, 131, true},
+                        Case{3, 16, 7, 2, 1, 128, false}, Case{32, 32, 3, 1, 32, 0, true},
+                        Case{24, 48, 1, 1, 1, 7, true}}) {
+    const std::string tag = "qconv_" + std::to_string(t.c) + "_" + std::to_string(t.k) + "_" +
+                            std::to_string(t.group) + "_" + std::to_string(t.zero);
+    const std::string path = qdq_conv(t.c, t.o, t.k, t.stride, t.group, t.zero, t.bias).save(tag);
+    Tensor x(DType::kF32, {2, t.c, 15, 15});
+    for (std::int64_t i = 0; i < x.numel(); ++i)
+      x.ptr<float>()[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i))) * (t.zero ? 3.f : 4.f) +
+                          (t.zero ? 0.f : 3.5f);
+    EngineOptions int8;
+    int8.precision = Precision::kInt8;
+    EngineOptions ref;
+    ref.reference = true;
+    Session fast(Model::load(path, int8));
+    Session slow(Model::load(path, ref));
+    const Tensor got = fast.run({x})[0];
+    const Tensor want = slow.run({x})[0];
+    const PlanReport report = fast.plan_report();
+    bool int8_kernel = false;
+    for (const auto& k : report.kernels)
+      int8_kernel |= k.op == "pm.QConv" && k.implementation.rfind("int8 ", 0) == 0;
+    EXPECT_TRUE(int8_kernel) << tag << ": the convolution did not run on a oneDNN int8 kernel";
+    ASSERT_EQ(got.shape(), want.shape()) << tag;
+    // One activation a step away changes an output by at most sx * max|w| * sw.
+    double worst = 0, scale = 0;
+    for (std::int64_t i = 0; i < got.numel(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(got.ptr<float>()[i]) - want.ptr<float>()[i]));
+      scale = std::max(scale, std::abs(static_cast<double>(want.ptr<float>()[i])));
+    }
+    EXPECT_LT(worst, 2 * 0.03 * 127 * 0.005 + 1e-4 * scale) << tag << " (largest |y| " << scale << ")";
+    EXPECT_GT(scale, 1.0) << tag;
+
+    // pm.QConv's reference twin computes the QDQ graph's value exactly: the same Q, DQ and
+    // Conv reference arithmetic, in one node.
+    Node n;
+    n.op = "pm.QConv";
+    n.name = tag;
+    auto ints = [](std::vector<std::int64_t> v) {
+      Attr a;
+      a.kind = Attr::Kind::kInts;
+      a.ints = std::move(v);
+      return a;
+    };
+    auto one_int = [](std::int64_t v) {
+      Attr a;
+      a.kind = Attr::Kind::kInt;
+      a.i = v;
+      return a;
+    };
+    Attr sx;
+    sx.kind = Attr::Kind::kFloat;
+    sx.f = 0.03f;
+    n.attrs = {{"kernel_shape", ints({t.k, t.k})}, {"strides", ints({t.stride, t.stride})},
+               {"pads", ints({t.k / 2, t.k / 2, t.k / 2, t.k / 2})}, {"group", one_int(t.group)},
+               {"x_scale", sx}, {"x_zero_point", one_int(t.zero)}, {"x_signed", one_int(0)}};
+    Tensor w(DType::kI8, {t.o, t.c / t.group, t.k, t.k});
+    for (std::int64_t i = 0; i < w.numel(); ++i) w.ptr<std::int8_t>()[i] = static_cast<std::int8_t>((i * 37 + 11) % 255 - 127);
+    Tensor sw(DType::kF32, {t.o}), bias(DType::kF32, {t.o});
+    for (std::int64_t i = 0; i < t.o; ++i) {
+      sw.ptr<float>()[i] = 0.002f + 0.0005f * static_cast<float>(i % 7);
+      bias.ptr<float>()[i] = static_cast<float>((i * 977) % 4001 - 2000) * (0.03f * sw.ptr<float>()[i]);
+    }
+    n.inputs = {"x", "w", "sw"};
+    std::vector<const Tensor*> ins{&x, &w, &sw};
+    std::vector<ValueType> types{{DType::kF32, x.shape()}, {DType::kI8, w.shape()}, {DType::kF32, sw.shape()}};
+    if (t.bias) {
+      n.inputs.push_back("b");
+      ins.push_back(&bias);
+      types.push_back({DType::kF32, bias.shape()});
+    }
+    const OpDef* def = find_op("pm.QConv");
+    ASSERT_NE(def, nullptr);
+    const auto shapes = infer_op(n, types);
+    std::vector<Tensor> twin{Tensor(DType::kF32, shapes.at(0).shape)};
+    def->ref(n, ins, twin);
+    ASSERT_EQ(twin[0].shape(), want.shape()) << tag;
+    EXPECT_EQ(0, std::memcmp(twin[0].data(), want.data(), want.nbytes())) << tag << ": the twin differs from the QDQ graph";
+    std::remove(path.c_str());
+  }
 }
 
 }  // namespace

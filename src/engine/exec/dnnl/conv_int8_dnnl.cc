@@ -1,0 +1,139 @@
+// pm.QConv on oneDNN: the activation is quantised by a reorder (float32 -> uint8/int8 in the
+// convolution's source layout, scale 1/x_scale, zero point x_zero_point), then an int8
+// convolution with int32 sums writes float32: output scale x_scale * w_scale[o] per output
+// channel, the source zero point given to oneDNN, the float32 bias (divided by the output
+// scale: oneDNN adds it to the sum before scaling).
+// Weights are reordered once, when the kernel is built.
+#include <cstring>
+
+#include "exec/dnnl/dnnl_common.h"
+#include "exec/dnnl/dnnl_kernels.h"
+#include "ops/conv_geometry.h"
+
+namespace pm::engine {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+class DnnlQConv final : public DnnlKernel {
+ public:
+  DnnlQConv(dnnl::reorder::primitive_desc quantize, dnnl::convolution_forward::primitive_desc conv,
+            dnnl::memory weights, dnnl::memory bias)
+      : quantize_pd_(std::move(quantize)), quantize_(quantize_pd_), pd_(std::move(conv)), prim_(pd_),
+        weights_(std::move(weights)), bias_(std::move(bias)), q_(pd_.src_desc(), cpu_engine()),
+        stream_(cpu_engine()) {
+    in_mds = {quantize_pd_.src_desc(), std::nullopt, std::nullopt, std::nullopt};
+    dst_md = pd_.dst_desc();
+  }
+
+  void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    dnnl::memory x(*in_mds[0], cpu_engine(), const_cast<void*>(in[0]->data()));
+    quantize_.execute(stream_, x, q_);
+    dnnl::memory dst(dst_md, cpu_engine(), out[0].data());
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, q_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+    if (bias_) args[DNNL_ARG_BIAS] = bias_;
+    prim_.execute(stream_, args);
+    stream_.wait();
+  }
+  std::string implementation() const override { return std::string("int8 ") + pd_.impl_info_str(); }
+
+ private:
+  dnnl::reorder::primitive_desc quantize_pd_;
+  dnnl::reorder quantize_;
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward prim_;
+  dnnl::memory weights_, bias_;
+  dnnl::memory q_;  // the quantised activation, the convolution's source
+  dnnl::stream stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<ValueType>& in,
+                                            const std::vector<ValueType>& out, std::string& why) {
+  const Dims& xs = in[0].shape;
+  const Dims& ws = in[1].shape;
+  if (xs.size() != 4 || ws.size() != 4) {
+    why = "only 2-D int8 convolutions go to oneDNN";
+    return nullptr;
+  }
+  if (!in[1].value || !in[2].value || (n.has_input(3) && !in[3].value)) {
+    why = "weights, weight scales or bias are not constant";
+    return nullptr;
+  }
+  try {
+    auto& eng = cpu_engine();
+    const std::int64_t group = n.attr_i("group", 1);
+    const Window2D w = window_2d(n, xs, ws[2], ws[3]);
+    const float sx = n.attr_f("x_scale", 1.f);
+    const auto zx = static_cast<std::int32_t>(n.attr_i("x_zero_point", 0));
+    const dt src_dt = n.attr_i("x_signed", 0) ? dt::s8 : dt::u8;
+    const dnnl::memory::dims src_dims{xs[0], xs[1], xs[2], xs[3]};
+    const dnnl::memory::dims dst_dims{out[0].shape[0], out[0].shape[1], out[0].shape[2], out[0].shape[3]};
+    dnnl::memory::dims w_dims;
+    tag w_tag;
+    if (group == 1) {
+      w_dims = {ws[0], ws[1], ws[2], ws[3]};
+      w_tag = tag::oihw;
+    } else {
+      w_dims = {group, ws[0] / group, ws[1], ws[2], ws[3]};
+      w_tag = tag::goihw;
+    }
+    dnnl::memory::desc src_md(src_dims, src_dt, tag::any);
+    dnnl::memory::desc w_md(w_dims, dt::s8, tag::any);
+    dnnl::memory::desc b_md({ws[0]}, dt::f32, tag::x);
+    dnnl::memory::desc dst_md(dst_dims, dt::f32, tag::any);
+    std::vector<float> scales(static_cast<std::size_t>(ws[0]));
+    const float* sw = in[2].value->ptr<float>();
+    for (std::size_t o = 0; o < scales.size(); ++o) scales[o] = sx * sw[o];
+    dnnl::primitive_attr attr;
+    // Per output channel: dimension 1 of dst ("o" in oihw; with groups oneDNN also counts
+    // the output channel over all groups as dst dimension 1).
+    attr.set_output_scales(1 << 1, scales);
+    if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {zx});
+    const bool has_bias = n.has_input(3);
+    const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
+    auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                           dnnl::algorithm::convolution_direct, src_md, w_md,
+                                                           b_md, dst_md, strides, dil, pl, pr)
+                         : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                           dnnl::algorithm::convolution_direct, src_md, w_md,
+                                                           dst_md, strides, dil, pl, pr);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    const std::string impl = pd.impl_info_str();
+    if (impl.find("ref") != std::string::npos) {
+      why = "oneDNN has only its reference int8 convolution for this shape (" + impl + ")";
+      return nullptr;
+    }
+    // The quantising reorder: float32 in the convolution's source layout -> its int8 source.
+    dnnl::memory::desc f32_md = pd.src_desc();
+    f32_md.data.data_type = dnnl_f32;
+    dnnl::primitive_attr qattr;
+    qattr.set_output_scales(0, {1.f / sx});
+    if (zx != 0) qattr.set_zero_points(DNNL_ARG_DST, 0, {zx});
+    dnnl::reorder::primitive_desc quantize(eng, f32_md, eng, pd.src_desc(), qattr);
+
+    dnnl::stream s(eng);
+    dnnl::memory w_plain({w_dims, dt::s8, w_tag}, eng, const_cast<void*>(in[1].value->data()));
+    dnnl::memory w_mem(pd.weights_desc(), eng);
+    dnnl::reorder(w_plain, w_mem).execute(s, w_plain, w_mem);
+    dnnl::memory b_mem;
+    if (has_bias) {
+      // oneDNN 2.6 adds the bias to the int32 sum before the output scale:
+      // dst = scale[o] * (sum + bias'[o]), so bias' = bias / scale.
+      b_mem = dnnl::memory(b_md, eng);
+      auto* b = static_cast<float*>(b_mem.get_data_handle());
+      const float* bias = in[3].value->ptr<float>();
+      for (std::size_t o = 0; o < scales.size(); ++o) b[o] = bias[o] / scales[o];
+    }
+    s.wait();
+    return std::make_unique<DnnlQConv>(quantize, pd, w_mem, b_mem);
+  } catch (const dnnl::error& e) {
+    why = std::string("oneDNN refused: ") + e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace pm::engine

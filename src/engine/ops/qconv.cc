@@ -1,0 +1,66 @@
+// pm.QConv: a convolution of a QDQ model run in int8, made by the fuse_qdq_conv pass from
+//   Conv(DequantizeLinear(QuantizeLinear(x, sx, zx)), DequantizeLinear(Wq, sw), bias)
+// Inputs (x float32, Wq int8 [O, I/g, kh, kw], sw float32 [O], bias float32 [O] optional);
+// attributes: the Conv's, plus x_scale (float), x_zero_point (int), x_signed (0: uint8,
+// 1: int8). The value is exactly the QDQ chain's: y = conv(dq(q(x)), Wq * sw) + bias, with
+// q/dq as QuantizeLinear/DequantizeLinear define them. This reference kernel computes it
+// that way in float; the oneDNN kernel (conv_int8_dnnl.cc) quantises x and multiplies in
+// int8 with int32 sums, so the two differ only by float rounding in the sum.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "ops/conv.h"
+#include "ops/op_util.h"
+
+namespace pm::engine {
+
+namespace {
+
+std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& in) {
+  PM_OP_CHECK(n, in.size() >= 3, "needs X, W, W scales");
+  PM_OP_CHECK(n, in[1].dtype == DType::kI8, "weights must be int8, not " + dtype_name(in[1].dtype));
+  PM_OP_CHECK(n, in[2].dtype == DType::kF32 && dims_product(in[2].shape) == in[1].shape.at(0),
+              "one float32 weight scale per output channel expected");
+  PM_OP_CHECK(n, n.attr_f("x_scale", 0.f) > 0.f, "x_scale must be positive");
+  const std::int64_t zp = n.attr_i("x_zero_point", 0);
+  PM_OP_CHECK(n, n.attr_i("x_signed", 0) ? zp >= -128 && zp <= 127 : zp >= 0 && zp <= 255,
+              "x_zero_point out of range");
+  std::vector<ValueType> as_conv{in[0], vt(DType::kF32, in[1].shape)};
+  if (n.has_input(3)) as_conv.push_back(in[3]);
+  Node conv = n;
+  conv.op = "Conv";
+  return find_op("Conv")->infer(conv, as_conv);
+}
+
+void ref_QConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  const float sx = n.attr_f("x_scale", 1.f);
+  const auto zx = static_cast<float>(n.attr_i("x_zero_point", 0));
+  const bool is_signed = n.attr_i("x_signed", 0) != 0;
+  const float lo = is_signed ? -128.f : 0.f, hi = is_signed ? 127.f : 255.f;
+  // dq(q(x)), as QuantizeLinear then DequantizeLinear compute it.
+  Tensor xd(DType::kF32, x.shape());
+  const float* px = x.ptr<float>();
+  float* pd = xd.ptr<float>();
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    const float r = std::nearbyint(px[i] / sx);
+    const float q = std::fmin(std::fmax((std::isnan(r) ? 0.f : r) + zx, lo), hi);
+    pd[i] = static_cast<float>(static_cast<std::int32_t>(q) - static_cast<std::int32_t>(zx)) * sx;
+  }
+  const Tensor& wq = *in[1];
+  const float* sw = in[2]->ptr<float>();
+  Tensor wd(DType::kF32, wq.shape());
+  const std::int64_t per_out = wq.numel() / wq.shape()[0];
+  for (std::int64_t i = 0; i < wq.numel(); ++i)
+    wd.ptr<float>()[i] = static_cast<float>(wq.ptr<std::int8_t>()[i]) * sw[i / per_out];
+  Node conv = n;
+  conv.op = "Conv";
+  conv_reference(conv, xd, wd, in.size() > 3 ? in[3] : nullptr, out[0]);
+}
+
+}  // namespace
+
+void register_qconv_ops(OpTable& t) { t.add({"pm.QConv", infer_qconv, ref_QConv}); }
+
+}  // namespace pm::engine
