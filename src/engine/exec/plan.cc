@@ -280,6 +280,7 @@ std::unique_ptr<Plan> build_plan_impl(const Graph& model, const std::map<std::st
       step.out.push_back(id);
     }
     if (dk && n.op == "pm.FusedConv" && n.has_input(3)) step.inplace_input = 3;
+    if (dk && n.op == "pm.QConv" && n.has_input(4)) step.inplace_input = 4;
     const KernelBackend backend = dk ? KernelBackend::kOneDnn : KernelBackend::kReference;
     if (dk) step.kernel = std::move(dk);
     else step.kernel = make_ref_kernel(n);

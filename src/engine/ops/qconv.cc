@@ -1,11 +1,13 @@
 // pm.QConv: a convolution of a QDQ model run in int8, made by the fuse_qdq_conv pass from
 //   Conv(DequantizeLinear(QuantizeLinear(x, sx, zx)), DequantizeLinear(Wq, sw), bias)
-// Inputs (x float32, Wq int8 [O, I/g, kh, kw], sw float32 [O], bias float32 [O] optional);
-// attributes: the Conv's, plus x_scale (float), x_zero_point (int), x_signed (0: uint8,
-// 1: int8). The value is exactly the QDQ chain's: y = conv(dq(q(x)), Wq * sw) + bias, with
-// q/dq as QuantizeLinear/DequantizeLinear define them. This reference kernel computes it
+// Inputs (x float32, Wq int8 [O, I/g, kh, kw], sw float32 [O], bias float32 [O] optional,
+// residual optional); attributes: the Conv's, plus x_scale (float), x_zero_point (int),
+// x_signed (0: uint8, 1: int8), and the activation of pm.FusedConv when the plan passes fuse
+// one. The value is exactly the QDQ chain's: y = act(conv(dq(q(x)), Wq * sw) + bias +
+// residual), with q/dq as QuantizeLinear/DequantizeLinear define them. This reference kernel computes it
 // that way in float; the oneDNN kernel (conv_int8_dnnl.cc) quantises x and multiplies in
 // int8 with int32 sums, so the two differ only by float rounding in the sum.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -27,10 +29,17 @@ std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& 
   PM_OP_CHECK(n, n.attr_i("x_signed", 0) ? zp >= -128 && zp <= 127 : zp >= 0 && zp <= 255,
               "x_zero_point out of range");
   std::vector<ValueType> as_conv{in[0], vt(DType::kF32, in[1].shape)};
-  if (n.has_input(3)) as_conv.push_back(in[3]);
   Node conv = n;
   conv.op = "Conv";
-  return find_op("Conv")->infer(conv, as_conv);
+  conv.inputs.resize(std::min<std::size_t>(conv.inputs.size(), 3));
+  if (n.has_input(3)) {
+    as_conv.push_back(in[3]);
+  } else if (conv.inputs.size() > 2) {
+    conv.inputs[2].clear();
+  }
+  auto out = find_op("Conv")->infer(conv, as_conv);
+  if (n.has_input(4)) PM_OP_CHECK(n, in[4].shape == out[0].shape, "residual shape does not match the output");
+  return out;
 }
 
 void ref_QConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
@@ -57,6 +66,13 @@ void ref_QConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<
   Node conv = n;
   conv.op = "Conv";
   conv_reference(conv, xd, wd, in.size() > 3 ? in[3] : nullptr, out[0]);
+  float* y = out[0].ptr<float>();
+  const std::int64_t count = out[0].numel();
+  if (in.size() > 4 && in[4]) {
+    const float* r = in[4]->ptr<float>();
+    for (std::int64_t i = 0; i < count; ++i) y[i] += r[i];
+  }
+  apply_activation(fused_activation(n), y, count);
 }
 
 }  // namespace

@@ -11,7 +11,11 @@ namespace pm::engine {
 
 namespace {
 
-bool is_conv(const Node& n) { return n.op == "Conv" || n.op == "pm.FusedConv"; }
+bool is_conv(const Node& n) { return n.op == "Conv" || n.op == "pm.FusedConv" || n.op == "pm.QConv"; }
+
+// Where a fused residual goes: input 3 of pm.FusedConv, input 4 of pm.QConv (after its
+// weight scales and bias).
+std::size_t residual_input(const Node& n) { return n.op == "pm.QConv" ? 4 : 3; }
 
 }  // namespace
 
@@ -31,12 +35,13 @@ void fuse_conv_sum(Graph& g, const PassContext& ctx) {
       auto pit = producer.find(cv);
       if (pit == producer.end() || drop[pit->second]) continue;
       Node& conv = g.nodes[pit->second];
-      if (!is_conv(conv) || uses[cv] != 1 || conv.has_input(3) || conv.has_attr("activation")) continue;
+      const std::size_t r = residual_input(conv);
+      if (!is_conv(conv) || uses[cv] != 1 || conv.has_input(r) || conv.has_attr("activation")) continue;
       if (ctx.types->at(res).shape != out_t.shape || g.is_constant(res) || res == cv) continue;
       Node fused = conv;
-      fused.op = "pm.FusedConv";
-      fused.inputs.resize(4);
-      fused.inputs[3] = res;
+      if (conv.op != "pm.QConv") fused.op = "pm.FusedConv";
+      fused.inputs.resize(r + 1);
+      fused.inputs[r] = res;
       fused.outputs = add.outputs;
       drop[pit->second] = true;
       add = fused;
@@ -79,7 +84,7 @@ void fuse_conv_activation(Graph& g, const PassContext& ctx) {
       alpha.f = act.attr_f("alpha", 0.01f);
     }
     Node fused = conv;
-    fused.op = "pm.FusedConv";
+    if (conv.op != "pm.QConv") fused.op = "pm.FusedConv";
     fused.attrs["activation"] = kind;
     fused.attrs["activation_alpha"] = alpha;
     fused.attrs["activation_beta"] = beta;

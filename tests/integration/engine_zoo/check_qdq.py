@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""QDQ models on the engine: a zoo model (scripts/make-zoo.sh) made QDQ by make_qdq.py (the
+"""QDQ models on the engine: a zoo model (scripts/make-zoo.sh) made QDQ by
+perf/engine/make_qdq.py (the
 layout of ONNX Runtime's quantize_static), run by `pixelmill model run` in its default mode,
 with --reference and with --precision int8 (every convolution an int8 oneDNN kernel,
 checked in its --verbose log), and by ONNX Runtime on the same file and input.
@@ -49,7 +50,7 @@ def main():
     fp32 = os.path.join(a.zoo, a.model + ".onnx")
     inp = os.path.join(a.zoo, a.model + ".input.npy")
     qdq = os.path.join(a.work, a.model + ".qdq.onnx")
-    subprocess.run([sys.executable, os.path.join(HERE, "make_qdq.py"), fp32, inp, qdq], check=True)
+    subprocess.run([sys.executable, os.path.join(REPO, "perf", "engine", "make_qdq.py"), fp32, inp, qdq], check=True)
 
     x = pm_peers.load_npy(inp)
     runs = {}

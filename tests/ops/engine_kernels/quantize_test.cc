@@ -144,8 +144,10 @@ namespace {
 
 // A QDQ convolution as quantize_static writes it: x -> Q -> DQ, int8 weights (one scale
 // per output channel) -> DQ, int32 bias -> DQ, then Conv.
+// `tail`: then Add(x) (a residual; needs the output's shape) and Relu, which the plan
+// passes fuse into pm.QConv as post-ops.
 GraphBuilder qdq_conv(std::int64_t c, std::int64_t o, std::int64_t k, std::int64_t stride, std::int64_t group,
-                      std::uint8_t zero, bool bias) {
+                      std::uint8_t zero, bool bias, bool tail = false) {
   GraphBuilder b(13);
   b.input("x", {2, c, 15, 15});
   b.constant("sx", tensor<float>(DType::kF32, {}, {0.03f}));
@@ -172,11 +174,15 @@ GraphBuilder qdq_conv(std::int64_t c, std::int64_t o, std::int64_t k, std::int64
     GraphBuilder::i(b.node("DequantizeLinear", {"b", "sb"}, {"bd"}), "axis", 0);
     conv_in.push_back("bd");
   }
-  auto& conv = b.node("Conv", conv_in, {"y"});
+  auto& conv = b.node("Conv", conv_in, {tail ? "y0" : "y"});
   GraphBuilder::ints(conv, "kernel_shape", {k, k});
   GraphBuilder::ints(conv, "strides", {stride, stride});
   GraphBuilder::ints(conv, "pads", {k / 2, k / 2, k / 2, k / 2});
   GraphBuilder::i(conv, "group", group);
+  if (tail) {
+    b.node("Add", {"y0", "x"}, {"y1"});
+    b.node("Relu", {"y1"}, {"y"});
+  }
   b.output("y");
   return b;
 }
@@ -190,13 +196,15 @@ TEST(QConv, Int8KernelMatchesTheQdqGraph) {
     std::int64_t c, o, k, stride, group;
     std::uint8_t zero;
     bool bias;
+    bool tail = false;  // residual Add and Relu, fused as post-ops
   };
   for (const Case& t : {Case{16, 32, 3, 1, 1, 0, true}, Case{8, 24, 3, 2, 1, 131, true},
                         Case{3, 16, 7, 2, 1, 128, false}, Case{32, 32, 3, 1, 32, 0, true},
-                        Case{24, 48, 1, 1, 1, 7, true}}) {
+                        Case{24, 48, 1, 1, 1, 7, true}, Case{16, 16, 3, 1, 1, 0, true, true},
+                        Case{32, 32, 3, 1, 32, 5, false, true}}) {
     const std::string tag = "qconv_" + std::to_string(t.c) + "_" + std::to_string(t.k) + "_" +
-                            std::to_string(t.group) + "_" + std::to_string(t.zero);
-    const std::string path = qdq_conv(t.c, t.o, t.k, t.stride, t.group, t.zero, t.bias).save(tag);
+                            std::to_string(t.group) + "_" + std::to_string(t.zero) + (t.tail ? "_tail" : "");
+    const std::string path = qdq_conv(t.c, t.o, t.k, t.stride, t.group, t.zero, t.bias, t.tail).save(tag);
     Tensor x(DType::kF32, {2, t.c, 15, 15});
     for (std::int64_t i = 0; i < x.numel(); ++i)
       x.ptr<float>()[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i))) * (t.zero ? 3.f : 4.f) +
@@ -210,10 +218,13 @@ TEST(QConv, Int8KernelMatchesTheQdqGraph) {
     const Tensor got = fast.run({x})[0];
     const Tensor want = slow.run({x})[0];
     const PlanReport report = fast.plan_report();
-    bool int8_kernel = false;
-    for (const auto& k : report.kernels)
+    bool int8_kernel = false, unfused = false;
+    for (const auto& k : report.kernels) {
       int8_kernel |= k.op == "pm.QConv" && k.implementation.rfind("int8 ", 0) == 0;
+      unfused |= k.op == "Add" || k.op == "Relu";
+    }
     EXPECT_TRUE(int8_kernel) << tag << ": the convolution did not run on a oneDNN int8 kernel";
+    EXPECT_FALSE(unfused) << tag << ": the residual or the activation was not fused";
     ASSERT_EQ(got.shape(), want.shape()) << tag;
     // One activation a step away changes an output by at most sx * max|w| * sw.
     double worst = 0, scale = 0;
@@ -261,6 +272,20 @@ TEST(QConv, Int8KernelMatchesTheQdqGraph) {
       n.inputs.push_back("b");
       ins.push_back(&bias);
       types.push_back({DType::kF32, bias.shape()});
+    }
+    if (t.tail) {  // the residual is x itself; the activation is fused_activation's attribute
+      if (!t.bias) {
+        n.inputs.push_back("");
+        ins.push_back(nullptr);
+        types.push_back({});
+      }
+      n.inputs.push_back("x");
+      ins.push_back(&x);
+      types.push_back({DType::kF32, x.shape()});
+      Attr relu;
+      relu.kind = Attr::Kind::kString;
+      relu.s = "Relu";
+      n.attrs["activation"] = relu;
     }
     const OpDef* def = find_op("pm.QConv");
     ASSERT_NE(def, nullptr);

@@ -3,11 +3,14 @@
 // convolution with int32 sums writes float32: output scale x_scale * w_scale[o] per output
 // channel, the source zero point given to oneDNN, the float32 bias (divided by the output
 // scale: oneDNN adds it to the sum before scaling).
-// Weights are reordered once, when the kernel is built.
+// A fused residual (input 4) is oneDNN's sum post-op and a fused activation its eltwise
+// post-op, both applied to the scaled float32 result. Weights are reordered once, when the
+// kernel is built.
 #include <cstring>
 
 #include "exec/dnnl/dnnl_common.h"
 #include "exec/dnnl/dnnl_kernels.h"
+#include "ops/conv.h"
 #include "ops/conv_geometry.h"
 
 namespace pm::engine {
@@ -20,15 +23,18 @@ using tag = dnnl::memory::format_tag;
 class DnnlQConv final : public DnnlKernel {
  public:
   DnnlQConv(dnnl::reorder::primitive_desc quantize, dnnl::convolution_forward::primitive_desc conv,
-            dnnl::memory weights, dnnl::memory bias)
+            dnnl::memory weights, dnnl::memory bias, bool has_sum)
       : quantize_pd_(std::move(quantize)), quantize_(quantize_pd_), pd_(std::move(conv)), prim_(pd_),
         weights_(std::move(weights)), bias_(std::move(bias)), q_(pd_.src_desc(), cpu_engine()),
-        stream_(cpu_engine()) {
+        has_sum_(has_sum), stream_(cpu_engine()) {
     in_mds = {quantize_pd_.src_desc(), std::nullopt, std::nullopt, std::nullopt};
+    if (has_sum_) in_mds.push_back(pd_.dst_desc());
     dst_md = pd_.dst_desc();
   }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    if (has_sum_ && in[4]->data() != out[0].data())
+      std::memcpy(out[0].data(), in[4]->data(), dst_md.get_size());
     dnnl::memory x(*in_mds[0], cpu_engine(), const_cast<void*>(in[0]->data()));
     quantize_.execute(stream_, x, q_);
     dnnl::memory dst(dst_md, cpu_engine(), out[0].data());
@@ -46,6 +52,7 @@ class DnnlQConv final : public DnnlKernel {
   dnnl::convolution_forward prim_;
   dnnl::memory weights_, bias_;
   dnnl::memory q_;  // the quantised activation, the convolution's source
+  bool has_sum_;
   dnnl::stream stream_;
 };
 
@@ -93,6 +100,19 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
     // the output channel over all groups as dst dimension 1).
     attr.set_output_scales(1 << 1, scales);
     if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {zx});
+    const bool has_sum = n.has_input(4);
+    const FusedActivation act = fused_activation(n);
+    dnnl::post_ops po;
+    if (has_sum) po.append_sum(1.f);
+    if (!act.kind.empty()) {
+      dnnl::algorithm alg{};
+      if (!dnnl_eltwise_for(act.kind, alg)) {
+        why = "activation " + act.kind + " has no oneDNN post-op";
+        return nullptr;
+      }
+      po.append_eltwise(1.f, alg, act.kind == "Relu" ? 0.f : act.alpha, act.beta);
+    }
+    attr.set_post_ops(po);
     const bool has_bias = n.has_input(3);
     const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
     auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
@@ -129,7 +149,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
       for (std::size_t o = 0; o < scales.size(); ++o) b[o] = bias[o] / scales[o];
     }
     s.wait();
-    return std::make_unique<DnnlQConv>(quantize, pd, w_mem, b_mem);
+    return std::make_unique<DnnlQConv>(quantize, pd, w_mem, b_mem, has_sum);
   } catch (const dnnl::error& e) {
     why = std::string("oneDNN refused: ") + e.what();
     return nullptr;

@@ -19,7 +19,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(HERE))), "perf", "engine"))
+sys.path.insert(0, HERE)
 import pm_peers  # noqa: E402
 
 QUANTISED = ("Conv", "Gemm", "MatMul")
