@@ -3,7 +3,8 @@
 
   pixelmill --precision int8 on a QDQ file  vs  ONNX Runtime on the same QDQ file (its int8
   kernels) and ONNX Runtime fp32 on the fp32 file; pixelmill fp32 on the fp32 file for
-  reference. The QDQ file is make_qdq.py's (ORT's quantize_static layout, calibrated on the
+  reference. ORT is timed without and with its spinning threads, and the faster counts.
+  The QDQ file is make_qdq.py's (ORT's quantize_static layout, calibrated on the
   zoo input). Per model and thread count: img/s median [min, max] of --runs after warm-up,
   the load average before each figure, the ratios, and the int8 output's cosine to ORT fp32.
 
@@ -81,10 +82,15 @@ def main():
                 figs[name] = (s, ld)
                 print(f"  {m} t{t} {name}: {bench.fmt(s)} img/s load {ld:.2f} ({line.strip()[:100]})", flush=True)
             for name, path in (("ORT int8 (QDQ)", qdq), ("ORT fp32", fp32)):
-                ld = bench.load1()
-                s, err = bench.peer_bench("ort", path, a.batch, t, a.runs, a.warmup)
-                figs[name] = (s, ld)
-                print(f"  {m} t{t} {name}: {bench.fmt(s)} img/s load {ld:.2f} {err}", flush=True)
+                # ORT's best of its two modes (no spinning, and its default spinning threads).
+                best = None
+                for peer in ("ort", "ort-spin"):
+                    ld = bench.load1()
+                    s, err = bench.peer_bench(peer, path, a.batch, t, a.runs, a.warmup)
+                    print(f"  {m} t{t} {name} {peer}: {bench.fmt(s)} img/s load {ld:.2f} {err}", flush=True)
+                    if s and (best is None or s["median"] > best[0]["median"]):
+                        best = (s, ld)
+                figs[name] = best or (None, bench.load1())
             rows.append((m, t, figs))
     print()
     print("| model | threads | pixelmill int8 | pixelmill fp32 | ORT int8 (same QDQ file) | ORT fp32 | "
