@@ -8,9 +8,15 @@ tested on the form other tools produce:
 - their weights are int8 initializers, symmetric, one scale per output channel (axis 0 for
   Conv, the output axis for Gemm/MatMul), behind DequantizeLinear;
 - their biases are int32 initializers with scale = activation scale x weight scale.
+Weights stored in float16 behind a Cast to float32 (as in the default model) count as
+initializers: the Cast is read through, and dropped when nothing else reads it.
 
-  make_qdq.py FP32.onnx INPUT.npy OUT.onnx
+  make_qdq.py FP32.onnx INPUT.npy OUT.onnx [--method minmax|percentile]
+              [--skip first,last,depthwise] [--only I]
+--skip leaves those ops in fp32 (mixed precision); --only quantises op I alone (its index
+among the Conv/Gemm/MatMul ops with a weight): together they find which layers cost accuracy.
 """
+import argparse
 import os
 import sys
 
@@ -25,8 +31,10 @@ import pm_peers  # noqa: E402
 QUANTISED = ("Conv", "Gemm", "MatMul")
 
 
-def activation_ranges(model, x, names):
-    """min/max of each named tensor on input x (ONNX Runtime, fp32)."""
+def activation_ranges(model, x, names, method="minmax"):
+    """The calibrated range of each named tensor on input x (ONNX Runtime, fp32): its min and
+    max, or (percentile) its 0.01th and 99.99th percentiles, so that a few outliers do not
+    take most of the 256 steps."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
     have = {o.name for o in m.graph.output}
@@ -40,6 +48,9 @@ def activation_ranges(model, x, names):
         outs = sess.run(names, {sess.get_inputs()[0].name: x})
     finally:
         os.remove(path)
+    if method == "percentile":
+        return {n: (float(min(np.percentile(v, 0.01), 0.0)), float(max(np.percentile(v, 99.99), 0.0)))
+                for n, v in zip(names, outs)}
     return {n: (float(min(v.min(), 0.0)), float(max(v.max(), 0.0))) for n, v in zip(names, outs)}
 
 
@@ -49,13 +60,35 @@ def uint8_params(lo, hi):
     return np.float32(scale), np.uint8(zero)
 
 
-def main(src, inp, dst):
+def main(src, inp, dst, method="minmax", skip=(), only=None):
     model = onnx.load(src)
     g = model.graph
     inits = {t.name: t for t in g.initializer}
+    # float16 initializers behind Cast(to=float): seen as float32 initializers.
+    for node in g.node:
+        if (node.op_type == "Cast" and node.input[0] in inits and
+                any(a.name == "to" and a.i == onnx.TensorProto.FLOAT for a in node.attribute)):
+            t = numpy_helper.from_array(numpy_helper.to_array(inits[node.input[0]]).astype(np.float32), node.output[0])
+            inits[node.output[0]] = t
+            g.initializer.append(t)
+    kept = [n for n in g.node if not (n.op_type == "Cast" and n.output[0] in inits)]
+    del g.node[:]
+    g.node.extend(kept)
+    used = {i for n in g.node for i in n.input}
+    live = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(live)
     x = np.load(inp, allow_pickle=False)
     targets = [n for n in g.node if n.op_type in QUANTISED and n.input[0] not in inits]
-    ranges = activation_ranges(model, x, sorted({n.input[0] for n in targets}))
+    if only is not None:
+        targets = [targets[only]]
+    if "first" in skip and targets:
+        targets = targets[1:]
+    if "last" in skip and targets:
+        targets = targets[:-1]
+    if "depthwise" in skip:
+        targets = [n for n in targets if not any(a.name == "group" and a.i > 1 for a in n.attribute)]
+    ranges = activation_ranges(model, x, sorted({n.input[0] for n in targets}), method)
 
     new_inits, new_nodes, done = [], [], {}
     def qdq_activation(name):
@@ -87,18 +120,24 @@ def main(src, inp, dst):
     def qdq_bias(name, act_scale, w_scale):
         b = numpy_helper.to_array(inits[name]).astype(np.float64)
         scale = (act_scale * w_scale).astype(np.float32)
-        bq = np.round(b / scale).astype(np.int32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.round(b / scale)
+        if not np.all(np.isfinite(ratio)) or np.abs(ratio).max() > 2**31 - 1:
+            return name  # not representable in int32 at this scale: the bias stays float32
+        bq = ratio.astype(np.int32)
         qn, sn, zn, dq = name + "_i32", name + "_bscale", name + "_bzero", name + "_bdq"
         new_inits.extend([numpy_helper.from_array(bq, qn), numpy_helper.from_array(scale, sn),
                           numpy_helper.from_array(np.zeros(len(scale), np.int32), zn)])
         new_nodes.append(helper.make_node("DequantizeLinear", [qn, sn, zn], [dq], name=dq, axis=0))
         return dq
 
+    quantised = 0
     for n in targets:
         if len(n.input) < 2 or n.input[1] not in inits:
             continue
         if n.op_type == "Gemm" and any(a.name == "transA" and a.i for a in n.attribute):
             continue
+        quantised += 1
         dq_x, act_scale = qdq_activation(n.input[0])
         w_rank = len(inits[n.input[1]].dims)
         trans_b = any(a.name == "transB" and a.i for a in n.attribute)
@@ -133,12 +172,21 @@ def main(src, inp, dst):
     g.initializer.extend(keep)
     onnx.checker.check_model(model)
     onnx.save(model, dst)
-    print(f"{dst}: {len(targets)} ops quantised, "
+    print(f"{dst}: {quantised} of {len(targets)} Conv/Gemm/MatMul quantised, "
           f"{sum(1 for n in g.node if n.op_type == 'QuantizeLinear')} QuantizeLinear, "
           f"{sum(1 for n in g.node if n.op_type == 'DequantizeLinear')} DequantizeLinear")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit(__doc__)
-    main(*sys.argv[1:])
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("fp32")
+    ap.add_argument("input")
+    ap.add_argument("out")
+    ap.add_argument("--method", default="minmax", choices=["minmax", "percentile"])
+    ap.add_argument("--skip", default="", help="first,last,depthwise")
+    ap.add_argument("--only", type=int, default=None)
+    a = ap.parse_args()
+    skip = set(filter(None, a.skip.split(",")))
+    if skip - {"first", "last", "depthwise"}:
+        sys.exit(f"make_qdq: --skip takes first, last, depthwise, not {a.skip}")
+    main(a.fp32, a.input, a.out, a.method, skip, a.only)
