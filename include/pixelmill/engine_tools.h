@@ -30,4 +30,8 @@ std::vector<std::string> engine_supported_ops();
 // to fp32 (with a warning) where it does not.
 bool engine_has_bf16();
 
+// Whether this CPU has VNNI (AVX512_VNNI, AVX_VNNI or AMX), which Precision::kInt8 needs;
+// without it a QDQ model runs as written, in fp32 (with a warning).
+bool engine_has_int8();
+
 }  // namespace pm::engine

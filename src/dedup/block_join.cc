@@ -96,8 +96,9 @@ inline void add_products(Doubles8& acc, const float* x, const float* y) {
 }
 }  // namespace
 
-// Element k goes to lane k mod 32 of four 8-wide accumulators, the lanes are summed in a
-// fixed tree and the tail (dim mod 8) last: the same IEEE operations in the same order on
+// Elements in whole blocks of 32 go to lane k mod 32 of four 8-wide accumulators, a
+// remaining block of 8 to the first accumulator, the lanes are summed in a fixed tree and
+// the tail (dim mod 8) last: the same IEEE operations in the same order on
 // every CPU and vector width (the clones differ only in how many lanes one instruction
 // holds), so the result does not depend on where it runs.
 __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -214,7 +215,7 @@ void BlockJoiner::tile(const BlockView& a, std::int64_t i0, std::int64_t m, cons
   // (The bound is rounded down to a float below it, so no candidate is lost to rounding.)
   const float low =
       bf16 ? std::nextafter(static_cast<float>(threshold_ - bf16_score_bound(dim_, norm_a_, norm_b_)),
-                            -1e30f)
+                            -INFINITY)
            : threshold_ - kBorderBand;
   for (std::int64_t i = 0; i < m; ++i) {
     const float* row = scratch_.data() + i * n;

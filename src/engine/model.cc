@@ -18,6 +18,11 @@ std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions 
     std::cerr << "[engine] warning: this CPU has no AVX512_BF16/AMX; running " << path << " in fp32\n";
     opts.precision = Precision::kF32;
   }
+  if (opts.precision == Precision::kInt8 && !engine_has_int8()) {
+    std::cerr << "[engine] warning: this CPU has no VNNI (AVX512_VNNI, AVX_VNNI, AMX); running " << path
+              << " as written, in fp32\n";
+    opts.precision = Precision::kF32;
+  }
   m->opts = opts;
   for (const auto& n : m->graph.nodes) ++m->loaded_op_counts[n.op];
   for (const auto& [name, t] : m->graph.constants) m->parameters += t.numel();

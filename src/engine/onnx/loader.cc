@@ -127,7 +127,9 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& base_dir, con
       g.constants[n.outputs[0]] = constant_value(n);
       continue;
     }
-    if (!find_op(n.op))
+    // pm.* ops are the engine's own, made by its passes from checked patterns; a file
+    // that names one is refused like any unknown op.
+    if (!find_op(n.op) || n.op.rfind("pm.", 0) == 0)
       throw Error(what + ": unsupported op '" + n.op + "' (node '" + n.name + "')");
     // Every supported op reads its first input and writes its first output; the passes
     // rely on both (fuzzing found an Identity without an input).

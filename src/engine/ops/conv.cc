@@ -27,8 +27,9 @@ std::vector<ValueType> infer_conv(const Node& n, const std::vector<ValueType>& i
   const auto ks = n.attr_ints("kernel_shape");
   PM_OP_CHECK(n, ks.empty() || Dims(ks) == Dims(w.begin() + 2, w.end()),
               "kernel_shape does not match the weights " + dims_str(w));
-  if (in.size() > 2 && !in[2].shape.empty() && n.has_input(2))
-    PM_OP_CHECK(n, dims_product(in[2].shape) == w[0], "bias size does not match output channels");
+  if (in.size() > 2 && n.has_input(2))
+    PM_OP_CHECK(n, in[2].dtype == DType::kF32 && dims_product(in[2].shape) == w[0],
+                "bias must be float32 with one value per output channel");
   if (x.size() == 3) return {vt(DType::kF32, {x[0], w[0], g.ow})};
   return {vt(DType::kF32, {x[0], w[0], g.oh, g.ow})};
 }

@@ -6,7 +6,9 @@
 // one. The value is exactly the QDQ chain's: y = act(conv(dq(q(x)), Wq * sw) + bias +
 // residual), with q/dq as QuantizeLinear/DequantizeLinear define them. This reference kernel computes it
 // that way in float; the oneDNN kernel (conv_int8_dnnl.cc) quantises x and multiplies in
-// int8 with int32 sums, so the two differ only by float rounding in the sum.
+// int8 with int32 sums; the two differ by float rounding in the sum, and where an activation
+// sits at a rounding boundary, by one step: oneDNN quantises with x * (1/scale), the spec
+// with x / scale.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -20,10 +22,15 @@ namespace pm::engine {
 namespace {
 
 std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& in) {
-  PM_OP_CHECK(n, in.size() >= 3, "needs X, W, W scales");
+  PM_OP_CHECK(n, in.size() >= 3 && n.has_input(1) && n.has_input(2), "needs X, W, W scales");
   PM_OP_CHECK(n, in[1].dtype == DType::kI8, "weights must be int8, not " + dtype_name(in[1].dtype));
-  PM_OP_CHECK(n, in[2].dtype == DType::kF32 && dims_product(in[2].shape) == in[1].shape.at(0),
+  PM_OP_CHECK(n, in[1].shape.size() == 4 && in[1].shape[0] > 0, "weights must be [O > 0, I, kh, kw]");
+  PM_OP_CHECK(n, in[2].dtype == DType::kF32 && dims_product(in[2].shape) == in[1].shape[0],
               "one float32 weight scale per output channel expected");
+  if (n.has_input(3))
+    PM_OP_CHECK(n, in[3].dtype == DType::kF32 && dims_product(in[3].shape) == in[1].shape[0],
+                "the bias must be float32, one value per output channel");
+  if (n.has_input(4)) PM_OP_CHECK(n, in[4].dtype == DType::kF32, "the residual must be float32");
   PM_OP_CHECK(n, n.attr_f("x_scale", 0.f) > 0.f, "x_scale must be positive");
   const std::int64_t zp = n.attr_i("x_zero_point", 0);
   PM_OP_CHECK(n, n.attr_i("x_signed", 0) ? zp >= -128 && zp <= 127 : zp >= 0 && zp <= 255,

@@ -129,7 +129,8 @@ void dequantize_from(const Node& n, const std::vector<const Tensor*>& in, Tensor
   const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
   float* out = y.ptr<float>();
   for_each_channel(in[0]->shape(), axis_of(n, in), [&](std::int64_t i, std::int64_t c) {
-    out[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_at(zp, c)) * scale[c];
+    // In int64: an int32 x less a crafted zero point may leave int32.
+    out[i] = static_cast<float>(static_cast<std::int64_t>(x[i]) - zero_at(zp, c)) * scale[c];
   });
 }
 

@@ -7,7 +7,7 @@ std::int64_t count_macs(const Graph& g, const std::map<std::string, ValueType>& 
   std::int64_t macs = 0;
   for (const auto& n : g.nodes) {
     const auto& out = types.at(n.outputs[0]).shape;
-    if (n.op == "Conv" || n.op == "ConvTranspose" || n.op == "pm.FusedConv") {
+    if (n.op == "Conv" || n.op == "ConvTranspose" || n.op == "pm.FusedConv" || n.op == "pm.QConv") {
       const auto& w = types.at(n.inputs[1]).shape;
       std::int64_t per = 1;
       for (std::size_t i = 1; i < w.size(); ++i) per *= w[i];

@@ -116,8 +116,11 @@ void fuse_qdq_conv(Graph& g, const PassContext&) {
         continue;
       }
     }
-    const std::string tag = conv.name.empty() ? conv.outputs[0] : conv.name;
-    const std::string sw_name = tag + ":int8_w_scale", b_name = tag + ":int8_bias";
+    // Named after the conv's output, unique in a valid graph; skipped should a value of
+    // that name exist already.
+    const std::string sw_name = conv.outputs[0] + ":int8_w_scale", b_name = conv.outputs[0] + ":int8_bias";
+    if (g.is_constant(sw_name) || g.is_constant(b_name) || producer.count(sw_name) || producer.count(b_name))
+      continue;
     Tensor scales(DType::kF32, {channels});
     std::memcpy(scales.data(), sw.data(), sw.size() * sizeof(float));
     g.constants[sw_name] = scales;

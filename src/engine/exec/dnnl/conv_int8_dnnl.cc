@@ -6,6 +6,7 @@
 // A fused residual (input 4) is oneDNN's sum post-op and a fused activation its eltwise
 // post-op, both applied to the scaled float32 result. Weights are reordered once, when the
 // kernel is built.
+#include <cmath>
 #include <cstring>
 
 #include "exec/dnnl/dnnl_common.h"
@@ -95,6 +96,16 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
     std::vector<float> scales(static_cast<std::size_t>(ws[0]));
     const float* sw = in[2].value->ptr<float>();
     for (std::size_t o = 0; o < scales.size(); ++o) scales[o] = sx * sw[o];
+    // Scales that are zero, denormal or overflow would give inf/NaN where the reference
+    // gives numbers (bias / scale, 1 / x_scale): such a node runs on its reference kernel.
+    const float* bias_v = n.has_input(3) ? in[3].value->ptr<float>() : nullptr;
+    bool finite = std::isnormal(sx) && std::isfinite(1.f / sx);
+    for (std::size_t o = 0; o < scales.size() && finite; ++o)
+      finite = std::isnormal(scales[o]) && (!bias_v || std::isfinite(bias_v[o] / scales[o]));
+    if (!finite) {
+      why = "a scale is zero, denormal or too small for its bias";
+      return nullptr;
+    }
     dnnl::primitive_attr attr;
     // Per output channel: dimension 1 of dst ("o" in oihw; with groups oneDNN also counts
     // the output channel over all groups as dst dimension 1).

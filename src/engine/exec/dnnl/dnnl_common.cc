@@ -18,6 +18,17 @@ bool cpu_has_bf16() {
 
 bool engine_has_bf16() { return cpu_has_bf16(); }
 
+bool engine_has_int8() {
+  // Without VNNI oneDNN 2.6 multiplies u8 x s8 with vpmaddubsw, whose 16-bit pair sums
+  // saturate, or halves the weights: results the QDQ graph does not give.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  for (const auto vnni : {dnnl::cpu_isa::avx512_core_vnni, dnnl::cpu_isa::avx2_vnni}) {
+    const auto bits = static_cast<unsigned>(vnni);
+    if ((isa & bits) == bits) return true;
+  }
+  return false;
+}
+
 bool dnnl_eltwise_for(const std::string& kind, dnnl::algorithm& alg) {
   using A = dnnl::algorithm;
   if (kind == "Relu" || kind == "LeakyRelu") alg = A::eltwise_relu;
