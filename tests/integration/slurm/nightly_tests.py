@@ -280,10 +280,17 @@ def nightly():
         if state not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING"):
             break
         if killed is None and os.path.exists(night_file):
+            # The reader's rule, which --resume applies (README, "Checkpoint rounds"): a
+            # split is in when split_done is 1 and its rows lie below staged_rows. During a
+            # round /progress may be ahead of staged_rows; those splits are not in yet.
             try:
                 with h5py.File(night_file, "r") as f:
-                    done = int(f["/progress/split_done"][:].sum())
-                    planned = f["/progress/split_done"].shape[0]
+                    flags = f["/progress/split_done"][:].astype(bool)
+                    first = f["/progress/split_first_row"][:]
+                    rows = f["/progress/split_rows"][:]
+                    staged = int(f.attrs["staged_rows"])
+                    done = int((flags & (first + rows <= staged)).sum())
+                    planned = len(flags)
             except (OSError, KeyError):  # between rounds only; parallel HDF5 has no SWMR
                 done = planned = 0
             if 0 < done < planned:
