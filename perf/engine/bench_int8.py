@@ -30,12 +30,6 @@ import pm_peers  # noqa: E402
 bench.PRECISION_FLAGS["int8"] = ["--precision", "int8"]
 
 
-def cosine(a, b):
-    a = a.astype(np.float64).ravel()
-    b = b.astype(np.float64).ravel()
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 def int8_cosine(pm, qdq, fp32, inp):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "int8.npy")
@@ -47,7 +41,7 @@ def int8_cosine(pm, qdq, fp32, inp):
     want = ref.run(None, {ref.get_inputs()[0].name: x})[0]
     ort_q = pm_peers.ort_session(qdq, 1)
     theirs = ort_q.run(None, {ort_q.get_inputs()[0].name: x})[0]
-    return cosine(got, want), cosine(theirs, want), cosine(got, theirs)
+    return bench.cosine(got, want), bench.cosine(theirs, want), bench.cosine(got, theirs)
 
 
 def main():

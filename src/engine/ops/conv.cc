@@ -46,13 +46,7 @@ std::vector<ValueType> infer_fused(const Node& n, const std::vector<ValueType>& 
 
 void ref_FusedConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
   conv_reference(n, *in[0], *in[1], in.size() > 2 ? in[2] : nullptr, out[0]);
-  float* y = out[0].ptr<float>();
-  const std::int64_t count = out[0].numel();
-  if (in.size() > 3 && in[3]) {
-    const float* r = in[3]->ptr<float>();
-    for (std::int64_t i = 0; i < count; ++i) y[i] += r[i];
-  }
-  apply_activation(fused_activation(n), y, count);
+  add_residual_and_activate(n, in.size() > 3 ? in[3] : nullptr, out[0]);
 }
 
 std::vector<ValueType> infer_fused_dw(const Node& n, const std::vector<ValueType>& in) {
@@ -119,6 +113,16 @@ FusedActivation activation_attrs(const Node& n, const std::string& prefix) {
 
 FusedActivation fused_dw_activation(const Node& n) { return activation_attrs(n, "dw_"); }
 FusedActivation fused_activation(const Node& n) { return activation_attrs(n, ""); }
+
+void add_residual_and_activate(const Node& n, const Tensor* residual, Tensor& y) {
+  float* py = y.ptr<float>();
+  const std::int64_t count = y.numel();
+  if (residual) {
+    const float* r = residual->ptr<float>();
+    for (std::int64_t i = 0; i < count; ++i) py[i] += r[i];
+  }
+  apply_activation(fused_activation(n), py, count);
+}
 
 void apply_activation(const FusedActivation& a, float* y, std::int64_t count) {
   if (a.kind.empty()) return;

@@ -20,6 +20,9 @@ FusedActivation fused_activation(const Node& n);
 // The same for the depthwise stage of pm.FusedConvDw (attributes dw_activation, ...).
 FusedActivation fused_dw_activation(const Node& n);
 void apply_activation(const FusedActivation& a, float* y, std::int64_t count);
+// The fused tail of a convolution's output y: y += residual (when given), then the node's
+// activation. Shared by pm.FusedConv and pm.QConv.
+void add_residual_and_activate(const Node& n, const Tensor* residual, Tensor& y);
 
 // pm.FusedConvDw = dw_act(depthwise3x3(act(conv1x1(x, w) + b), wd) + bd), inputs
 // (x, w, b, wd, bd): a 1x1 convolution whose output feeds only a 3x3 depthwise one

@@ -73,13 +73,7 @@ void ref_QConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<
   Node conv = n;
   conv.op = "Conv";
   conv_reference(conv, xd, wd, in.size() > 3 ? in[3] : nullptr, out[0]);
-  float* y = out[0].ptr<float>();
-  const std::int64_t count = out[0].numel();
-  if (in.size() > 4 && in[4]) {
-    const float* r = in[4]->ptr<float>();
-    for (std::int64_t i = 0; i < count; ++i) y[i] += r[i];
-  }
-  apply_activation(fused_activation(n), y, count);
+  add_residual_and_activate(n, in.size() > 4 ? in[4] : nullptr, out[0]);
 }
 
 }  // namespace
