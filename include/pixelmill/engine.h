@@ -37,6 +37,10 @@ struct EngineOptions {
   // same order. 0 = chosen by the engine (only when the graph is provably row-local),
   // > 0 = at most this many rows per chunk (still only when row-local), < 0 = never split.
   int micro_batch = 0;
+  // Replaces the declared shape of graph inputs (same rank; -1 = free), as ONNX Runtime's
+  // free-dimension overrides do: for files exported with placeholder sizes (CenterFace
+  // declares [10,3,32,32] and is meant to run at any multiple of 32).
+  std::map<std::string, Dims> input_shapes;
 };
 
 struct ValueInfo {
@@ -86,7 +90,8 @@ struct PlanReport {
 class Model {
  public:
   // Throws pm::Error with a clear message for a missing/malformed file, an unsupported
-  // op (naming op and node) or an opset outside 11..18.
+  // op (naming op and node) or an opset outside 9..18 (at 9 and 10, only the ops
+  // whose meaning did not change by 11).
   static std::shared_ptr<const Model> load(const std::string& path, EngineOptions opts = {});
   virtual ~Model() = default;
 

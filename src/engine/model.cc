@@ -1,4 +1,5 @@
 // Model::load and the immutable loaded model.
+#include <algorithm>
 #include <iostream>
 
 #include "model_impl.h"
@@ -13,6 +14,15 @@ namespace pm::engine {
 std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions opts) {
   auto m = std::make_shared<ModelImpl>();
   m->graph = load_onnx(path);
+  for (const auto& [name, dims] : opts.input_shapes) {
+    auto it = std::find_if(m->graph.inputs.begin(), m->graph.inputs.end(),
+                           [&](const ValueInfo& v) { return v.name == name; });
+    if (it == m->graph.inputs.end()) throw Error(path + ": no graph input '" + name + "' to give a shape to");
+    if (it->shape.size() != dims.size())
+      throw Error(path + ": input '" + name + "' has rank " + std::to_string(it->shape.size()) + ", the shape " +
+                  dims_str(dims) + " given for it has " + std::to_string(dims.size()));
+    it->shape = dims;
+  }
   if (opts.precision == Precision::kBF16 && !engine_has_bf16()) {
     // Emulated bf16 would be slower than fp32 and less accurate: run fp32 instead.
     std::cerr << "[engine] warning: this CPU has no AVX512_BF16/AMX; running " << path << " in fp32\n";

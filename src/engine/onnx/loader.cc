@@ -16,8 +16,25 @@ namespace pm::engine {
 
 namespace {
 
-constexpr int kMinOpset = 11;
+constexpr int kMinOpset = 9;
 constexpr int kMaxOpset = 18;
+constexpr int kFullOpset = 11;  // every supported op is implemented as from this opset on
+
+// Ops whose schema at opsets 9 and 10 says nothing that the engine's opset-11 kernels read
+// differently (new optional attributes or inputs only, or a wider range such as negative
+// axes). Files older than opset 11 may use these; ops whose meaning moved (Slice, Pad,
+// Clip, Resize, TopK, Upsample, ...) are refused in them by name.
+bool same_before_opset11(const std::string& op) {
+  static const char* const kOps[] = {
+      "Abs", "Add", "AveragePool", "BatchNormalization", "Concat", "Conv", "ConvTranspose", "Div",
+      "Exp", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity",
+      "LeakyRelu", "Log", "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "Reciprocal", "Relu",
+      "Reshape", "Shape", "Sigmoid", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose",
+      "Unsqueeze"};
+  for (const char* k : kOps)
+    if (op == k) return true;
+  return false;
+}
 
 Attr convert_attr(const onnx::AttributeProto& a, const std::string& base_dir, const std::string& what) {
   Attr r;
@@ -131,6 +148,9 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& base_dir, con
     // that names one is refused like any unknown op.
     if (!find_op(n.op) || n.op.rfind("pm.", 0) == 0)
       throw Error(what + ": unsupported op '" + n.op + "' (node '" + n.name + "')");
+    if (g.opset < kFullOpset && !same_before_opset11(n.op))
+      throw Error(what + ": op '" + n.op + "' (node '" + n.name + "') is supported from opset " +
+                  std::to_string(kFullOpset) + " on; this file is opset " + std::to_string(g.opset));
     // Every supported op reads its first input and writes its first output; the passes
     // rely on both (fuzzing found an Identity without an input).
     if (n.inputs.empty() || n.inputs[0].empty())

@@ -22,4 +22,12 @@ struct Window2D {
 Window2D window_2d(const Node& n, const Dims& x_shape, std::int64_t kh, std::int64_t kw,
                    bool ceil_mode = false);
 
+// ConvTranspose (weights [C_in, C_out/group, k...]): ONNX's output_padding, output_shape and
+// auto_pad resolved into pads; out = s (in - 1) + output_padding + (k - 1) d + 1 - pads.
+// The output_padding is in (oh, ow) and not in the pads. Rank-3 inputs have height 1.
+struct TGeom {
+  std::int64_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, ih, iw, oh, ow;
+};
+TGeom tgeom(const Node& n, const Dims& x, const Dims& w);
+
 }  // namespace pm::engine

@@ -2,15 +2,10 @@
 // output_shape, auto_pad) reference kernel.
 #include <algorithm>
 
+#include "ops/conv_geometry.h"
 #include "ops/op_util.h"
 
 namespace pm::engine {
-
-namespace {
-
-struct TGeom {
-  std::int64_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, ih, iw, oh, ow;
-};
 
 TGeom tgeom(const Node& n, const Dims& x, const Dims& w) {
   PM_OP_CHECK(n, x.size() == 4 || x.size() == 3, "only 1-D and 2-D ConvTranspose are supported");
@@ -66,6 +61,8 @@ TGeom tgeom(const Node& n, const Dims& x, const Dims& w) {
   PM_OP_CHECK(n, g.oh > 0 && g.ow > 0, "empty output");
   return g;
 }
+
+namespace {
 
 std::vector<ValueType> infer_convt(const Node& n, const std::vector<ValueType>& in) {
   const Dims& x = in[0].shape;

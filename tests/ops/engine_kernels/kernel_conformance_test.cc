@@ -219,6 +219,49 @@ TEST(Kernels, StandaloneBatchNormAfterConcat) {
   expect_same(b, "bn_concat", {random_input({2, 8, 9, 9}, 23)});
 }
 
+struct ConvTCase {
+  std::int64_t k, s, d, group, pad, out_pad;
+  bool bias;
+  bool on_dnnl;  // false: output_padding past the pads (a negative pad for oneDNN) stays on ref
+};
+
+TEST(Kernels, ConvTransposeOnOneDnnMatchesReference) {
+  // CenterFace's 2x2 stride-2 upsampling, and the attributes that change oneDNN's
+  // description: pads, output_padding (a smaller right pad), dilation, groups, no bias.
+  const ConvTCase cases[] = {{2, 2, 1, 1, 0, 0, false, true}, {3, 2, 1, 1, 1, 1, true, true},
+                             {4, 2, 1, 2, 1, 0, true, true},   {3, 1, 2, 1, 0, 0, true, true},
+                             {3, 3, 1, 4, 2, 2, false, true},  {3, 3, 1, 4, 0, 2, true, false}};
+  int index = 0;
+  for (const ConvTCase& c : cases) {
+    const std::string tag = "convt" + std::to_string(index++);
+    GB b = conv_then({2, 8, 7, 9});  // the ConvTranspose reads conv's blocked output
+    b.weight("wt", {16, 12 / c.group, c.k, c.k}, 40 + index);
+    std::vector<std::string> ins{"c", "wt"};
+    if (c.bias) {
+      b.weight("bt", {12}, 50 + index);
+      ins.push_back("bt");
+    }
+    auto& t = b.node("ConvTranspose", ins, {"y"});
+    GB::ints(t, "strides", {c.s, c.s});
+    GB::ints(t, "dilations", {c.d, c.d});
+    GB::ints(t, "pads", {c.pad, c.pad, c.pad, c.pad});
+    GB::ints(t, "output_padding", {c.out_pad, c.out_pad});
+    GB::i(t, "group", c.group);
+    b.output("y");
+    expect_same(b, tag, {random_input({2, 8, 7, 9}, 60 + index)});
+    const std::string path = b.save(tag + "_plan");
+    Session s(Model::load(path));
+    s.run({random_input({2, 8, 7, 9}, 1)});
+    std::remove(path.c_str());
+    const PlanReport r = s.plan_report();
+    EXPECT_EQ(any_kernel(r, [](const KernelChoice& k) {
+                return k.op == "ConvTranspose" && k.backend == KernelBackend::kOneDnn;
+              }),
+              c.on_dnnl)
+        << tag << "\n" << describe(r);
+  }
+}
+
 TEST(Kernels, MatMulWithConstantWeights) {
   GB b;
   b.input("a", {2, 5, 7, 24});

@@ -191,10 +191,76 @@ TEST(Loader, FoldingThatAmplifiesIsRefused) {
 TEST(Loader, OpsetOutsideRangeIsRefused) {
   TmpDir dir;
   onnx::ModelProto m = tiny();
-  m.mutable_opset_import(0)->set_version(9);
-  EXPECT_NE(error_of(save(m, dir.path / "old.onnx")).find("opset 9"), std::string::npos);
+  m.mutable_opset_import(0)->set_version(8);
+  EXPECT_NE(error_of(save(m, dir.path / "old.onnx")).find("opset 8"), std::string::npos);
   m.mutable_opset_import(0)->set_version(19);
   EXPECT_NE(error_of(save(m, dir.path / "new.onnx")).find("opset 19"), std::string::npos);
+}
+
+// x [1,4] -> op -> y at `opset`.
+onnx::ModelProto one_op(const std::string& op, int opset) {
+  onnx::ModelProto m;
+  m.set_ir_version(4);
+  m.add_opset_import()->set_version(opset);
+  auto* g = m.mutable_graph();
+  g->set_name("one");
+  for (auto* v : {g->add_input(), g->add_output()}) {
+    v->set_name(v == &g->input(0) ? "x" : "y");
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    tt->mutable_shape()->add_dim()->set_dim_value(1);
+    tt->mutable_shape()->add_dim()->set_dim_value(4);
+  }
+  auto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name("the_" + op);
+  n->add_input("x");
+  n->add_output("y");
+  return m;
+}
+
+// EngineOptions::input_shapes replaces a placeholder declaration (CenterFace declares
+// [10,3,32,32]); a wrong rank or an unknown input is an error naming it.
+TEST(Loader, InputShapesOverrideThePlaceholderDeclaration) {
+  TmpDir dir;
+  const std::string path = save(one_op("Relu", 13), dir.path / "relu.onnx");
+  Tensor x(DType::kF32, {3, 5});
+  EXPECT_THROW(Session(Model::load(path)).run({x}), Error);  // declared [1,4]
+  EngineOptions o;
+  o.input_shapes["x"] = {-1, 5};
+  auto m = Model::load(path, o);
+  EXPECT_EQ(m->inputs()[0].shape, (Dims{-1, 5}));
+  EXPECT_EQ(Session(m).run({x})[0].shape(), (Dims{3, 5}));
+  o.input_shapes["x"] = {-1, 5, 1};
+  EXPECT_THROW(Model::load(path, o), Error);
+  o.input_shapes = {{"nope", {1, 4}}};
+  try {
+    Model::load(path, o);
+    ADD_FAILURE() << "an unknown input was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no graph input 'nope'"), std::string::npos) << e.what();
+  }
+}
+
+// Opsets 9 and 10 (CenterFace is opset 9): ops whose meaning did not change by opset 11
+// load; an op whose inputs or attributes changed meaning is refused by name, never run
+// with opset-11 semantics.
+TEST(Loader, OpsetsBefore11TakeOnlyOpsThatDidNotChange) {
+  TmpDir dir;
+  for (int opset : {9, 10}) {
+    EXPECT_EQ(error_of(save(one_op("Relu", opset), dir.path / "relu.onnx")), "") << opset;
+    const std::string msg = error_of(save(one_op("Clip", opset), dir.path / "clip.onnx"));
+    EXPECT_NE(msg.find("op 'Clip' (node 'the_Clip') is supported from opset 11 on; this file is opset " +
+                       std::to_string(opset)),
+              std::string::npos)
+        << msg;
+  }
+  Session s(Model::load(save(one_op("Relu", 9), dir.path / "relu9.onnx")));
+  Tensor x(DType::kF32, {1, 4});
+  for (int i = 0; i < 4; ++i) x.ptr<float>()[i] = static_cast<float>(i) - 1.5f;
+  const auto y = s.run({x});
+  EXPECT_EQ(y[0].ptr<float>()[0], 0.f);
+  EXPECT_EQ(y[0].ptr<float>()[3], 1.5f);
 }
 
 // Flatten replaced by the Shape/Gather/Unsqueeze/Concat/Reshape chain exporters emit for

@@ -43,6 +43,8 @@ std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<Valu
 // pm.QConv (ops/qconv.cc): quantising reorder + int8 convolution.
 std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<ValueType>& in,
                                             const std::vector<ValueType>& out, std::string& why);
+std::unique_ptr<DnnlKernel> make_dnnl_conv_transpose(const Node& n, const std::vector<ValueType>& in,
+                                                     const std::vector<ValueType>& out, std::string& why);
 std::unique_ptr<DnnlKernel> make_dnnl_pool(const Node& n, const std::vector<ValueType>& in,
                                            const std::vector<Layout>& in_layouts,
                                            const std::vector<ValueType>& out, std::string& why);

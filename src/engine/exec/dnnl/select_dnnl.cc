@@ -9,6 +9,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
                                              std::string& why) {
   const std::string& op = n.op;
   if (op == "Conv" || op == "pm.FusedConv" || op == "pm.FusedConvDw") return make_dnnl_conv(n, in, out, opts, false, why);
+  if (op == "ConvTranspose") return make_dnnl_conv_transpose(n, in, out, why);
   if (op == "pm.QConv") return make_dnnl_qconv(n, in, out, why);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
     return make_dnnl_pool(n, in, in_layouts, out, why);
