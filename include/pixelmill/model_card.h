@@ -10,16 +10,22 @@
 //          height, width},
 //   resize "squash" | "short_side_crop" | "letterbox", interpolation "area"|"linear"|"cubic",
 //   pad_value (optional, 0..255, letterbox fill in pixel units, default 0),
+//   letterbox_align (optional) "center" (default) | "top_left": where a letterboxed image
+//          sits in the input (YOLOX-style detectors are trained on top-left placement),
 //   scale, mean[3], std[3]: value = (pixel * scale - mean[c]) / std[c], c in the model's
 //          channel order (card "color"); uint8 inputs take raw pixels, so they require
 //          scale 1, mean 0, std 1,
-//   embedding {output, dim, normalize "l2"|"none"}, dedup {threshold}.
+//   embedding {output, dim, normalize "l2"|"none"}, dedup {threshold}: required for an
+//          embedding model; a detector's card has instead
+//   detector {...}: see detector_spec.h.
 #pragma once
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "pixelmill/detector_spec.h"
 #include "pixelmill/tensor.h"
 
 namespace pm {
@@ -33,6 +39,8 @@ enum class ResizePolicy : std::uint8_t {
   kShortSideCrop,  // scale so the image covers HxW, then centre crop
   kLetterbox,      // scale so the image fits inside HxW, centre it, pad with pad_value
 };
+
+enum class LetterboxAlign : std::uint8_t { kCenter, kTopLeft };
 
 enum class Interpolation : std::uint8_t { kArea, kLinear, kCubic };
 enum class EmbeddingNorm : std::uint8_t { kL2, kNone };
@@ -67,11 +75,13 @@ struct ModelCard {
   ResizePolicy resize = ResizePolicy::kSquash;
   Interpolation interpolation = Interpolation::kArea;
   int pad_value = 0;
+  LetterboxAlign letterbox_align = LetterboxAlign::kCenter;
   float scale = 1.0f;
   std::array<float, 3> mean{0.f, 0.f, 0.f};
   std::array<float, 3> stddev{1.f, 1.f, 1.f};  // JSON key "std"
-  EmbeddingSpec embedding;
+  EmbeddingSpec embedding;       // dim 0 on a detector's card
   float dedup_threshold = 0.f;  // cosine similarity for near-duplicate pairs
+  std::optional<DetectorSpec> detector;  // set on a detector's card only
 
   std::string path;      // where the card was loaded from
   std::string raw_json;  // the file's exact text (stored in output files, hashed)

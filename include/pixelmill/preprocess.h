@@ -20,4 +20,12 @@ Tensor make_batch_tensor(const ModelCard& card, int batch);
 // (a programming error, not a per-record failure).
 void preprocess_into(const cv::Mat& rgb, const ModelCard& card, Tensor& batch, int index);
 
+// Where a pixel of a decoded image lands in the network input, for the card's resize
+// policy: input = image * scale + offset, per axis. A detector's boxes go back to the
+// image by the inverse. The same geometry as preprocess_into.
+struct InputMapping {
+  double scale_x = 1, scale_y = 1, offset_x = 0, offset_y = 0;
+};
+InputMapping input_mapping(int width, int height, const ModelCard& card);
+
 }  // namespace pm

@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "engine_flags.h"
+#include "model_detect.h"
 #include "pixelmill/engine.h"
 #include "pixelmill/agreed.h"
 #include "pixelmill/engine_tools.h"
@@ -27,10 +29,11 @@ using engine::Precision;
 using engine::Session;
 
 const char* kSynopsis =
-    "info|run|bench|make-test [OPTIONS]\n\n"
+    "info|run|bench|detect|make-test [OPTIONS]\n\n"
     "  info      --model M.onnx [--batch B --height H --width W]  ops, parameters, MACs\n"
     "  run       --model M.onnx --input IN.npy [--input ...] --output OUT.npy [--output ...]\n"
     "  bench     --model M.onnx --batch B --threads T --precision fp32|bf16|int8\n"
+    "  detect    --model DET.json --image FILE [FILE ...]  boxes per image, one JSON line each\n"
     "  make-test --out DIR   writes DIR/tiny_embed.onnx and its card DIR/tiny_embed.json";
 
 Precision parse_precision(const std::string& p) {
@@ -71,28 +74,6 @@ Tensor synthetic_input(DType dt, const Dims& shape) {
     }
   }
   return t;
-}
-
-void add_engine_flags(po::options_description& d) {
-  d.add_options()("reference", po::bool_switch(), "run every op on the plain C++ reference kernels")(
-      "verbose", po::bool_switch(), "log passes and each kernel choice (and why) to stderr")(
-      "conv-algo", po::value<std::string>()->default_value("auto"),
-      "auto (Winograd for fp32 3x3 stride-1 convolutions where oneDNN has it) or direct")(
-      "micro-batch", po::value<int>()->default_value(0),
-      "rows run through the network at once: 0 = engine's choice, N = at most N, -1 = whole batch");
-}
-
-EngineOptions engine_options(const po::variables_map& vm) {
-  EngineOptions o;
-  o.reference = vm["reference"].as<bool>();
-  o.verbose = vm["verbose"].as<bool>();
-  const std::string algo = vm["conv-algo"].as<std::string>();
-  if (algo == "auto") o.conv_algorithm = engine::ConvAlgorithm::kAuto;
-  else if (algo == "direct") o.conv_algorithm = engine::ConvAlgorithm::kDirect;
-  else throw Error("--conv-algo must be auto or direct, got '" + algo + "'");
-  o.micro_batch = vm["micro-batch"].as<int>();
-  if (o.micro_batch < -1) throw Error("--micro-batch must be -1, 0 or a row count, not " + std::to_string(o.micro_batch));
-  return o;
 }
 
 // --model names the ONNX file or its card; a card is resolved to its file (sha256 checked),
@@ -230,8 +211,8 @@ int cmd_model(const Args& args, const Comm& comm) {
   const std::string sub = args[0];
   const Args rest(args.begin() + 1, args.end());
   agreed(comm, "", [&] {
-    if (sub != "info" && sub != "run" && sub != "bench" && sub != "make-test")
-      throw Error("unknown model subcommand '" + sub + "' (info, run, bench, make-test)");
+    if (sub != "info" && sub != "run" && sub != "bench" && sub != "detect" && sub != "make-test")
+      throw Error("unknown model subcommand '" + sub + "' (info, run, bench, detect, make-test)");
   });
   // The tools run on rank 0; its verdict (an error or the exit code) is shared so that a
   // bad flag fails every rank, not only rank 0.
@@ -240,6 +221,7 @@ int cmd_model(const Args& args, const Comm& comm) {
     if (sub == "info") code = cmd_info(rest);
     else if (sub == "run") code = cmd_run(rest);
     else if (sub == "bench") code = cmd_bench(rest);
+    else if (sub == "detect") code = cmd_model_detect(rest, kSynopsis);
     else code = cmd_make_test(rest);
     return std::to_string(code);
   });

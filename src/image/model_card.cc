@@ -105,6 +105,11 @@ constexpr std::pair<const char*, ResizePolicy> kResizes[] = {
     {"squash", ResizePolicy::kSquash},
     {"short_side_crop", ResizePolicy::kShortSideCrop},
     {"letterbox", ResizePolicy::kLetterbox}};
+constexpr std::pair<const char*, LetterboxAlign> kAligns[] = {
+    {"center", LetterboxAlign::kCenter}, {"top_left", LetterboxAlign::kTopLeft}};
+constexpr std::pair<const char*, DetectorHead> kHeads[] = {{"yolox", DetectorHead::kYolox},
+                                                           {"gfl", DetectorHead::kGfl},
+                                                           {"centernet", DetectorHead::kCenterNet}};
 constexpr std::pair<const char*, Interpolation> kInterps[] = {
     {"area", Interpolation::kArea},
     {"linear", Interpolation::kLinear},
@@ -143,6 +148,61 @@ ModelCard parse_model_card(const std::string& json_text, const std::string& orig
 
 namespace {
 
+std::vector<std::string> string_list(CardReader& r, const json& d, const char* key) {
+  const json& v = r.get(d, "detector.", key);
+  if (!v.is_array() || v.empty() || v.size() > 4096)
+    r.fail(std::string("detector.") + key, "must be a non-empty list of strings");
+  std::vector<std::string> out;
+  for (const json& e : v) {
+    if (!e.is_string() || e.get<std::string>().empty())
+      r.fail(std::string("detector.") + key, "must be a non-empty list of non-empty strings");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+DetectorSpec parse_detector(CardReader& r, const json& d) {
+  DetectorSpec s;
+  s.head = r.choice(d, "detector.", "head", kHeads);
+  s.outputs = string_list(r, d, "outputs");
+  s.classes = string_list(r, d, "classes");
+  const json& st = r.get(d, "detector.", "strides");
+  if (!st.is_array() || st.empty() || st.size() > 8)
+    r.fail("detector.strides", "must be a list of 1 to 8 strides");
+  for (const json& e : st) {
+    if (!e.is_number_integer() || e.get<std::int64_t>() < 1 || e.get<std::int64_t>() > 1024)
+      r.fail("detector.strides", "each stride must be an integer in 1..1024");
+    s.strides.push_back(e.get<int>());
+  }
+  const std::size_t levels = s.strides.size();
+  switch (s.head) {
+    case DetectorHead::kYolox:
+      if (s.outputs.size() != 1) r.fail("detector.outputs", "a yolox head has one output");
+      break;
+    case DetectorHead::kGfl:
+      if (s.outputs.size() != 2 * levels)
+        r.fail("detector.outputs", "a gfl head has a score and a distribution output per stride");
+      if (d.contains("reg_max")) s.reg_max = r.integer(d, "detector.", "reg_max", 1, 64);
+      break;
+    case DetectorHead::kCenterNet:
+      if (levels != 1) r.fail("detector.strides", "a centernet head has one stride");
+      if (s.outputs.size() < 3)
+        r.fail("detector.outputs", "a centernet head reads heatmap, size and offset outputs");
+      break;
+  }
+  const auto fraction = [&](const char* key, float& out) {
+    if (!d.contains(key)) return;
+    const double v = r.number(d, "detector.", key);
+    if (!(v >= 0.0 && v <= 1.0)) r.fail(std::string("detector.") + key, "must be in [0, 1]");
+    out = static_cast<float>(v);
+  };
+  fraction("score_threshold", s.score_threshold);
+  fraction("nms_iou", s.nms_iou);
+  if (d.contains("max_detections"))
+    s.max_detections = r.integer(d, "detector.", "max_detections", 1, 100000);
+  return s;
+}
+
 ModelCard parse_model_card_json(const std::string& json_text, const std::string& origin) {
   CardReader r(origin);
   json j = json::parse(json_text);
@@ -179,6 +239,7 @@ ModelCard parse_model_card_json(const std::string& json_text, const std::string&
   c.resize = r.choice(j, "", "resize", kResizes);
   c.interpolation = r.choice(j, "", "interpolation", kInterps);
   if (j.contains("pad_value")) c.pad_value = r.integer(j, "", "pad_value", 0, 255);
+  if (j.contains("letterbox_align")) c.letterbox_align = r.choice(j, "", "letterbox_align", kAligns);
 
   const double scale = r.number(j, "", "scale");
   if (!(scale > 0)) r.fail("scale", "must be > 0");
@@ -194,6 +255,12 @@ ModelCard parse_model_card_json(const std::string& json_text, const std::string&
            "a uint8 input takes raw pixels: scale must be 1, mean 0 and std 1 "
            "(normalisation then happens inside the network)");
 
+  if (j.contains("detector")) {
+    if (j.contains("embedding"))
+      r.fail("detector", "a card describes a detector or an embedding model, not both");
+    c.detector = parse_detector(r, r.object(j, "", "detector"));
+    return c;
+  }
   const json& emb = r.object(j, "", "embedding");
   c.embedding.output = r.str(emb, "embedding.", "output");
   c.embedding.dim = r.integer(emb, "embedding.", "dim", 1, 1 << 20);
@@ -275,6 +342,12 @@ std::string_view resize_policy_name(ResizePolicy p) {
     case ResizePolicy::kShortSideCrop: return "short_side_crop";
     case ResizePolicy::kLetterbox: return "letterbox";
   }
+  return "unknown";
+}
+
+std::string_view detector_head_name(DetectorHead h) {
+  for (const auto& [name, value] : kHeads)
+    if (value == h) return name;
   return "unknown";
 }
 

@@ -58,7 +58,7 @@ Placement place(cv::Size src, const ModelCard& card) {
       const int rh = std::clamp(static_cast<int>(std::lround(src.height * s)), 1, H);
       p.resized = {rw, rh};
       p.roi = {0, 0, rw, rh};
-      p.offset = {(W - rw) / 2, (H - rh) / 2};
+      if (card.letterbox_align == LetterboxAlign::kCenter) p.offset = {(W - rw) / 2, (H - rh) / 2};
       p.padded = rw != W || rh != H;
       break;
     }
@@ -67,6 +67,17 @@ Placement place(cv::Size src, const ModelCard& card) {
 }
 
 }  // namespace image
+
+InputMapping input_mapping(int width, int height, const ModelCard& card) {
+  PM_CHECK(width > 0 && height > 0, "input_mapping: empty image");
+  const image::Placement p = image::place({width, height}, card);
+  InputMapping m;
+  m.scale_x = static_cast<double>(p.resized.width) / p.source.width;
+  m.scale_y = static_cast<double>(p.resized.height) / p.source.height;
+  m.offset_x = p.offset.x - p.roi.x - p.source.x * m.scale_x;
+  m.offset_y = p.offset.y - p.roi.y - p.source.y * m.scale_y;
+  return m;
+}
 
 namespace {
 

@@ -23,7 +23,6 @@ struct Placement {
 // growing with the aspect ratio (64x3,840,000 pixels for that strip).
 inline constexpr int kMaxCropOvershoot = 4;
 Placement place(cv::Size src, const ModelCard& card);
-Placement place(cv::Size src, const ModelCard& card);
 
 int cv_interpolation(Interpolation i);
 
