@@ -26,6 +26,11 @@ struct RunAttributes {
   // A run stopped early: splits may be missing. The file records which are present
   // (/progress) and is marked complete only if none is missing.
   bool partial = false;
+  // extract --detector: /detections beside /images, its rows grouped by split like the
+  // image rows. < 0: no /detections; 0: boxes only; > 0: with crop embeddings of this size.
+  int detection_dim = -1;
+  // String attributes of the /detections group (classes, the detector's card, ...).
+  std::map<std::string, std::string> detection_attributes;
 };
 
 // Writes /images for a run. Each rank passes the splits it processed; rows are placed
@@ -80,6 +85,13 @@ struct Progress {
   // past it are dropped by --resume). Files written before streaming: all of /images.
   std::int64_t staged_rows = 0;
   std::int64_t rounds = 0;
+  // /detections (extract --detector), absent otherwise: the same per split, and its
+  // commit point.
+  bool has_detections = false;
+  std::int64_t detection_dim = 0;
+  std::vector<std::int64_t> split_detections;
+  std::vector<std::int64_t> split_first_detection;
+  std::int64_t staged_detections = 0;
 };
 Progress read_progress(const std::string& path);
 

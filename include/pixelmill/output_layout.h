@@ -27,11 +27,25 @@
 //   /index/home            int32  [N]     each row's nearest list (-1: no embedding)
 //                                         (attributes: lists, probe, iterations, sample_rows,
 //                                         seed, train_per_list; absent after an exact join)
+//   /detections/image      int64  [n]     extract --detector: the row in /images of each
+//                                         detected object; rows in /images order, and
+//                                         within a row best score first
+//   /detections/box        float  [n, 4]  x0, y0, x1, y1 in the image's full-size pixels
+//                                         (after EXIF orientation)
+//   /detections/score      float  [n]
+//   /detections/class      int32  [n]     index into the attribute `classes`
+//   /detections/embedding  float  [n, E]  the crop's embedding (crop model's card), only
+//                                         when crops are embedded
+//                                         (attributes: classes (JSON list), detector_card
+//                                         (JSON), crop_model_card (JSON, when embedded),
+//                                         min_score, nms_iou, max_crops, crop_margin)
 //   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
 //   /progress/split_rows   int64  [S]     rows of each done split (0 for the others)
 //   /progress/split_first_row int64 [S]   the row of /images where a done split's rows begin
 //                                         (-1 for the others); in a complete file, the sum
 //                                         of the rows of the splits before it
+//   /progress/split_detections, split_first_detection int64 [S]: the same for the rows
+//                                         of /detections (extract --detector only)
 // Root attributes (fixed-length UTF-8 strings, NUL-padded, exactly as long as the value and at
 // least 1 byte, unless noted; a string over 60 KiB, and every string of files written before,
 // is variable-length; see src/sink/hdf5/h5_attributes.h): pixelmill_version, command_line, model_card
@@ -41,7 +55,9 @@
 // plan_sha256 (SHA-256 of the encoded split plan), plan_ranks (int64: the rank count the
 // plan was sized for), splits (int64: planned splits), splits_done (int64); staged_rows
 // (int64: rows of /images that /progress accounts for; rows past it belong to a round a
-// kill cut short) and rounds (int64: checkpoint rounds written), see pixelmill/run_writer.h.
+// kill cut short) and rounds (int64: checkpoint rounds written), see pixelmill/run_writer.h;
+// with --detector also staged_detections (int64: the same commit point for /detections)
+// and detection_dim (int64: E, 0 when crops are not embedded).
 // Files written before /progress existed have none of these and are complete.
 // /dedup attributes: threshold (float), pairs (int64), groups (int64: groups of two or
 // more rows), against (JSON list), join_precision ("fp32" or "bf16": the matmuls that ran).
@@ -73,10 +89,18 @@ inline constexpr const char* kIndex = "/index";
 inline constexpr const char* kCentroids = "/index/centroids";
 inline constexpr const char* kListSizes = "/index/list_sizes";
 inline constexpr const char* kHome = "/index/home";
+inline constexpr const char* kDetections = "/detections";
+inline constexpr const char* kDetImage = "/detections/image";
+inline constexpr const char* kDetBox = "/detections/box";
+inline constexpr const char* kDetScore = "/detections/score";
+inline constexpr const char* kDetClass = "/detections/class";
+inline constexpr const char* kDetEmbedding = "/detections/embedding";
 inline constexpr const char* kProgress = "/progress";
 inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";
 inline constexpr const char* kSplitFirstRow = "/progress/split_first_row";
+inline constexpr const char* kSplitDetections = "/progress/split_detections";
+inline constexpr const char* kSplitFirstDetection = "/progress/split_first_detection";
 
 inline constexpr std::size_t kErrorLength = 160;  // bytes per error message, NUL padded
 inline constexpr std::size_t kContentHashBytes = 32;  // SHA-256

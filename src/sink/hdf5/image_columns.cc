@@ -65,4 +65,23 @@ ImageColumns image_columns(hsize_t dim, hsize_t key_width) {
   return c;
 }
 
+std::vector<DetectionColumn> detection_columns(hsize_t dim) {
+  std::vector<DetectionColumn> c{
+      {layout::kDetImage, H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0, true,
+       [](const ObjectResult&, std::int64_t row, void* out) { *static_cast<std::int64_t*>(out) = row; }},
+      {layout::kDetBox, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 4, false,
+       [](const ObjectResult& o, std::int64_t, void* out) { std::memcpy(out, o.box.data(), 4 * sizeof(float)); }},
+      {layout::kDetScore, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 0, false,
+       [](const ObjectResult& o, std::int64_t, void* out) { *static_cast<float*>(out) = o.score; }},
+      {layout::kDetClass, H5T_STD_I32LE, H5T_NATIVE_INT32, 4, 0, false,
+       [](const ObjectResult& o, std::int64_t, void* out) { *static_cast<std::int32_t*>(out) = o.cls; }},
+  };
+  if (dim > 0)
+    c.push_back({layout::kDetEmbedding, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, dim, false,
+                 [](const ObjectResult& o, std::int64_t, void* out) {
+                   if (!o.embedding.empty()) std::memcpy(out, o.embedding.data(), o.embedding.size() * sizeof(float));
+                 }});
+  return c;
+}
+
 }  // namespace pm::h5

@@ -33,4 +33,19 @@ struct ImageColumns {
 // The columns for embeddings of `dim` values and keys of `key_width` bytes.
 ImageColumns image_columns(hsize_t dim, hsize_t key_width);
 
+// The /detections datasets: one row per detected object, written like /images rows.
+struct DetectionColumn {
+  const char* path;
+  hid_t file_type;
+  hid_t mem_type;
+  std::size_t elem_size;
+  hsize_t cols;  // 0: one element a row
+  bool is_image = false;  // /detections/image: a row of /images, moved with it by a reorder
+  // Writes one object's elements; `image_row` is its image's row in /images.
+  std::function<void(const ObjectResult&, std::int64_t image_row, void* out)> fill;
+};
+
+// The columns for crop embeddings of `dim` values (0: boxes only, no embedding column).
+std::vector<DetectionColumn> detection_columns(hsize_t dim);
+
 }  // namespace pm::h5

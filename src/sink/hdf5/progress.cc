@@ -17,6 +17,55 @@
 
 namespace pm::h5 {
 
+namespace {
+
+// /detections of a streamed run: each done split's detection rows lie in one range, the
+// ranges of the done splits tile [0, sum) in some order, and the datasets hold at least
+// that many rows. The commit point is that sum: rows past it belong to a round a kill cut
+// short (after staged_detections, before staged_rows, was written) and --resume drops them.
+void read_detections(const RunFile& f, Progress& p) {
+  p.has_detections = true;
+  const auto dim = f.int_attribute("/", "detection_dim");
+  if (!dim || *dim < 0 || *dim > static_cast<std::int64_t>(layout::kMaxEmbeddingDim))
+    f.fail("/", "has /detections but no valid 'detection_dim' attribute");
+  p.detection_dim = *dim;
+  const hsize_t splits = p.split_done.size();
+  const Column count = f.column(layout::kSplitDetections, Element::kI64, 1, splits);
+  const Column first = f.column(layout::kSplitFirstDetection, Element::kI64, 1, splits);
+  p.split_detections = f.read<std::int64_t>(count, H5T_NATIVE_INT64, 0, splits);
+  p.split_first_detection = f.read<std::int64_t>(first, H5T_NATIVE_INT64, 0, splits);
+  const Column image = f.column(layout::kDetImage, Element::kI64, 1);
+  std::vector<std::pair<std::int64_t, std::size_t>> starts;
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < splits; ++i) {
+    if (!p.split_done[i]) {
+      p.split_detections[i] = 0;
+      p.split_first_detection[i] = -1;
+      continue;
+    }
+    const std::int64_t a = p.split_first_detection[i], n = p.split_detections[i];
+    if (a < 0 || n < 0 || n > layout::kMaxRows || a > layout::kMaxRows)
+      f.fail(layout::kSplitDetections, "split " + std::to_string(i) + " has detection rows [" + std::to_string(a) +
+                                           ", +" + std::to_string(n) + ")");
+    if (n > 0) starts.emplace_back(a, i);
+    sum += n;
+  }
+  std::sort(starts.begin(), starts.end());
+  std::int64_t end = 0;
+  for (const auto& [a, i] : starts) {
+    if (a != end)
+      f.fail(layout::kSplitFirstDetection, "split " + std::to_string(i) + " starts at detection " +
+                                               std::to_string(a) + ", expected " + std::to_string(end));
+    end = a + p.split_detections[i];
+  }
+  if (static_cast<std::int64_t>(image.rows) < sum)
+    f.fail(layout::kDetImage, "has " + std::to_string(image.rows) + " rows; the done splits hold " +
+                                  std::to_string(sum));
+  p.staged_detections = sum;
+}
+
+}  // namespace
+
 Progress read_progress(const std::string& path) {
   QuietErrors quiet;
   const RunFile f(path);
@@ -114,8 +163,10 @@ Progress read_progress(const std::string& path) {
         p.split_rows[i] = 0;
         p.split_first_row[i] = -1;
       }
+    if (f.has(layout::kSplitDetections)) read_detections(f, p);
     return p;
   }
+  if (f.has(layout::kDetections)) f.fail(layout::kDetections, "in a file without staged_rows");
 
   // Written in one go: the done splits' rows follow each other in split order and add up
   // to /images (--resume reads each back by these counts).

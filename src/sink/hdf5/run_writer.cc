@@ -7,6 +7,7 @@
 #include "pixelmill/run_writer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -50,24 +51,25 @@ std::string utc_now() {
 constexpr hsize_t kChunkBytes = hsize_t{1} << 20;
 constexpr hsize_t kKeyChunkCols = 64;
 
-Handle create_growing(hid_t file, const ImageColumn& c) {
-  const int rank = c.cols == 0 ? 1 : 2;
-  const hsize_t dims[2] = {0, c.cols};
-  const hsize_t max_dims[2] = {H5S_UNLIMITED, c.is_key ? H5S_UNLIMITED : c.cols};
-  Handle space = own_space(H5Screate_simple(rank, dims, max_dims), std::string("dataspace for ") + c.path);
-  const hsize_t chunk_cols = c.is_key ? kKeyChunkCols : std::max<hsize_t>(1, c.cols);
-  const hsize_t chunk[2] = {std::max<hsize_t>(1, kChunkBytes / (c.elem_size * chunk_cols)), chunk_cols};
+Handle create_growing(hid_t file, const char* path, hid_t file_type, std::size_t elem_size, hsize_t cols,
+                      bool is_key) {
+  const int rank = cols == 0 ? 1 : 2;
+  const hsize_t dims[2] = {0, cols};
+  const hsize_t max_dims[2] = {H5S_UNLIMITED, is_key ? H5S_UNLIMITED : cols};
+  Handle space = own_space(H5Screate_simple(rank, dims, max_dims), std::string("dataspace for ") + path);
+  const hsize_t chunk_cols = is_key ? kKeyChunkCols : std::max<hsize_t>(1, cols);
+  const hsize_t chunk[2] = {std::max<hsize_t>(1, kChunkBytes / (elem_size * chunk_cols)), chunk_cols};
   Handle dcpl = own_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
-  check(H5Pset_chunk(dcpl.get(), rank, chunk), std::string("chunking ") + c.path);
-  if (c.is_key) {
+  check(H5Pset_chunk(dcpl.get(), rank, chunk), std::string("chunking ") + path);
+  if (is_key) {
     // Keys are zero padded: columns a wider key adds later read as zeros in older rows.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), "H5Pset_fill_time");
   } else {
     // Every element of a published row is written: no fill pass over the chunks.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
   }
-  return own_dataset(H5Dcreate2(file, c.path, c.file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-                     std::string("creating ") + c.path);
+  return own_dataset(H5Dcreate2(file, path, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                     std::string("creating ") + path);
 }
 
 Handle open_dataset(hid_t file, const char* path) {
@@ -124,6 +126,11 @@ RunWriter RunWriter::create(const Comm& comm, const std::string& path, int embed
   const bool same_splits = comm.allreduce_min(splits_arg) == comm.allreduce_max(splits_arg);
   PM_CHECK(same_dim, "write_images: ranks passed different embedding dimensions");
   PM_CHECK(same_splits, "write_images: ranks passed different split counts");
+  const auto det_arg = static_cast<std::int64_t>(attrs.detection_dim);
+  PM_CHECK(comm.allreduce_min(det_arg) == comm.allreduce_max(det_arg),
+           "write_images: ranks passed different detection dimensions");
+  PM_CHECK(attrs.detection_dim < 0 || static_cast<std::size_t>(attrs.detection_dim) <= layout::kMaxEmbeddingDim,
+           "detection_dim out of range: " + std::to_string(attrs.detection_dim));
   // The same value on every rank now: the same verdict.
   PM_CHECK(embedding_dim > 0 && static_cast<std::size_t>(embedding_dim) <= layout::kMaxEmbeddingDim,
            "embedding_dim must be in 1.." + std::to_string(layout::kMaxEmbeddingDim) + ", got " +
@@ -136,6 +143,11 @@ RunWriter RunWriter::create(const Comm& comm, const std::string& path, int embed
   w->done.assign(total_splits, 0);
   w->rows.assign(total_splits, 0);
   w->first.assign(total_splits, -1);
+  w->det_dim = attrs.detection_dim < 0 ? -1 : attrs.detection_dim;
+  if (w->detections()) {
+    w->det_rows.assign(total_splits, 0);
+    w->det_first.assign(total_splits, -1);
+  }
   Handle fapl = collective_file_access(comm);
   agreed(comm, "creating " + path, [&] {
     w->file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + path);
@@ -145,7 +157,14 @@ RunWriter RunWriter::create(const Comm& comm, const std::string& path, int embed
   Handle images = own_group(H5Gcreate2(f, layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                             "creating /images");
   ImageColumns columns = image_columns(w->dim, w->key_width);
-  for (const ImageColumn& c : columns.columns) create_growing(f, c);
+  for (const ImageColumn& c : columns.columns) create_growing(f, c.path, c.file_type, c.elem_size, c.cols, c.is_key);
+  if (w->detections()) {
+    Handle group = own_group(H5Gcreate2(f, layout::kDetections, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                             "creating /detections");
+    for (const auto& [name, value] : attrs.detection_attributes) write_attribute(group.get(), name.c_str(), value);
+    for (const DetectionColumn& c : detection_columns(static_cast<hsize_t>(w->det_dim)))
+      create_growing(f, c.path, c.file_type, c.elem_size, c.cols, false);
+  }
   Handle progress = own_group(H5Gcreate2(f, layout::kProgress, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                               "creating /progress");
   // /progress is written entry by entry as rounds publish splits; its datasets are
@@ -165,6 +184,10 @@ RunWriter RunWriter::create(const Comm& comm, const std::string& path, int embed
   make_table(layout::kSplitDone, H5T_NATIVE_UINT8, &not_done);
   make_table(layout::kSplitRows, H5T_NATIVE_INT64, &zero);
   make_table(layout::kSplitFirstRow, H5T_NATIVE_INT64, &none);
+  if (w->detections()) {
+    make_table(layout::kSplitDetections, H5T_NATIVE_INT64, &zero);
+    make_table(layout::kSplitFirstDetection, H5T_NATIVE_INT64, &none);
+  }
   w->write_root_attributes(false);
   flush(f, path);
   return RunWriter(std::move(w));
@@ -184,6 +207,17 @@ RunWriter RunWriter::resume(const Comm& comm, const std::string& path, const Run
     const auto d = root.find("embedding_dim");
     PM_CHECK(d != root.end(), "'" + path + "' has no embedding_dim attribute");
     dim = std::stoll(d->second);
+    if (p.has_detections != (attrs.detection_dim >= 0) ||
+        (p.has_detections && p.detection_dim != attrs.detection_dim))
+      throw Error("--resume: '" + path + "' " +
+                  (p.has_detections ? "has /detections with crop embeddings of " + std::to_string(p.detection_dim) +
+                                          " values"
+                                    : std::string("has no /detections")) +
+                  ", this run " +
+                  (attrs.detection_dim >= 0 ? "detects with crop embeddings of " + std::to_string(attrs.detection_dim) +
+                                                  " values"
+                                            : std::string("does not detect")) +
+                  "; resume it with the flags that started it");
   });
   auto w = std::make_unique<Impl>();
   w->path = path;
@@ -195,6 +229,12 @@ RunWriter RunWriter::resume(const Comm& comm, const std::string& path, const Run
   w->done = p.split_done;
   w->rows = p.split_rows;
   w->first = p.split_first_row;
+  if (p.has_detections) {
+    w->det_dim = static_cast<int>(p.detection_dim);
+    w->det_rows = p.split_detections;
+    w->det_first = p.split_first_detection;
+    w->det_staged = p.staged_detections;
+  }
   // The counts of the published rounds go on being added to (a file from before
   // streaming has the counts of exactly its rows).
   if (const auto cj = nlohmann::json::parse(counts_json, nullptr, false); cj.is_object())
@@ -221,6 +261,13 @@ RunWriter RunWriter::resume(const Comm& comm, const std::string& path, const Run
   }
   PM_CHECK(streamed, "'" + path + "' was written by an earlier pixelmill in one go; rerun it "
                      "without --resume (or with the version that wrote it)");
+  if (w->detections())
+    for (const DetectionColumn& c : detection_columns(static_cast<hsize_t>(w->det_dim))) {
+      Handle d = open_dataset(f, c.path);
+      const Extent e = extent(d.get());
+      if (static_cast<std::int64_t>(e.rows) != w->det_staged)
+        set_rows(d.get(), static_cast<hsize_t>(w->det_staged), e.cols, c.path);
+    }
   // Entries that a cut-short round published past the commit point are cleared, so that
   // rows written there later can never be taken for theirs.
   std::vector<hsize_t> cleared;
@@ -241,6 +288,14 @@ RunWriter RunWriter::resume(const Comm& comm, const std::string& path, const Run
                   w->transfer.get());
     write_entries(comm, first_set.get(), H5T_NATIVE_INT64, cleared, std::vector<std::int64_t>(cleared.size(), -1),
                   w->transfer.get());
+    if (w->detections()) {
+      Handle dcount = open_dataset(f, layout::kSplitDetections);
+      Handle dfirst = open_dataset(f, layout::kSplitFirstDetection);
+      write_entries(comm, dcount.get(), H5T_NATIVE_INT64, cleared, std::vector<std::int64_t>(cleared.size(), 0),
+                    w->transfer.get());
+      write_entries(comm, dfirst.get(), H5T_NATIVE_INT64, cleared, std::vector<std::int64_t>(cleared.size(), -1),
+                    w->transfer.get());
+    }
   }
   w->write_root_attributes(false);
   flush(f, path);
@@ -254,6 +309,7 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
   std::vector<SplitResults*> local;
   std::int64_t longest_key = 0;
   std::vector<std::int64_t> my_counts(kStatusCodeCount, 0);
+  std::vector<std::int64_t> my_objects;  // per local split, its detection rows
   agreed(comm, "writing a round of " + w.path + ": checking results", [&] {
     for (SplitResults& s : mine) local.push_back(&s);
     std::sort(local.begin(), local.end(),
@@ -274,43 +330,60 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
         PM_CHECK(r.key.size() <= layout::kMaxKeyWidth, "a key of " + std::to_string(r.key.size()) + " bytes");
         longest_key = std::max<std::int64_t>(longest_key, static_cast<std::int64_t>(r.key.size()));
         my_counts[static_cast<std::size_t>(r.status.code)]++;
+        PM_CHECK(w.detections() || r.objects.empty(), "a row has detections but the run writes none");
+        for (const ObjectResult& o : r.objects)
+          PM_CHECK(o.embedding.empty() || o.embedding.size() == static_cast<std::size_t>(w.det_dim),
+                   "a detection has a crop embedding of " + std::to_string(o.embedding.size()) +
+                       " values, expected " + std::to_string(w.det_dim));
       }
+    }
+    for (const SplitResults* s : local) {
+      std::int64_t n = 0;
+      for (const ImageResult& r : s->rows) n += static_cast<std::int64_t>(r.objects.size());
+      my_objects.push_back(n);
     }
   });
 
   // The round's table: every split of every rank, in split order, placed after the rows
   // already in the file. The same on every rank.
-  std::vector<std::int64_t> pairs;
-  for (const SplitResults* s : local) {
-    pairs.push_back(static_cast<std::int64_t>(s->split_index));
-    pairs.push_back(static_cast<std::int64_t>(s->rows.size()));
+  // (split, rows, detection rows) triples.
+  std::vector<std::int64_t> triples;
+  for (std::size_t k = 0; k < local.size(); ++k) {
+    triples.push_back(static_cast<std::int64_t>(local[k]->split_index));
+    triples.push_back(static_cast<std::int64_t>(local[k]->rows.size()));
+    triples.push_back(my_objects[k]);
   }
-  const std::vector<std::int64_t> all = allgatherv_values(comm, pairs);
-  std::vector<std::pair<std::int64_t, std::int64_t>> round;
-  for (std::size_t i = 0; i + 1 < all.size(); i += 2) round.emplace_back(all[i], all[i + 1]);
+  const std::vector<std::int64_t> all = allgatherv_values(comm, triples);
+  std::vector<std::array<std::int64_t, 3>> round;
+  for (std::size_t i = 0; i + 2 < all.size(); i += 3) round.push_back({all[i], all[i + 1], all[i + 2]});
   std::sort(round.begin(), round.end());
   for (std::size_t i = 1; i < round.size(); ++i)
-    PM_CHECK(round[i - 1].first != round[i].first,
-             "split " + std::to_string(round[i].first) + " was passed by two ranks");
+    PM_CHECK(round[i - 1][0] != round[i][0], "split " + std::to_string(round[i][0]) + " was passed by two ranks");
   comm.allreduce_sum(my_counts);
   if (round.empty()) return;  // nothing anywhere: no round
 
   std::vector<hsize_t> indices;
-  std::vector<std::int64_t> firsts, counts;
-  std::int64_t next = w.staged;
-  for (const auto& [index, n] : round) {
+  std::vector<std::int64_t> firsts, counts, det_firsts, det_counts;
+  std::int64_t next = w.staged, det_next = w.det_staged;
+  for (const auto& [index, n, d] : round) {
     indices.push_back(static_cast<hsize_t>(index));
     firsts.push_back(next);
     counts.push_back(n);
+    det_firsts.push_back(det_next);
+    det_counts.push_back(d);
     next += n;
+    det_next += d;
   }
-  const std::int64_t total = next;
-  PM_CHECK(total <= layout::kMaxRows, "a run of more than 2^40 rows");
+  const std::int64_t total = next, det_total = det_next;
+  PM_CHECK(total <= layout::kMaxRows && det_total <= layout::kMaxRows, "a run of more than 2^40 rows");
   // Where this rank's splits go.
-  std::vector<RowBlock> blocks;
-  for (const SplitResults* s : local) {
-    const auto at = std::lower_bound(indices.begin(), indices.end(), static_cast<hsize_t>(s->split_index));
-    blocks.push_back({static_cast<hsize_t>(firsts[static_cast<std::size_t>(at - indices.begin())]), s->rows.size()});
+  std::vector<RowBlock> blocks, det_blocks;
+  for (std::size_t k = 0; k < local.size(); ++k) {
+    const auto at = static_cast<std::size_t>(
+        std::lower_bound(indices.begin(), indices.end(), static_cast<hsize_t>(local[k]->split_index)) -
+        indices.begin());
+    blocks.push_back({static_cast<hsize_t>(firsts[at]), local[k]->rows.size()});
+    if (my_objects[k] > 0) det_blocks.push_back({static_cast<hsize_t>(det_firsts[at]), static_cast<hsize_t>(my_objects[k])});
   }
   w.key_width = std::max<hsize_t>(w.key_width, static_cast<hsize_t>(comm.allreduce_max(longest_key)));
 
@@ -332,6 +405,29 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
     });
     arena->write(d.get(), c.mem_type, c.cols, w.transfer.get());
   }
+  if (w.detections()) {
+    for (const DetectionColumn& c : detection_columns(static_cast<hsize_t>(w.det_dim))) {
+      Handle d = open_dataset(f, c.path);
+      set_rows(d.get(), static_cast<hsize_t>(det_total), c.cols, c.path);
+      const std::size_t row_bytes = c.elem_size * std::max<hsize_t>(1, c.cols);
+      std::optional<RowArena> arena;
+      agreed(comm, std::string("packing ") + c.path, [&] {
+        arena.emplace(det_blocks, row_bytes);
+        hsize_t index = 0;
+        std::size_t block = 0;
+        for (std::size_t k = 0; k < local.size(); ++k) {
+          if (my_objects[k] == 0) continue;
+          hsize_t det_row = det_blocks[block++].first;
+          auto image_row = static_cast<std::int64_t>(blocks[k].first);
+          for (const ImageResult& r : local[k]->rows) {
+            for (const ObjectResult& o : r.objects) c.fill(o, image_row, arena->row(det_row++, index++));
+            ++image_row;
+          }
+        }
+      });
+      arena->write(d.get(), c.mem_type, c.cols, w.transfer.get());
+    }
+  }
   flush(f, w.path);
   if (const char* pause = std::getenv("PM_TEST_ROUND_PAUSE_MS")) {
     // Tests only: a window between the rows and their publication, to kill a rank in.
@@ -350,6 +446,12 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
     Handle first_set = open_dataset(f, layout::kSplitFirstRow);
     write_entries(comm, first_set.get(), H5T_NATIVE_INT64, indices, firsts, w.transfer.get());
     write_entries(comm, rows_set.get(), H5T_NATIVE_INT64, indices, counts, w.transfer.get());
+    if (w.detections()) {
+      Handle dfirst = open_dataset(f, layout::kSplitFirstDetection);
+      Handle dcount = open_dataset(f, layout::kSplitDetections);
+      write_entries(comm, dfirst.get(), H5T_NATIVE_INT64, indices, det_firsts, w.transfer.get());
+      write_entries(comm, dcount.get(), H5T_NATIVE_INT64, indices, det_counts, w.transfer.get());
+    }
     write_entries(comm, done_set.get(), H5T_NATIVE_UINT8, indices, std::vector<std::uint8_t>(indices.size(), 1),
                   w.transfer.get());
   }
@@ -357,9 +459,14 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
     w.done[indices[i]] = 1;
     w.rows[indices[i]] = counts[i];
     w.first[indices[i]] = firsts[i];
+    if (w.detections()) {
+      w.det_rows[indices[i]] = det_counts[i];
+      w.det_first[indices[i]] = det_firsts[i];
+    }
   }
   for (int c = 0; c < kStatusCodeCount; ++c) w.counts[static_cast<std::size_t>(c)] += my_counts[static_cast<std::size_t>(c)];
   w.staged = total;
+  if (w.detections()) w.det_staged = det_total;
   ++w.rounds;
   w.write_root_attributes(false);
   flush(f, w.path);

@@ -28,10 +28,17 @@ struct RunWriter::Impl {
   std::vector<std::uint8_t> done;
   std::vector<std::int64_t> rows;
   std::vector<std::int64_t> first;
+  // /detections (extract --detector): det_dim < 0 when the run has none. The same tables
+  // as the image rows' (rows per split, where they start, the commit point).
+  int det_dim = -1;
+  std::int64_t det_staged = 0;
+  std::vector<std::int64_t> det_rows;
+  std::vector<std::int64_t> det_first;
   Handle file;
   Handle transfer;
 
   std::uint64_t splits() const { return done.size(); }
+  bool detections() const { return det_dim >= 0; }
 
   void write_root_attributes(bool complete) const {
     std::int64_t n_done = 0;
@@ -56,6 +63,10 @@ struct RunWriter::Impl {
     write_attribute(f, "splits", static_cast<std::int64_t>(splits()));
     write_attribute(f, "splits_done", n_done);
     write_attribute(f, "rounds", rounds);
+    if (detections()) {
+      write_attribute(f, "detection_dim", static_cast<std::int64_t>(det_dim));
+      write_attribute(f, "staged_detections", det_staged);
+    }
     // Last: the commit point of everything above (see run_writer.h).
     write_attribute(f, "staged_rows", staged);
   }

@@ -179,6 +179,122 @@ TEST_F(RunWriterTest, ResumeDropsWhatNoRoundPublished) {
   expect_same_rows(once, path);
 }
 
+// extract --detector: rows of /detections written beside the image rows. Row i of split s
+// gets (s + i) % 3 objects; object k's box is (s, i, k, 1) and its crop embedding
+// (s, i, k).
+constexpr int kDetDim = 3;
+
+SplitResults with_objects(SplitResults split) {
+  const auto s = static_cast<float>(split.split_index);
+  for (std::size_t i = 0; i < split.rows.size(); ++i)
+    for (std::size_t k = 0; k < (split.split_index + i) % 3; ++k) {
+      ObjectResult o;
+      o.box = {s, static_cast<float>(i), static_cast<float>(k), 1.f};
+      o.score = 0.5f;
+      o.cls = static_cast<std::int32_t>(k);
+      o.embedding = {s, static_cast<float>(i), static_cast<float>(k)};
+      split.rows[i].objects.push_back(o);
+    }
+  return split;
+}
+
+h5::RunAttributes detecting() {
+  h5::RunAttributes a = attributes();
+  a.detection_dim = kDetDim;
+  a.detection_attributes["classes"] = "[\"a\",\"b\"]";
+  return a;
+}
+
+// The /detections of a complete file: every object after its image's, in row order, with
+// /detections/image naming its row.
+void expect_detections_in_row_order(const std::string& path) {
+  const RawDataset image = read_raw(path, layout::kDetImage), box = read_raw(path, layout::kDetBox);
+  const RawDataset emb = read_raw(path, layout::kDetEmbedding);
+  ASSERT_EQ(image.dims.size(), 1u);
+  const auto* img = reinterpret_cast<const std::int64_t*>(image.bytes.data());
+  const auto* b = reinterpret_cast<const float*>(box.bytes.data());
+  const auto* e = reinterpret_cast<const float*>(emb.bytes.data());
+  std::size_t n = 0;
+  std::int64_t row = 0;
+  for (std::uint64_t s = 0; s < kSplits; ++s)
+    for (std::size_t i = 0; i < rows_in_split(s); ++i, ++row)
+      for (std::size_t k = 0; k < (s + i) % 3; ++k, ++n) {
+        ASSERT_LT(n, image.dims[0]);
+        EXPECT_EQ(img[n], row) << "detection " << n;
+        EXPECT_EQ(b[4 * n], static_cast<float>(s));
+        EXPECT_EQ(b[4 * n + 1], static_cast<float>(i));
+        EXPECT_EQ(b[4 * n + 2], static_cast<float>(k));
+        EXPECT_EQ(e[3 * n + 2], static_cast<float>(k));
+      }
+  EXPECT_EQ(image.dims[0], n);
+  EXPECT_EQ(emb.dims, (std::vector<hsize_t>{n, static_cast<hsize_t>(kDetDim)}));
+}
+
+TEST_F(RunWriterTest, DetectionsFollowTheirImageRowsInAnyRoundOrder) {
+  SharedTempDir dir(comm());
+  for (int rounds : {1, 4}) {
+    const std::string path = dir.path() + "/det" + std::to_string(rounds) + ".h5";
+    const Schedule s = schedule(comm(), rounds, 300u + static_cast<unsigned>(rounds));
+    h5::RunWriter w = h5::RunWriter::create(comm(), path, kDim, kSplits, detecting());
+    for (int r = 0; r < rounds; ++r) {
+      auto mine = my_round(comm(), s, r);
+      for (auto& split : mine) split = with_objects(std::move(split));
+      w.append(comm(), mine);
+      const h5::Progress p = h5::read_progress(path);
+      EXPECT_TRUE(p.has_detections);
+      EXPECT_EQ(p.detection_dim, kDetDim);
+    }
+    w.finish(comm());
+    expect_detections_in_row_order(path);
+    const h5::Progress p = h5::read_progress(path);
+    std::int64_t at = 0;
+    for (std::uint64_t i = 0; i < kSplits; ++i) {
+      EXPECT_EQ(p.split_first_detection[i], at) << "split " << i;
+      at += p.split_detections[i];
+    }
+  }
+}
+
+// Detection rows past the commit point (a round cut short) are dropped on resume, and a
+// run resumed without --detector (or with) where it was started otherwise is refused.
+TEST_F(RunWriterTest, DetectionsResumeAfterARoundCutShort) {
+  SharedTempDir dir(comm());
+  const std::string path = dir.path() + "/det_resume.h5";
+  const Schedule s = schedule(comm(), 5, 11u);
+  {
+    h5::RunWriter w = h5::RunWriter::create(comm(), path, kDim, kSplits, detecting());
+    for (int r = 0; r < 2; ++r) {
+      auto mine = my_round(comm(), s, r);
+      for (auto& split : mine) split = with_objects(std::move(split));
+      w.append(comm(), mine);
+    }
+  }
+  const h5::Progress before = h5::read_progress(path);
+  comm().barrier();
+  if (comm().rank() == 0) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t d = H5Dopen2(f, layout::kDetImage, H5P_DEFAULT);
+    const hsize_t more[1] = {static_cast<hsize_t>(before.staged_detections + 5)};
+    EXPECT_GE(H5Dset_extent(d, more), 0);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  comm().barrier();
+  EXPECT_THROW(h5::RunWriter::resume(comm(), path, attributes()), Error);
+  h5::RunAttributes other = detecting();
+  other.detection_dim = 0;
+  EXPECT_THROW(h5::RunWriter::resume(comm(), path, other), Error);
+  h5::RunWriter w = h5::RunWriter::resume(comm(), path, detecting());
+  for (int r = 2; r < 5; ++r) {
+    auto mine = my_round(comm(), s, r);
+    for (auto& split : mine) split = with_objects(std::move(split));
+    w.append(comm(), mine);
+  }
+  w.finish(comm());
+  expect_detections_in_row_order(path);
+}
+
 TEST_F(RunWriterTest, ASplitWrittenTwiceIsRefusedEverywhere) {
   SharedTempDir dir(comm());
   const std::string path = dir.path() + "/twice.h5";
