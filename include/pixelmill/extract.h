@@ -35,6 +35,16 @@ struct ExtractOptions {
   // (its error message gives the key's length and first bytes). 4096 holds any path
   // (PATH_MAX) and most HBase keys; HBase allows 32767. At most layout::kMaxKeyWidth.
   std::int64_t max_key_bytes = 4096;
+  // Objects (extract --detector): a detector's card or ONNX file ("" = no detection); the
+  // crops of its boxes are embedded by crop_model ("" = --model). Thresholds < 0 take the
+  // detector card's.
+  std::string detector;
+  std::string crop_model;
+  int max_crops = 10;          // objects kept per image, best first
+  double min_score = -1;
+  double nms_iou = -1;
+  std::string classes;         // comma-separated class names kept ("" = all)
+  double crop_margin = 0.1;    // each side of a box grows by this fraction before cropping
   bool reference = false;      // run the engine's reference kernels
   bool bf16 = false;           // bf16 inference where the CPU supports it
   bool dedup = false;          // run dedup on the output when done

@@ -66,6 +66,8 @@ ImageRows read_images(const std::string& path, std::int64_t begin, std::int64_t 
 std::int64_t row_count(const std::string& path);
 // Every root attribute as text (strings as stored, integers in decimal, floats round-trip).
 std::map<std::string, std::string> read_root_attributes(const std::string& path);
+// The attributes of group `group` ("/detections"); empty when the group does not exist.
+std::map<std::string, std::string> read_group_attributes(const std::string& path, const std::string& group);
 // One root string attribute; "" when absent, an error when it is not one string.
 std::string read_root_string(const std::string& path, const char* name);
 
@@ -99,6 +101,39 @@ Progress read_progress(const std::string& path);
 // the error message as stored). Not collective.
 std::vector<ImageResult> read_results(const std::string& path, std::int64_t begin,
                                       std::int64_t end);
+
+// /detections (extract --detector), read back and checked: every image id a row of
+// /images, embeddings finite-sized as detection_dim says. Not collective.
+struct DetectionRows {
+  std::int64_t first = 0;   // detection index of entry 0
+  std::int64_t total = 0;   // detections in the file
+  int dim = 0;              // crop embedding dimension (0: none stored)
+  std::vector<std::int64_t> image;  // [count]
+  std::vector<float> embedding;     // [count, dim]
+};
+// Detections in the file (0 when it has no /detections).
+std::int64_t detection_count(const std::string& path);
+DetectionRows read_detections(const std::string& path, std::int64_t begin, std::int64_t end);
+// /detections/image at the given detection ids (ascending, each < detection_count).
+std::vector<std::int64_t> read_detection_images(const std::string& path, const std::vector<std::int64_t>& ids);
+
+// Writes /dedup_crops (replacing it): per detection its group (the smallest detection id
+// of its component), the detection pairs at or above the threshold and their scores, and
+// the image pairs (row i < row j of /images) that share an object, with the best score of
+// the object pairs between them. Contiguous blocks of detections per rank (like
+// DedupOutput's rows); pairs and image pairs are each rank's share.
+struct CropDedupOutput {
+  std::int64_t first = 0;
+  std::vector<std::int64_t> group;
+  std::vector<std::int64_t> pairs;        // flattened [M_local, 2]
+  std::vector<float> score;
+  std::vector<std::int64_t> image_pairs;  // flattened [K_local, 2]
+  std::vector<float> image_score;
+  std::int64_t groups = 0;  // components of two or more detections (the same on every rank)
+  float threshold = 0;
+  std::string join_precision = "fp32";
+};
+void write_dedup_crops(const Comm& comm, const std::string& path, const CropDedupOutput& mine);
 
 // Writes /dedup (replacing it if present). `group` and `exact_group` are given for a
 // contiguous block of rows per rank (row ranges in rank order covering [0, N));

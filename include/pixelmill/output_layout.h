@@ -39,6 +39,14 @@
 //                                         (attributes: classes (JSON list), detector_card
 //                                         (JSON), crop_model_card (JSON, when embedded),
 //                                         min_score, nms_iou, max_crops, crop_margin)
+//   /dedup_crops/group     int64  [n]     dedup --on crops: per detection, the smallest
+//                                         detection id of its near-duplicate component
+//   /dedup_crops/pairs     int64  [M, 2]  detection pairs (i < j) with cosine >= threshold
+//   /dedup_crops/score     float  [M]
+//   /dedup_crops/image_pairs int64 [K, 2] rows of /images (i < j) that share an object
+//   /dedup_crops/image_score float [K]    the best score of the object pairs between them
+//                                         (attributes: threshold, pairs, groups,
+//                                         image_pairs, join_precision)
 //   /progress/split_done   uint8  [S]     1 = planned split s has its rows in /images
 //   /progress/split_rows   int64  [S]     rows of each done split (0 for the others)
 //   /progress/split_first_row int64 [S]   the row of /images where a done split's rows begin
@@ -95,6 +103,12 @@ inline constexpr const char* kDetBox = "/detections/box";
 inline constexpr const char* kDetScore = "/detections/score";
 inline constexpr const char* kDetClass = "/detections/class";
 inline constexpr const char* kDetEmbedding = "/detections/embedding";
+inline constexpr const char* kDedupCrops = "/dedup_crops";
+inline constexpr const char* kCropGroup = "/dedup_crops/group";
+inline constexpr const char* kCropPairs = "/dedup_crops/pairs";
+inline constexpr const char* kCropScore = "/dedup_crops/score";
+inline constexpr const char* kCropImagePairs = "/dedup_crops/image_pairs";
+inline constexpr const char* kCropImageScore = "/dedup_crops/image_score";
 inline constexpr const char* kProgress = "/progress";
 inline constexpr const char* kSplitDone = "/progress/split_done";
 inline constexpr const char* kSplitRows = "/progress/split_rows";

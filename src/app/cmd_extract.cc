@@ -53,6 +53,19 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("max-key-bytes", po::value(&o.max_key_bytes)->default_value(o.max_key_bytes),
        "longest key (path or HBase row key) stored; a longer one -> too_large, stored "
        "without its key (the message gives its length and first bytes)")
+      ("detector", po::value(&o.detector)->default_value(""),
+       "also find objects: a detector's model card (.json) or ONNX file (models/yolox_glyph_det.json, "
+       "picodet_layout_cdla.json, centerface.json; scripts/fetch-models.sh --detectors); writes /detections")
+      ("crop-model", po::value(&o.crop_model)->default_value(""),
+       "embedding model for the detected objects' crops (default: --model)")
+      ("max-crops", po::value(&o.max_crops)->default_value(o.max_crops), "objects kept per image, best first (1..1000)")
+      ("min-score", po::value(&o.min_score)->default_value(-1),
+       "keep objects scoring at least this (default: the detector card's)")
+      ("nms-iou", po::value(&o.nms_iou)->default_value(-1),
+       "drop an object overlapping a better one of its class by more than this IoU (default: the card's)")
+      ("classes", po::value(&o.classes)->default_value(""), "comma-separated detector classes kept (default: all)")
+      ("crop-margin", po::value(&o.crop_margin)->default_value(o.crop_margin),
+       "each side of a box grows by this fraction of its size before the crop is cut (0..1)")
       ("reference", po::bool_switch(&o.reference), "run the engine's plain C++ reference kernels")
       ("bf16", po::bool_switch(&o.bf16), "bf16 inference (CPUs with AVX512_BF16 or AMX)")
       ("dedup", po::bool_switch(&o.dedup), "find duplicate groups when extraction is done")

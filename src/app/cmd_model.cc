@@ -17,6 +17,7 @@
 #include "pixelmill/engine_tools.h"
 #include "pixelmill/error.h"
 #include "pixelmill/limits.h"
+#include "pixelmill/detector.h"
 #include "pixelmill/model_card.h"
 
 namespace pm::app {
@@ -171,8 +172,21 @@ int cmd_bench(const Args& args) {
   if ((*vm)["warmup"].as<int>() < 0) throw Error("--warmup cannot be negative");
   if ((*vm)["runs"].as<int>() < 1) throw Error("--runs must be at least 1");
   const int runs = (*vm)["runs"].as<int>();
-  auto m = Model::load(onnx_file(*vm), o);
-  auto shapes = concrete_shapes(*m, batch, (*vm)["height"].as<std::int64_t>(), (*vm)["width"].as<std::int64_t>());
+  // A detector's card runs the file at the card's input size (CenterFace declares a
+  // placeholder one), as `model detect` and `extract --detector` do.
+  std::shared_ptr<const Model> m;
+  std::int64_t h = (*vm)["height"].as<std::int64_t>(), w = (*vm)["width"].as<std::int64_t>();
+  const std::string& named = (*vm)["model"].as<std::string>();
+  if (is_model_card_path(named)) {
+    const ModelFiles files = resolve_model(named);
+    if (files.card.detector) {
+      m = load_detector_model(files, o);
+      h = files.card.input.height;
+      w = files.card.input.width;
+    }
+  }
+  if (!m) m = Model::load(onnx_file(*vm), o);
+  auto shapes = concrete_shapes(*m, batch, h, w);
   std::vector<Tensor> inputs;
   for (std::size_t i = 0; i < shapes.size(); ++i) inputs.push_back(synthetic_input(m->inputs()[i].dtype, shapes[i]));
   Session s(m);

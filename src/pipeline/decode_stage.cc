@@ -10,9 +10,9 @@ namespace pm::pipeline {
 DecodeStage::DecodeStage(BoundedQueue<DecodeItem>& in, BatchAssembler& assembler,
                          BoundedQueue<std::shared_ptr<Batch>>& ready, SplitTracker& tracker,
                          ErrorSlot& error, RankStats& stats, const ModelCard& card,
-                         const DecodeOptions& options)
+                         const DecodeOptions& options, AnnotatorFactory make_annotator)
     : in_(in), assembler_(assembler), ready_(ready), tracker_(tracker), error_(error), stats_(stats),
-      card_(card), options_(options) {}
+      card_(card), options_(options), make_annotator_(std::move(make_annotator)) {}
 
 void DecodeStage::start(int threads, const ThreadSpawner& spawn) {
   left_ = threads;
@@ -26,6 +26,7 @@ void DecodeStage::join() {
 
 void DecodeStage::run() {
   try {
+    const std::unique_ptr<ObjectAnnotator> annotator = make_annotator_ ? make_annotator_() : nullptr;
     while (auto item = in_.pop()) {
       ImageResult& row = *item->row;
       StageTimer timer(stats_, Stage::kDecode);
@@ -41,6 +42,21 @@ void DecodeStage::run() {
         continue;
       }
       row.phash = perceptual_hash(img.rgb);
+      if (annotator) {
+        std::string failure;
+        try {
+          annotator->annotate(img, row);
+        } catch (const std::exception& e) {
+          failure = e.what();
+        }
+        if (!failure.empty()) {
+          row.objects.clear();
+          row.status = Status::error(StatusCode::kInferenceError, "detector: " + failure);
+          stats_.count(row.status.code);
+          tracker_.row_done(item->split);
+          continue;
+        }
+      }
       auto slot = assembler_.acquire(&row, item->split);
       bool ok = true;
       try {

@@ -1,5 +1,6 @@
 // Decode threads: for each record handed on by the readers, the content hash, the decode
-// (pixel limit from the header first), the perceptual hash, and preprocessing straight
+// (pixel limit from the header first), the perceptual hash, with --detector the objects
+// (object_annotator.h), and preprocessing straight
 // into a slot of a batch tensor (BatchAssembler). An image that cannot be decoded or
 // preprocessed gets its row's status here (the job goes on); the last decoder to end
 // flushes the partial batch and closes the inference queue. A decoder's exception is
@@ -15,6 +16,7 @@
 #include "batch_assembler.h"
 #include "bounded_queue.h"
 #include "error_slot.h"
+#include "object_annotator.h"
 #include "pixelmill/decode.h"
 #include "pixelmill/model_card.h"
 #include "split_tracker.h"
@@ -34,7 +36,8 @@ class DecodeStage {
  public:
   DecodeStage(BoundedQueue<DecodeItem>& in, BatchAssembler& assembler,
               BoundedQueue<std::shared_ptr<Batch>>& ready, SplitTracker& tracker, ErrorSlot& error,
-              RankStats& stats, const ModelCard& card, const DecodeOptions& options);
+              RankStats& stats, const ModelCard& card, const DecodeOptions& options,
+              AnnotatorFactory make_annotator = {});
   DecodeStage(const DecodeStage&) = delete;
   DecodeStage& operator=(const DecodeStage&) = delete;
   ~DecodeStage() { join(); }  // the owner closes the queues first
@@ -56,6 +59,7 @@ class DecodeStage {
   RankStats& stats_;
   const ModelCard& card_;
   const DecodeOptions options_;
+  const AnnotatorFactory make_annotator_;  // extract --detector; empty otherwise
   std::atomic<int> left_{0};  // decoders not yet ended, of those asked for
   std::vector<std::thread> threads_;
 };

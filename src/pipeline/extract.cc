@@ -5,11 +5,13 @@
 // message.
 #include "pixelmill/extract.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <opencv2/core/utility.hpp>
 
+#include "detection_setup.h"
 #include "extract_job.h"
 #include "extract_outputs.h"
 #include "extract_setup.h"
@@ -36,12 +38,14 @@ namespace {
 using namespace pipeline;
 
 // What is at --output decides between a fresh run, a resumed one, or nothing to do.
-OutputState inspect(const Comm& comm, const ExtractOptions& o, const ModelCard& card) {
+OutputState inspect(const Comm& comm, const ExtractOptions& o, const ModelCard& card,
+                    const DetectionJob* detection) {
   OutputState state;
   if (o.output.empty()) return state;
   RunIdentity identity{recorded_input(o.input), card.sha256, sha256_hex(card.raw_json),
                        o.reference, o.bf16};
   identity.max_key_bytes = o.max_key_bytes;
+  identity.detection = detection_identity(detection);
   state = inspect_output(comm, o.output, o.resume, identity);
   if (comm.rank() == 0 && !o.quiet && !state.note.empty())
     std::fprintf(stderr, "pixelmill extract: %s\n", state.note.c_str());
@@ -150,8 +154,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   SourceOptions so = source_options(comm, o);
   const LoadedModel loaded = load_model(comm, o, budget.compute);
   const ModelCard& card = loaded.card;
+  const std::shared_ptr<const DetectionJob> detection = load_detection(comm, o, loaded);
 
-  const OutputState state = inspect(comm, o, card);
+  const OutputState state = inspect(comm, o, card, detection.get());
   if (state.mode == OutputState::Mode::kAlreadyComplete) {
     ExtractSummary done;
     done.rows = state.rows;
@@ -172,6 +177,14 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   JobConfig cfg;
   cfg.embedding_output = loaded.embedding_output;
   fill_job_config(o, card, budget, work.total, cfg);
+  if (detection) {
+    cfg.make_annotator = detection_annotator(detection);
+    // The decode may be reduced (JPEG DCT scaling) only as far as every network's input.
+    for (const ModelCard* c : {&detection->detector_card, &detection->crops.card}) {
+      cfg.decode.target_width = std::max(cfg.decode.target_width, c->input.width);
+      cfg.decode.target_height = std::max(cfg.decode.target_height, c->input.height);
+    }
+  }
   announce(comm, o, *source, work, card, budget);
 
   // The output is written in checkpoint rounds while the run goes on (run_writer.h):
@@ -179,7 +192,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   // the rows of one round. Each round: the completed splits into the file and their
   // embeddings to HBase, then their rows are gone from memory; collective.
   std::optional<h5::RunWriter> writer = open_run_file(comm, o, card, budget, work.plan_sha256,
-                                                      so.ranks, resuming, work.splits.size());
+                                                      so.ranks, resuming, work.splits.size(), detection.get());
   RankStats stats;
   RunOutputSink sink(comm, writer ? &*writer : nullptr, hbase_out, stats);
   cfg.sink = &sink;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detection_setup.h"
 #include "extract_setup.h"
 #include "pixelmill/sha256.h"
 
@@ -21,7 +22,8 @@ std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOption
                                            const ModelCard& card,
                                            const ThreadBudget& budget,
                                            const std::string& plan_sha256, int plan_ranks,
-                                           bool resuming, std::size_t planned_splits) {
+                                           bool resuming, std::size_t planned_splits,
+                                           const DetectionJob* detection) {
   std::optional<h5::RunWriter> writer;
   if (!o.output.empty()) {
     h5::RunAttributes attrs;
@@ -37,7 +39,9 @@ std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOption
         {"max_bytes", o.max_bytes}, {"max_key_bytes", o.max_key_bytes},
         {"reference", o.reference}, {"bf16", o.bf16}};
     params["input"] = recorded_input(o.input);
+    if (detection) params["detection"] = detection_identity(detection);
     attrs.parameters_json = params.dump();
+    set_detection_attributes(detection, attrs);
     attrs.plan_sha256 = plan_sha256;
     attrs.plan_ranks = plan_ranks;
     writer.emplace(resuming ? h5::RunWriter::resume(comm, o.output, attrs)

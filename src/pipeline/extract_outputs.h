@@ -9,6 +9,7 @@
 #include "pixelmill/extract.h"
 #include "pixelmill/model_card.h"
 #include "pixelmill/run_writer.h"
+#include "object_annotator.h"
 #include "thread_budget.h"
 
 namespace pm::pipeline {
@@ -18,7 +19,8 @@ namespace pm::pipeline {
 std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOptions& o,
                                            const ModelCard& card, const ThreadBudget& budget,
                                            const std::string& plan_sha256, int plan_ranks,
-                                           bool resuming, std::size_t planned_splits);
+                                           bool resuming, std::size_t planned_splits,
+                                           const DetectionJob* detection);
 
 // Rank 0 says whether the run stopped early and how to go on.
 void say_how_it_ended(const Comm& comm, const ExtractOptions& o, bool complete, bool stopped,

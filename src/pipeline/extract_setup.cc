@@ -2,6 +2,8 @@
 // the model loaded and checked against its card, each rank's job configuration.
 #include "extract_setup.h"
 
+#include "detection_setup.h"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +71,9 @@ void check_options(const ExtractOptions& o) {
   if (!(o.progress_seconds > 0)) throw Error("--progress-seconds must be positive");
   if (o.dedup && o.output.empty()) throw Error("--dedup needs an HDF5 --output");
   if (o.resume && o.output.empty()) throw Error("--resume needs the HDF5 --output of the stopped run");
+  check_detection_options(o);
+  if (!o.detector.empty() && o.output.empty())
+    throw Error("--detector needs an HDF5 --output (objects are written to /detections)");
 #ifdef PM_HAVE_DEDUP
   // Checked now, not when dedup starts after the whole extraction.
   if (o.dedup) check_threshold(o.threshold);
@@ -114,6 +119,8 @@ LoadedModel load_model(const Comm& comm, const ExtractOptions& o, int compute_th
   agreed(comm, "model", [&] {
     ModelFiles files = resolve_model(o.model);  // the ONNX file or its card
     m.card = std::move(files.card);
+    if (m.card.detector)
+      throw Error("--model " + o.model + " is a detector; give it as --detector (--model embeds whole images)");
     engine::EngineOptions eo;
     eo.reference = o.reference;
     eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pixelmill/decode.h"
+#include "object_annotator.h"
 #include "pixelmill/image_result.h"
 #include "round_sink.h"
 #include "thread_budget.h"
@@ -20,6 +21,9 @@ struct JobConfig {
   std::int64_t max_key_bytes = 4096;  // a longer key: a too_large row without its key
   int embedding_output = 0;  // index of the embedding among the model's outputs
   bool normalize_l2 = false; // the pipeline L2-normalises (the card says the net does not)
+  // extract --detector: each decode thread's annotator (detector and crop embedder); empty
+  // without --detector.
+  AnnotatorFactory make_annotator;
   double progress_seconds = 5;
   bool quiet = false;
   std::int64_t total_hint = -1;

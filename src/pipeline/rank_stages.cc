@@ -28,7 +28,7 @@ RankStages::RankStages(Source& source, const ModelCard& card, const JobConfig& c
       }),
       infer_(ready_, assembler_, tracker_, error_, stats, std::move(make_embedder),
              InferOptions{cfg.batch, cfg.embedding_output, card.embedding.dim, cfg.normalize_l2}),
-      decode_(decode_queue_, assembler_, ready_, tracker_, error_, stats, card, cfg.decode),
+      decode_(decode_queue_, assembler_, ready_, tracker_, error_, stats, card, cfg.decode, cfg.make_annotator),
       read_(source, tracker_, splits_, decode_queue_, error_, stats, cfg.max_key_bytes) {}
 
 RankStages::~RankStages() {

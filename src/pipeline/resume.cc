@@ -43,6 +43,9 @@ std::string differences(const std::map<std::string, std::string>& a, const RunId
   // Files written before the flag existed stored every key: any limit resumes them.
   if (params.contains("max_key_bytes"))
     differ("--max-key-bytes", param("max_key_bytes"), std::to_string(run.max_key_bytes));
+  if (params.contains("detection") || !run.detection.empty())
+    differ("detection (--detector and its flags)", params.contains("detection") ? param("detection") : "",
+           run.detection);
   return out;
 }
 

@@ -23,6 +23,7 @@ struct RunIdentity {
   bool reference = false;
   bool bf16 = false;
   std::int64_t max_key_bytes = 4096;  // which keys are stored
+  std::string detection;  // extract --detector: what finds and embeds objects ("" = none)
 };
 
 struct OutputState {

@@ -21,8 +21,10 @@ void SplitTracker::end(Split* s, bool whole) {
 }
 
 std::int64_t SplitTracker::row_bytes(const ImageResult& r) {
+  std::size_t objects = r.objects.capacity() * sizeof(ObjectResult);
+  for (const ObjectResult& o : r.objects) objects += o.embedding.capacity() * sizeof(float);
   return static_cast<std::int64_t>(sizeof(ImageResult) + r.key.capacity() + r.status.message.capacity() +
-                                   r.embedding.capacity() * sizeof(float));
+                                   r.embedding.capacity() * sizeof(float) + objects);
 }
 
 void SplitTracker::finish(Split* s) {

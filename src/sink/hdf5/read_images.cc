@@ -64,6 +64,13 @@ std::map<std::string, std::string> read_root_attributes(const std::string& path)
   return f.attributes("/");
 }
 
+std::map<std::string, std::string> read_group_attributes(const std::string& path, const std::string& group) {
+  QuietErrors quiet;
+  const RunFile f(path);
+  if (!f.has(group)) return {};
+  return f.attributes(group.c_str());
+}
+
 std::string read_root_string(const std::string& path, const char* name) {
   QuietErrors quiet;
   const RunFile f(path);

@@ -1,0 +1,107 @@
+#include "detection_setup.h"
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "pixelmill/agreed.h"
+#include "pixelmill/error.h"
+
+namespace pm::pipeline {
+
+void check_detection_options(const ExtractOptions& o) {
+  const bool detecting = !o.detector.empty();
+  if (!detecting && !o.crop_model.empty()) throw Error("--crop-model needs --detector");
+  if (!detecting && !o.classes.empty()) throw Error("--classes needs --detector");
+  if (o.max_crops < 1 || o.max_crops > 1000)
+    throw Error("--max-crops must be in 1..1000, not " + std::to_string(o.max_crops));
+  if (o.min_score != -1 && !(o.min_score >= 0 && o.min_score <= 1))
+    throw Error("--min-score must be in [0, 1]");
+  if (o.nms_iou != -1 && !(o.nms_iou >= 0 && o.nms_iou <= 1)) throw Error("--nms-iou must be in [0, 1]");
+  if (!(o.crop_margin >= 0 && o.crop_margin <= 1)) throw Error("--crop-margin must be in [0, 1]");
+}
+
+namespace {
+
+std::vector<int> class_ids(const std::string& list, const DetectorSpec& spec) {
+  std::vector<int> ids;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    int id = -1;
+    for (std::size_t c = 0; c < spec.classes.size(); ++c)
+      if (spec.classes[c] == item) id = static_cast<int>(c);
+    if (id < 0) throw Error("--classes: '" + item + "' is not a class of the detector");
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+int output_index(const engine::Model& m, const std::string& name, const std::string& what) {
+  const auto& outs = m.outputs();
+  for (std::size_t i = 0; i < outs.size(); ++i)
+    if (outs[i].name == name) return static_cast<int>(i);
+  throw Error(what + " has no output '" + name + "' named by its card");
+}
+
+}  // namespace
+
+std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o,
+                                                   const LoadedModel& embedding) {
+  if (o.detector.empty()) return nullptr;
+  auto job = std::make_shared<DetectionJob>();
+  agreed(comm, "detector", [&] {
+    // Each decode thread runs its own sessions on one OpenMP thread: decode threads are
+    // the parallelism here.
+    engine::EngineOptions eo;
+    eo.reference = o.reference;
+    eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
+    eo.threads = 1;
+    const ModelFiles det = resolve_model(o.detector);
+    if (!det.card.detector)
+      throw Error("--detector " + o.detector + " is an embedding model (its card has no 'detector' section)");
+    job->detector = load_detector_model(det, eo);
+    job->detector_card = det.card;
+    DetectParams p = default_detect_params(*det.card.detector);
+    if (o.min_score >= 0) p.min_score = static_cast<float>(o.min_score);
+    if (o.nms_iou >= 0) p.nms_iou = static_cast<float>(o.nms_iou);
+    p.max_detections = o.max_crops;
+    p.classes = class_ids(o.classes, *det.card.detector);
+    job->params = p;
+    job->crop_margin = o.crop_margin;
+
+    const ModelFiles crop = resolve_model(o.crop_model.empty() ? o.model : o.crop_model);
+    if (crop.card.detector)
+      throw Error("--crop-model " + crop.card.path + " is a detector; crops need an embedding model");
+    job->crops.card = crop.card;
+    job->crops.model = engine::Model::load(crop.onnx, eo);
+    job->crops.output = output_index(*job->crops.model, crop.card.embedding.output, "crop model " + crop.onnx);
+    job->crops.normalize_l2 = crop.card.embedding.normalize == EmbeddingNorm::kL2;
+    (void)embedding;
+  });
+  return job;
+}
+
+std::string detection_identity(const DetectionJob* job) {
+  if (!job) return "";
+  nlohmann::json j = {{"detector_sha256", job->detector_card.sha256},
+                      {"crop_model_sha256", job->crops.card.sha256},
+                      {"min_score", job->params.min_score},
+                      {"nms_iou", job->params.nms_iou},
+                      {"max_crops", job->params.max_detections},
+                      {"classes", job->params.classes},
+                      {"crop_margin", job->crop_margin}};
+  return j.dump();
+}
+
+void set_detection_attributes(const DetectionJob* job, h5::RunAttributes& attrs) {
+  if (!job) return;
+  attrs.detection_dim = job->crops.card.embedding.dim;
+  attrs.detection_attributes["classes"] = nlohmann::json(job->detector_card.detector->classes).dump();
+  attrs.detection_attributes["detector_card"] = job->detector_card.raw_json;
+  attrs.detection_attributes["crop_model_card"] = job->crops.card.raw_json;
+  attrs.detection_attributes["parameters"] = detection_identity(job);
+}
+
+}  // namespace pm::pipeline

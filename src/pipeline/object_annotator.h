@@ -1,0 +1,43 @@
+// extract --detector: what a decode thread does to a decoded image besides preprocessing
+// it for the whole-image embedding. One ObjectAnnotator per decode thread, made on that
+// thread (it owns engine sessions); tests may give their own.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "pixelmill/decode.h"
+#include "pixelmill/detector.h"
+#include "pixelmill/image_result.h"
+
+namespace pm::pipeline {
+
+class ObjectAnnotator {
+ public:
+  virtual ~ObjectAnnotator() = default;
+  // Fills row.objects for the decoded image. Throws pm::Error (or any std::exception)
+  // when the networks fail on it: the row then becomes an inference_error row.
+  virtual void annotate(const DecodedImage& img, ImageResult& row) = 0;
+};
+using AnnotatorFactory = std::function<std::unique_ptr<ObjectAnnotator>()>;
+
+// The detector and the crop embedder as extract runs them.
+struct CropEmbedding {
+  std::shared_ptr<const engine::Model> model;
+  ModelCard card;
+  int output = 0;          // index of the card's embedding among the model's outputs
+  bool normalize_l2 = true;
+};
+struct DetectionJob {
+  std::shared_ptr<const engine::Model> detector;
+  ModelCard detector_card;
+  DetectParams params;     // max_detections is --max-crops
+  double crop_margin = 0;  // each side of a box grows by this fraction of its size
+  CropEmbedding crops;
+};
+
+// Detects, keeps the best params.max_detections boxes, cuts each (with its margin) from
+// the decoded image and embeds the crops in one batch.
+AnnotatorFactory detection_annotator(std::shared_ptr<const DetectionJob> job);
+
+}  // namespace pm::pipeline
