@@ -27,6 +27,11 @@ inline constexpr double kDefaultThreshold = 0.65;
 
 struct DedupOptions {
   std::string input;                 // the run's HDF5 file; /dedup is (re)written in it
+  // "images": whole-image rows (/images, writes /dedup). "crops": the objects of
+  // extract --detector (/detections, writes /dedup_crops): near-duplicate objects across
+  // images, and the image pairs that share one. Crops take no --against and are not
+  // written back to HBase.
+  std::string on = "images";
   std::vector<std::string> against;  // older runs' files, oldest first (read only)
   // Cosine; pairs with score >= threshold are kept. Negative: the model card's
   // `dedup.threshold` (root attribute model_card of the input), else kDefaultThreshold.
@@ -64,6 +69,8 @@ struct DedupOptions {
 };
 
 struct DedupSummary {
+  std::string on = "images";        // what was joined: "images" or "crops" (rows = detections)
+  std::int64_t image_pairs = 0;     // crops: image pairs that share an object
   double threshold = 0;             // the threshold used
   std::int64_t rows = 0;            // rows of the input file
   std::int64_t joined_rows = 0;     // rows with status ok and an embedding (joined)

@@ -17,6 +17,9 @@ int cmd_dedup(const Args& args, const Comm& comm) {
   desc.add_options()
       ("input,i", po::value(&o.input)->required(),
        "the run's HDF5 file (from extract); /dedup is written into it")
+      ("on", po::value(&o.on)->default_value(o.on),
+       "images (whole-image rows, /dedup) or crops (the objects of extract --detector, /dedup_crops: "
+       "object groups and the image pairs that share an object)")
       ("against,a", po::value(&o.against)->multitoken()->composing(),
        "older runs' HDF5 files, oldest first: new rows are joined against their rows, and "
        "their groups keep their ids (older rows are ids N + offset, see README)")

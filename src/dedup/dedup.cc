@@ -13,6 +13,9 @@
 #include <sstream>
 
 #include "dedup_core.h"
+#include "dedup_crops.h"
+#include "group_statistics.h"
+#include "join_setup.h"
 #include "hbase_writeback.h"
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
@@ -155,57 +158,6 @@ std::int64_t encode(std::int64_t node, std::int64_t older_rows, std::int64_t row
   return node < older_rows ? rows + node : node - older_rows;
 }
 
-void group_statistics(const Comm& comm, const std::vector<std::int64_t>& group,
-                      std::int64_t first_row, DedupSummary& s) {
-  // Members that are not their group's id, counted per group; merged on every rank.
-  std::map<std::int64_t, std::int64_t> members;
-  for (std::size_t i = 0; i < group.size(); ++i)
-    if (group[i] != first_row + static_cast<std::int64_t>(i)) ++members[group[i]];
-  std::string packed;
-  for (const auto& [g, n] : members) {
-    const std::int64_t rec[2] = {g, n};
-    packed.append(reinterpret_cast<const char*>(rec), sizeof rec);
-  }
-  std::map<std::int64_t, std::int64_t> all;
-  for (const std::string& part : comm.allgatherv(packed)) {
-    for (std::size_t off = 0; off + 16 <= part.size(); off += 16) {
-      std::int64_t rec[2];
-      std::memcpy(rec, part.data() + off, sizeof rec);
-      all[rec[0]] += rec[1];
-    }
-  }
-  s.groups = static_cast<std::int64_t>(all.size());
-  for (const auto& [g, n] : all) {
-    // A group id below N is itself a row of the input, counted once more.
-    const std::int64_t size = n + (g < s.rows ? 1 : 0);
-    s.rows_in_groups += size;
-    if (size > s.largest_group) {
-      s.largest_group = size;
-      s.largest_group_id = g;
-    }
-  }
-}
-
-// Sets the OpenMP (hence oneDNN) thread count for the join and restores the caller's.
-class ThreadBudget {
- public:
-  ThreadBudget(const Comm& comm, int requested) : saved_(omp_get_max_threads()) {
-    // The default: this rank's CPUs, split with the ranks of its node that share them.
-    // Collective, but every rank has the same `requested` (the options are agreed).
-    const int threads = requested > 0 ? requested : rank_cpus(comm).share;
-    omp_set_num_threads(threads);
-    threads_ = threads;
-  }
-  ~ThreadBudget() { omp_set_num_threads(saved_); }
-  ThreadBudget(const ThreadBudget&) = delete;
-  ThreadBudget& operator=(const ThreadBudget&) = delete;
-  int threads() const { return threads_; }
-
- private:
-  int saved_;
-  int threads_ = 1;
-};
-
 }  // namespace
 
 double resolve_threshold(const std::string& path, double requested) {
@@ -268,6 +220,7 @@ void check_dedup_options(const DedupOptions& o) {
     throw Error("--max-imbalance must be a number >= 1, not " + std::to_string(o.max_imbalance));
   if (o.kmeans_iterations < 0 || o.kmeans_iterations > 1000)
     throw Error("--kmeans-iterations must be in 0..1000, not " + std::to_string(o.kmeans_iterations));
+  if (o.on != "images" && o.on != "crops") throw Error("--on must be images or crops, not '" + o.on + "'");
   if (o.join_precision != "fp32" && o.join_precision != "bf16")
     throw Error("--join-precision must be fp32 or bf16, not '" + o.join_precision + "'");
 }
@@ -283,6 +236,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   // ranks only (a node that does not see the file): each read is agreed before the next
   // collective call.
   agreed(comm, "", [&] { check_dedup_options(options); });
+  if (options.on == "crops") return dedup::run_dedup_crops(comm, options);
   agreed(comm, "dedup: reading " + options.input, [&] {
     options.threshold = resolve_threshold(options.input, options.threshold);
     PM_CHECK(options.threshold <= 1.0, "dedup: the model card's threshold is above 1");
@@ -319,22 +273,9 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   agreed(comm, "dedup: reading the --against files",
          [&] { older_block = read_older(comm, older, s.against_rows, dim); });
 
-  const ThreadBudget budget(comm, options.threads);
+  const dedup::JoinThreads budget(comm, options.threads);
   s.threads = budget.threads();
-  dedup::JoinConfig config;
-  config.threshold = static_cast<float>(options.threshold);
-  config.block_rows = options.block_rows;
-  config.tile = std::min<std::int64_t>(1024, options.block_rows);
-  config.precision = dedup::parse_join_precision(options.join_precision);
-  if (config.precision == dedup::JoinPrecision::kBF16 &&
-      comm.allreduce_min(static_cast<std::int64_t>(dedup::cpu_has_bf16_matmul())) == 0) {
-    // Emulated bf16 is slower than fp32: every rank runs fp32 (the pairs are the same).
-    if (comm.rank() == 0)
-      std::fprintf(stderr, "pixelmill dedup: warning: --join-precision bf16 needs AVX512_BF16 or AMX "
-                           "on every rank; the join runs in fp32\n");
-    config.precision = dedup::JoinPrecision::kF32;
-  }
-  s.join_precision = dedup::join_precision_name(config.precision);
+  const dedup::JoinConfig config = dedup::join_config(comm, options, s);
   dedup::IvfConfig ivf;
   dedup::Quantizer reuse;
   if (options.index == "ivf" && !options.retrain) {
@@ -356,15 +297,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
       ivf.reuse = &reuse;
     }
   }
-  ivf.max_imbalance = options.max_imbalance;
-  if (options.index == "ivf") {
-    const std::int64_t total = s.rows + s.against_rows;
-    ivf.lists = options.lists > 0 ? options.lists
-                                  : static_cast<int>(std::clamp<double>(std::round(std::sqrt(static_cast<double>(total))), 1.0,
-                                                                        static_cast<double>(kMaxLists)));
-    ivf.probe = options.probe;
-    ivf.iterations = options.kmeans_iterations;
-  }
+  dedup::size_ivf(options, s.rows + s.against_rows, ivf);
   const dedup::NodeResult res = dedup::dedup_nodes(comm, std::move(fresh), std::move(older_block), config, ivf);
   s.index = options.index;
   s.lists = res.quantizer.lists;
@@ -426,7 +359,7 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
   for (std::size_t i = 0; i < out.exact_group.size(); ++i)
     if (out.exact_group[i] != begin + static_cast<std::int64_t>(i)) ++exact_dups;
   s.exact_duplicates = comm.allreduce_sum(exact_dups);
-  group_statistics(comm, out.group, begin, s);
+  dedup::group_statistics(comm, out.group, begin, s);
   s.join_seconds = comm.allreduce_max(res.join.seconds);
   s.join_gflop = comm.allreduce_sum(res.join.flops) * 1e-9;
   s.rechecked = comm.allreduce_sum(res.join.rechecked);
@@ -436,9 +369,13 @@ DedupSummary run_dedup(const Comm& comm, const DedupOptions& options_in) {
 
 std::string format_summary(const DedupSummary& s) {
   std::ostringstream o;
-  o << "threshold        " << s.threshold << "\n"
-    << "rows             " << s.rows << " (" << s.joined_rows << " with embeddings joined)\n"
-    << "older rows       " << s.against_rows << "\n";
+  o << "threshold        " << s.threshold << "\n";
+  if (s.on == "crops")
+    o << "objects          " << s.rows << " (/detections, all joined)\n"
+      << "image pairs      " << s.image_pairs << " (images that share an object)\n";
+  else
+    o << "rows             " << s.rows << " (" << s.joined_rows << " with embeddings joined)\n"
+      << "older rows       " << s.against_rows << "\n";
   if (s.against_rows > 0)
     o << "regrouped        " << s.regrouped
       << " older rows (new rows merged their group into an older one)\n";

@@ -224,6 +224,64 @@ def sigterm_then_resume():
           f"resumed to {len(a['image'])} objects, the same as an uninterrupted run")
 
 
+def dedup_crops():
+    """dedup --on crops at 1, 2 and 3 ranks against a numpy oracle: the object pairs at or
+    above the threshold (all pairs, brute force), their components, and the image pairs
+    (two different images with a pair of objects between them, best score)."""
+    folder = os.path.join(WORK, "scenes")
+    make_scenes(folder, 24)
+    base = os.path.join(WORK, "crops.h5")
+    run(extract_cmd(2, folder, base, ["--quiet"]))
+    with h5py.File(base, "r") as f:
+        emb = f["/detections/embedding"][:].astype(np.float64)
+        image = f["/detections/image"][:]
+    threshold = 0.97
+    sims = emb @ emb.T
+    n = len(image)
+    want_pairs = {(i, j) for i in range(n) for j in range(i + 1, n) if sims[i, j] >= threshold}
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for i, j in want_pairs:
+        a, b = find(i), find(j)
+        parent[max(a, b)] = min(a, b)
+    want_group = [min(k for k in range(n) if find(k) == find(i)) for i in range(n)]
+    want_images = {}
+    for i, j in want_pairs:
+        if image[i] != image[j]:
+            key = (min(image[i], image[j]), max(image[i], image[j]))
+            want_images[key] = max(want_images.get(key, -2.0), sims[i, j])
+    assert 0 < len(want_images) < len(set(image)) * (len(set(image)) - 1) // 2, \
+        f"{len(want_images)} image pairs: pick another threshold for a meaningful check"
+    for ranks in (1, 2, 3):
+        path = os.path.join(WORK, f"crops_np{ranks}.h5")
+        shutil.copy(base, path)
+        run([MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", str(ranks), BIN, "dedup", "--input", path,
+             "--on", "crops", "--threshold", str(threshold), "--quiet"])
+        with h5py.File(path, "r") as f:
+            g = f["/dedup_crops"]
+            pairs = {tuple(p) for p in g["pairs"][:].tolist()}
+            group = g["group"][:].tolist()
+            ip = g["image_pairs"][:].tolist()
+            iscore = g["image_score"][:]
+            assert "/dedup" not in f, "dedup --on crops wrote /dedup"
+        # Scores within 1e-5 of the threshold may fall either way between float orders.
+        near = {p for p in want_pairs ^ pairs if abs(sims[p] - threshold) > 1e-5}
+        assert not near, f"np={ranks}: object pairs differ from the oracle: {sorted(near)[:5]}"
+        assert group == want_group, f"np={ranks}: groups differ from the oracle"
+        got_images = {tuple(p): s for p, s in zip(ip, iscore)}
+        assert set(got_images) == set(want_images), f"np={ranks}: image pairs differ from the oracle"
+        for k, v in want_images.items():
+            assert abs(got_images[k] - v) <= 1e-5, f"np={ranks}: image pair {k} score {got_images[k]} vs {v}"
+        assert ip == sorted(ip), f"np={ranks}: image pairs not in order"
+    print(f"PASS: {n} objects, {len(want_pairs)} object pairs, {len(want_images)} image pairs; "
+          f"np=1,2,3 equal the numpy oracle")
+
+
 def flag_errors():
     """Each wrong use of the detection flags is refused before any work, with a message
     that names what is wrong, and writes nothing."""
@@ -258,4 +316,4 @@ def flag_errors():
 if __name__ == "__main__":
     os.makedirs(WORK, exist_ok=True)
     {"ranks_agree": ranks_agree, "sigterm_then_resume": sigterm_then_resume,
-     "flag_errors": flag_errors}[sys.argv[1]]()
+     "flag_errors": flag_errors, "dedup_crops": dedup_crops}[sys.argv[1]]()
