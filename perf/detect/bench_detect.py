@@ -90,6 +90,7 @@ def main():
     ap.add_argument("--work", default=None)
     a = ap.parse_args()
     work = a.work or tempfile.mkdtemp(prefix="pm_bench_detect_")
+    os.makedirs(work, exist_ok=True)
     print("| detector | input | threads | pixelmill img/s | ONNX Runtime img/s (best of spin/no spin) | ratio |")
     print("|---|---|---|---|---|---|")
     for name in CARDS:

@@ -138,6 +138,8 @@ void apply_activation(const FusedActivation& a, float* y, std::int64_t count) {
     for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] * std::clamp(y[i] / 6.f + 0.5f, 0.f, 1.f);
   } else if (a.kind == "Tanh") {
     for (std::int64_t i = 0; i < count; ++i) y[i] = std::tanh(y[i]);
+  } else if (a.kind == "Swish") {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] / (1.f + std::exp(-a.alpha * y[i]));
   } else {
     throw Error("internal: unknown fused activation '" + a.kind + "'");
   }

@@ -217,6 +217,22 @@ void ref_Resize(const Node& n, const std::vector<const Tensor*>& in, std::vector
   const float* px = x.ptr<float>();
   float* py = out[0].ptr<float>();
   std::vector<std::int64_t> idx(r, 0);
+  if (mode == "nearest") {
+    // A gather: each output element is one input element. Row by row along the last
+    // axis (the corner loop below took 16 ms of YOLOX's 90 on two 2x upsamplings).
+    if (out[0].numel() == 0) return;
+    const std::int64_t len = s.out[r - 1];
+    for (std::int64_t i = 0, e = out[0].numel(); i < e; i += len) {
+      std::int64_t off = 0;
+      for (std::size_t a = 0; a + 1 < r; ++a) off += i0[a][static_cast<std::size_t>(idx[a])] * xst[a];
+      for (std::int64_t j = 0; j < len; ++j) py[i + j] = px[off + i0[r - 1][static_cast<std::size_t>(j)] * xst[r - 1]];
+      for (std::size_t d = r - 1; d-- > 0;) {
+        if (++idx[d] < s.out[d]) break;
+        idx[d] = 0;
+      }
+    }
+    return;
+  }
   const std::size_t corners = std::size_t(1) << r;
   for (std::int64_t i = 0, e = out[0].numel(); i < e; ++i) {
     double acc = 0;

@@ -36,6 +36,7 @@ void fuse_qdq_conv(Graph& g, const PassContext& ctx);  // Q/DQ around Conv -> pm
 // Plan time (needs ctx.types).
 void fuse_conv_sum(Graph& g, const PassContext& ctx);         // Conv -> Add(residual)
 void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Clip/...
+void fuse_conv_swish(Graph& g, const PassContext& ctx);  // Conv -> SiLU / HardSwish written as several ops
 void fuse_input_normalization(Graph& g, const PassContext& ctx);  // Cast/Sub/Div/Transpose
 void fuse_conv_depthwise(Graph& g, const PassContext& ctx);  // Conv1x1 -> depthwise Conv3x3
 

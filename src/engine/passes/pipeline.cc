@@ -29,6 +29,7 @@ std::vector<Pass> plan_passes(const EngineOptions& opts) {
   if (opts.reference) return {};
   return {{"fuse_input_normalization", fuse_input_normalization},
           {"fuse_conv_sum", fuse_conv_sum}, {"fuse_conv_activation", fuse_conv_activation},
+          {"fuse_conv_swish", fuse_conv_swish},
           {"fuse_conv_depthwise", fuse_conv_depthwise},
           {"remove_dead_nodes", remove_dead_nodes}};
 }

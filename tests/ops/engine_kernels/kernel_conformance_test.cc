@@ -136,6 +136,57 @@ TEST(Kernels, FusedPostOps) {
   expect_same(b, "fused_b3", {random_input({3, 16, 12, 12}, 6)});
 }
 
+Tensor scalar_of(float v) {
+  Tensor t(DType::kF32, {});
+  *t.ptr<float>() = v;
+  return t;
+}
+
+TEST(Kernels, SiluAndDecomposedHardSwishFuseIntoTheConv) {
+  // YOLOX's SiLU: Conv -> Sigmoid -> Mul(conv, sigmoid); Paddle's HardSwish:
+  // Conv -> Add(3) -> Clip(0, 6) -> Mul(conv, clip) -> Div(6). 1x1 and stride-2 3x3 convs
+  // take them as swish/hardswish post-ops; a 3x3 stride-1 conv stays Winograd with the
+  // activation as its own ops.
+  GB b;
+  b.input("x", {-1, 8, 10, 10}, true);
+  b.weight("w1", {16, 8, 1, 1}, 61);
+  b.weight("b1", {16}, 62);
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"});
+  b.node("Sigmoid", {"c1"}, {"s1"});
+  b.node("Mul", {"s1", "c1"}, {"y1"});
+  b.weight("w2", {16, 16, 3, 3}, 63);
+  auto& c2 = b.node("Conv", {"y1", "w2"}, {"c2"});
+  GB::ints(c2, "pads", {1, 1, 1, 1});
+  GB::ints(c2, "strides", {2, 2});
+  b.constant("three", scalar_of(3.f));
+  b.constant("zero", scalar_of(0.f));
+  b.constant("six", scalar_of(6.f));
+  b.node("Add", {"c2", "three"}, {"a2"});
+  b.node("Clip", {"a2", "zero", "six"}, {"k2"});
+  b.node("Mul", {"c2", "k2"}, {"m2"});
+  b.node("Div", {"m2", "six"}, {"y2"});
+  b.weight("w3", {16, 16, 3, 3}, 64);
+  auto& c3 = b.node("Conv", {"y2", "w3"}, {"c3"});
+  GB::ints(c3, "pads", {1, 1, 1, 1});
+  b.node("Sigmoid", {"c3"}, {"s3"});
+  b.node("Mul", {"c3", "s3"}, {"y"});
+  b.output("y");
+  expect_same(b, "swish", {random_input({2, 8, 10, 10}, 65)});
+  const std::string path = b.save("swish_plan");
+  Session s(Model::load(path));
+  s.run({random_input({2, 8, 10, 10}, 66)});
+  std::remove(path.c_str());
+  const PlanReport r = s.plan_report();
+  int fused = 0, winograd_convs = 0;
+  for (const auto& k : r.kernels) {
+    if (k.op == "pm.FusedConv" && k.backend == KernelBackend::kOneDnn) ++fused;
+    if (is_winograd(k)) ++winograd_convs;
+  }
+  EXPECT_EQ(fused, 2) << describe(r);
+  EXPECT_EQ(winograd_convs, 1) << describe(r);
+  EXPECT_FALSE(any_kernel(r, [](const KernelChoice& k) { return k.op == "Div" || k.op == "Clip"; })) << describe(r);
+}
+
 TEST(Kernels, SqueezeExcitationBroadcastMul) {
   GB b = conv_then({2, 8, 10, 10});
   b.node("GlobalAveragePool", {"c"}, {"p"});

@@ -36,6 +36,7 @@ bool dnnl_eltwise_for(const std::string& kind, dnnl::algorithm& alg) {
   else if (kind == "Sigmoid") alg = A::eltwise_logistic;
   else if (kind == "HardSwish") alg = A::eltwise_hardswish;
   else if (kind == "Tanh") alg = A::eltwise_tanh;
+  else if (kind == "Swish") alg = A::eltwise_swish;
   else return false;
   return true;
 }
