@@ -150,6 +150,8 @@ struct ReportSummary {
   std::int64_t groups_shown = 0;
   std::int64_t thumbnails = 0;      // images decoded into the page
   std::int64_t missing_images = 0;  // members whose image could not be read
+  std::int64_t boxes = 0;           // detected objects drawn on thumbnails (extract --detector)
+  std::int64_t crop_pairs_shown = 0;  // image pairs sharing an object shown (dedup --on crops)
 };
 
 ReportSummary write_report(const ReportOptions& options);

@@ -200,7 +200,17 @@ struct HBaseEmbeddingWriterOptions {
   HBaseWriterOptions writer;
   HBaseColumn column{"f", "embedding"};
   std::string model_sha256;  // recorded in each header cell
+  // extract --detector: the detector's class names. When set, every row whose image was
+  // processed (status ok) also gets the cell family:qualifier.detections, the JSON text of
+  // hbase_detections_cell (an empty list when nothing was found). Crop embeddings stay in
+  // the HDF5 file.
+  std::vector<std::string> detection_classes;
 };
+
+// The detections cell of a row: [{"box":[x0,y0,x1,y1],"score":s,"class":"name"}, ...],
+// boxes in the image's full-size pixels, best score first (as /detections).
+std::string hbase_detections_cell(const std::vector<ObjectResult>& objects, const std::vector<std::string>& classes);
+std::string hbase_detections_qualifier(const std::string& qualifier);
 class HBaseEmbeddingWriter {
  public:
   // Checks that the table and the column family exist (pm::Error otherwise).

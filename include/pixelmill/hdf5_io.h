@@ -109,11 +109,21 @@ struct DetectionRows {
   std::int64_t total = 0;   // detections in the file
   int dim = 0;              // crop embedding dimension (0: none stored)
   std::vector<std::int64_t> image;  // [count]
-  std::vector<float> embedding;     // [count, dim]
+  std::vector<float> box;           // [count, 4]
+  std::vector<float> score;         // [count]
+  std::vector<float> embedding;     // [count, dim]; empty unless asked for
 };
 // Detections in the file (0 when it has no /detections).
 std::int64_t detection_count(const std::string& path);
-DetectionRows read_detections(const std::string& path, std::int64_t begin, std::int64_t end);
+DetectionRows read_detections(const std::string& path, std::int64_t begin, std::int64_t end,
+                              bool with_embeddings = true);
+// /dedup_crops/image_pairs and image_score (empty when the file has no /dedup_crops); every
+// id checked to be a row of /images, each pair i < j.
+struct CropImagePairs {
+  std::vector<std::int64_t> pairs;  // flattened [K, 2]
+  std::vector<float> score;
+};
+CropImagePairs read_crop_image_pairs(const std::string& path);
 // /detections/image at the given detection ids (ascending, each < detection_count).
 std::vector<std::int64_t> read_detection_images(const std::string& path, const std::vector<std::int64_t>& ids);
 

@@ -1,5 +1,6 @@
 // write_report: the HTML report of one run (see pixelmill/dedup.h).
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -218,6 +219,33 @@ ReportSummary write_report(const ReportOptions& options) {
   if (static_cast<std::int64_t>(groups.size()) > options.max_groups) groups.resize(options.max_groups);
   resolve_older(info.against, n, groups);
 
+  // extract --detector: each image's objects are drawn on its thumbnail.
+  std::map<std::int64_t, std::vector<std::array<float, 4>>> boxes;
+  if (const std::int64_t objects = h5::detection_count(options.input); objects > 0) {
+    const h5::DetectionRows d = h5::read_detections(options.input, 0, objects, /*with_embeddings=*/false);
+    for (std::size_t k = 0; k < d.image.size(); ++k)
+      boxes[d.image[k]].push_back({d.box[4 * k], d.box[4 * k + 1], d.box[4 * k + 2], d.box[4 * k + 3]});
+  }
+  const auto thumb = [&](const std::string& path, std::int64_t id) {
+    if (path.empty()) return std::string();
+    const auto it = boxes.find(id);
+    if (it == boxes.end()) return dedup::thumbnail_data_uri(path, options.thumb_px);
+    summary.boxes += static_cast<std::int64_t>(it->second.size());
+    return dedup::thumbnail_data_uri(path, options.thumb_px, it->second);
+  };
+  const auto cell = [&](std::ostringstream& html, std::int64_t id, const std::string& key, const std::string& path) {
+    const std::string uri = thumb(path, id);
+    html << "<div class='cell'><div class='thumb'>";
+    if (uri.empty()) {
+      ++summary.missing_images;
+      html << "<div class='missing'>no image<br>" << html_escape(key) << "</div>";
+    } else {
+      ++summary.thumbnails;
+      html << "<img alt='" << html_escape(key) << "' src='" << uri << "'>";
+    }
+    html << "</div><div class='key' title='" << html_escape(key) << "'>#" << id << " " << html_escape(key) << "</div>";
+  };
+
   std::vector<float> kept(scores.begin(), scores.end());
   const std::string svg = dedup::histogram_svg(
       random_pair_scores(options.input, n, options.random_pairs), kept, threshold, 560, 200);
@@ -242,19 +270,10 @@ ReportSummary write_report(const ReportOptions& options) {
         html << "<div class='cell'>+" << (g.members.size() - options.max_members) << " more</div>";
         break;
       }
-      const std::string uri = mem.path.empty() ? "" : dedup::thumbnail_data_uri(mem.path, options.thumb_px);
-      html << "<div class='cell'><div class='thumb'>";
-      if (uri.empty()) {
-        ++summary.missing_images;
-        html << "<div class='missing'>no image<br>" << html_escape(mem.key) << "</div>";
-      } else {
-        ++summary.thumbnails;
-        html << "<img alt='" << html_escape(mem.key) << "' src='" << uri << "'>";
-      }
+      cell(html, mem.id, mem.key, mem.path);
       char score[32];
       std::snprintf(score, sizeof score, "%.3f", mem.best);
-      html << "</div><div class='key' title='" << html_escape(mem.key) << "'>#" << mem.id << " "
-           << html_escape(mem.key) << "</div><div>";
+      html << "<div>";
       if (mem.best > 0) html << "<span class='badge'>best " << score << "</span>";
       if (mem.exact_of >= 0) html << "<span class='badge exact'>same bytes as #" << mem.exact_of << "</span>";
       if (mem.older) html << "<span class='badge older'>older run</span>";
@@ -262,6 +281,28 @@ ReportSummary write_report(const ReportOptions& options) {
     }
     html << "</div></div>";
     ++summary.groups_shown;
+  }
+  // dedup --on crops: image pairs that share an object, best score first.
+  const h5::CropImagePairs crop = h5::read_crop_image_pairs(options.input);
+  if (!crop.score.empty()) {
+    std::vector<std::size_t> order(crop.score.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return crop.score[a] > crop.score[b]; });
+    if (static_cast<std::int64_t>(order.size()) > options.max_groups) order.resize(static_cast<std::size_t>(options.max_groups));
+    html << "<h2>Images that share an object (" << order.size() << " of " << crop.score.size()
+         << " pairs from dedup --on crops, best first)</h2>";
+    for (std::size_t k : order) {
+      char score[32];
+      std::snprintf(score, sizeof score, "%.3f", crop.score[k]);
+      html << "<div class='group'><div class='ghead'>object cosine " << score << "</div><div class='strip'>";
+      for (int side = 0; side < 2; ++side) {
+        const std::int64_t id = crop.pairs[2 * k + static_cast<std::size_t>(side)];
+        cell(html, id, rows.keys[static_cast<std::size_t>(id)], image_path(root, rows.keys[static_cast<std::size_t>(id)]));
+        html << "</div>";
+      }
+      html << "</div></div>";
+      ++summary.crop_pairs_shown;
+    }
   }
   html << "</body></html>\n";
   std::ofstream out(options.output, std::ios::binary);

@@ -59,7 +59,7 @@ std::string base64(const std::vector<std::uint8_t>& bytes) {
   return out;
 }
 
-std::string thumbnail_data_uri(const std::string& path, int side) {
+std::string thumbnail_data_uri(const std::string& path, int side, const std::vector<std::array<float, 4>>& boxes) {
   namespace fs = std::filesystem;
   const DecodeOptions limits = [side] {
     DecodeOptions o;
@@ -89,6 +89,13 @@ std::string thumbnail_data_uri(const std::string& path, int side) {
                0, 0, cv::INTER_AREA);
     img = small;
   }
+  // Boxes are in full-size pixels; the thumbnail may come from a reduced decode.
+  const double fx = static_cast<double>(img.cols) / std::max(1, d.width);
+  const double fy = static_cast<double>(img.rows) / std::max(1, d.height);
+  for (const auto& b : boxes)
+    cv::rectangle(img, cv::Point(static_cast<int>(b[0] * fx), static_cast<int>(b[1] * fy)),
+                  cv::Point(static_cast<int>(b[2] * fx), static_cast<int>(b[3] * fy)), cv::Scalar(0, 140, 255),
+                  std::max(1, side / 100));
   std::vector<std::uint8_t> jpeg;
   if (!cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85})) return "";
   return "data:image/jpeg;base64," + base64(jpeg);

@@ -1,6 +1,7 @@
 // Pieces of the HTML report: escaping, base64 thumbnails, the inline SVG histogram.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@ std::string base64(const std::vector<std::uint8_t>& bytes);
 // cannot be read or decoded. Read and decoded under the same limits as extract's defaults
 // (--max-bytes, --max-pixels; reduced-size JPEG decode): a report over an untrusted run
 // file must not be a decompression bomb's way in.
-std::string thumbnail_data_uri(const std::string& path, int side);
+// `boxes` (x0, y0, x1, y1 in the image's full-size pixels: /detections/box) are drawn on it.
+std::string thumbnail_data_uri(const std::string& path, int side,
+                               const std::vector<std::array<float, 4>>& boxes = {});
 
 // The image file of `key` under `root`, or "" when there is none to read: no root, a key
 // with a NUL byte, or a key that leads out of the root (".." parts, an absolute path

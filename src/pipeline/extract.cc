@@ -59,7 +59,7 @@ OutputState inspect(const Comm& comm, const ExtractOptions& o, const ModelCard& 
 // The HBase write-back of the embeddings (none without --hbase-output); with --dedup, the
 // table that gets each row's groups is checked now, before any work. Agreed.
 std::unique_ptr<HBaseEmbeddingWriter> open_hbase_output(const Comm& comm, const ExtractOptions& o,
-                                                        const ModelCard& card) {
+                                                        const ModelCard& card, const DetectionJob* detection) {
   std::unique_ptr<HBaseEmbeddingWriter> writer;
   if (!o.hbase_output.empty()) {
     agreed(comm, "HBase output", [&] {
@@ -68,6 +68,7 @@ std::unique_ptr<HBaseEmbeddingWriter> open_hbase_output(const Comm& comm, const 
       wo.writer.client = hbase_client_options(wo.writer.url, o.tls);
       wo.column = parse_hbase_column(o.output_column);
       wo.model_sha256 = card.sha256;
+      if (detection) wo.detection_classes = detection->detector_card.detector->classes;
       writer = std::make_unique<HBaseEmbeddingWriter>(wo);
     });
   }
@@ -170,7 +171,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   agreed(comm, "input", [&] { source = open_source(o.input, so); });
   HBaseEmbeddingWriter* hbase_out = nullptr;
 #ifdef PM_HAVE_HBASE
-  const std::unique_ptr<HBaseEmbeddingWriter> hbase_writer = open_hbase_output(comm, o, card);
+  const std::unique_ptr<HBaseEmbeddingWriter> hbase_writer = open_hbase_output(comm, o, card, detection.get());
   hbase_out = hbase_writer.get();
 #endif
   const Work work = plan_work(comm, o, *source, state);

@@ -3,6 +3,8 @@
 #include <mutex>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "pixelmill/error.h"
 #include "pixelmill/hbase.h"
 #include "pixelmill/status.h"
@@ -45,6 +47,19 @@ std::vector<float> hbase_decode_embedding(const std::string& bytes) {
   return v;
 }
 
+std::string hbase_detections_qualifier(const std::string& qualifier) { return qualifier + ".detections"; }
+
+std::string hbase_detections_cell(const std::vector<ObjectResult>& objects, const std::vector<std::string>& classes) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ObjectResult& o : objects) {
+    const auto c = static_cast<std::size_t>(o.cls);
+    list.push_back({{"box", {o.box[0], o.box[1], o.box[2], o.box[3]}},
+                    {"score", o.score},
+                    {"class", c < classes.size() ? classes[c] : std::to_string(o.cls)}});
+  }
+  return list.dump();
+}
+
 struct HBaseEmbeddingWriter::Impl {
   HBaseEmbeddingWriterOptions o;
   std::mutex mu;
@@ -75,6 +90,9 @@ void HBaseEmbeddingWriter::write(const std::vector<ImageResult>& rows) {
                        hbase_embedding_header(ok ? r.embedding.size() : 0, impl_->o.model_sha256,
                                               std::string(status_name(r.status.code)))});
     if (ok) impl_->writer.add({r.key, col.family, col.qualifier, hbase_encode_embedding(r.embedding)});
+    if (ok && !impl_->o.detection_classes.empty())
+      impl_->writer.add({r.key, col.family, hbase_detections_qualifier(col.qualifier),
+                         hbase_detections_cell(r.objects, impl_->o.detection_classes)});
     ++impl_->rows;
   }
 }

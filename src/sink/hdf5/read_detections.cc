@@ -56,7 +56,8 @@ std::int64_t detection_count(const std::string& path) {
   return static_cast<std::int64_t>(check_detections(f).rows);
 }
 
-DetectionRows read_detections(const std::string& path, std::int64_t begin, std::int64_t end) {
+DetectionRows read_detections(const std::string& path, std::int64_t begin, std::int64_t end,
+                              bool with_embeddings) {
   QuietErrors quiet;
   const RunFile f(path);
   const DetectionsShape s = check_detections(f);
@@ -69,7 +70,9 @@ DetectionRows read_detections(const std::string& path, std::int64_t begin, std::
   out.dim = static_cast<int>(s.dim);
   out.image = f.read<std::int64_t>(f.column(layout::kDetImage, Element::kI64, 1), H5T_NATIVE_INT64, first, count);
   check_images_ids(f, out.image, s.images);
-  if (s.dim > 0)
+  out.box = f.read<float>(f.column(layout::kDetBox, Element::kF32, 2, s.rows, 4), H5T_NATIVE_FLOAT, first, count);
+  out.score = f.read<float>(f.column(layout::kDetScore, Element::kF32, 1, s.rows), H5T_NATIVE_FLOAT, first, count);
+  if (with_embeddings && s.dim > 0)
     out.embedding = f.read<float>(f.column(layout::kDetEmbedding, Element::kF32, 2, s.rows, s.dim),
                                   H5T_NATIVE_FLOAT, first, count);
   return out;
@@ -93,6 +96,23 @@ std::vector<std::int64_t> read_detection_images(const std::string& path, const s
   check(H5Dread(image.dataset.get(), H5T_NATIVE_INT64, mem.get(), space.get(), H5P_DEFAULT, out.data()),
         f.where(layout::kDetImage) + ": reading");
   check_images_ids(f, out, s.images);
+  return out;
+}
+
+CropImagePairs read_crop_image_pairs(const std::string& path) {
+  QuietErrors quiet;
+  const RunFile f(path);
+  CropImagePairs out;
+  if (!f.has(layout::kDedupCrops)) return out;
+  const hsize_t images = check_images(f).rows;
+  const Column pairs = f.column(layout::kCropImagePairs, Element::kI64, 2, RunFile::kAny, 2);
+  const Column score = f.column(layout::kCropImageScore, Element::kF32, 1, pairs.rows);
+  out.pairs = f.read<std::int64_t>(pairs, H5T_NATIVE_INT64, 0, pairs.rows);
+  out.score = f.read<float>(score, H5T_NATIVE_FLOAT, 0, score.rows);
+  for (std::size_t k = 0; k + 1 < out.pairs.size(); k += 2)
+    if (out.pairs[k] < 0 || out.pairs[k] >= out.pairs[k + 1] || static_cast<hsize_t>(out.pairs[k + 1]) >= images)
+      f.fail(layout::kCropImagePairs, "pair " + std::to_string(k / 2) + " is not (i, j) with 0 <= i < j < " +
+                                          std::to_string(images));
   return out;
 }
 

@@ -126,6 +126,31 @@ def join_precision_array(f):
     f["/dedup"].attrs.create("join_precision", ["bf16"] * 3000, dtype=vlen_str())
 
 
+def add_detections(f, image):
+    """A /detections group (extract --detector) whose objects name rows `image`."""
+    n, dim = len(image), f["/images/embedding"].shape[1]
+    g = f.create_group("/detections")
+    g.create_dataset("image", data=np.array(image, dtype=np.int64))
+    g.create_dataset("box", data=np.tile(np.array([[1, 1, 5, 5]], dtype=np.float32), (n, 1)))
+    g.create_dataset("score", data=np.full(n, 0.9, dtype=np.float32))
+    g.create_dataset("class", data=np.zeros(n, dtype=np.int32))
+    e = np.zeros((n, dim), dtype=np.float32)
+    e[:, 0] = 1
+    g.create_dataset("embedding", data=e)
+    g.attrs.create("classes", '["object"]', dtype=vlen_str())
+
+
+def detections_image_outside(f):
+    add_detections(f, [0, 1, 10 ** 12])
+
+
+def crop_image_pairs_reversed(f):
+    add_detections(f, [0, 1])
+    g = f.create_group("/dedup_crops")
+    g.create_dataset("image_pairs", data=np.array([[1, 0]], dtype=np.int64))
+    g.create_dataset("image_score", data=np.array([0.9], dtype=np.float32))
+
+
 def key_length_past_width(f):
     width = f["/images/key"].shape[1]
     f["/images/key_length"][0] = width + 100_000
@@ -183,6 +208,8 @@ CASES = {
     "exact_group_negative": (exact_group_negative, "/dedup/exact_group", ["report"]),
     "against_offsets": (against_offsets, "'against'", ["report", "against"]),
     "join_precision_array": (join_precision_array, "'join_precision'", ["report", "against"]),
+    "detections_image_outside": (detections_image_outside, "/detections/image", ["report", "crops"]),
+    "crop_image_pairs_reversed": (crop_image_pairs_reversed, "/dedup_crops/image_pairs", ["report"]),
     "key_length_past_width": (key_length_past_width, "/images/key_length",
                               ["dedup", "report", "against"]),
     "embedding_wider": (embedding_wider, "embedding_dim", ["dedup", "report", "against"]),
@@ -198,6 +225,7 @@ def commands(path):
     return {
         "dedup": DEDUP + ["--input", path],                    # the card's threshold: reads model_card
         "report": ["report", "--input", path, "--out", path + ".html"],
+        "crops": DEDUP + ["--input", path, "--on", "crops"],
         "against": DEDUP + ["--input", path + ".fresh.h5", "--against", path, "--threshold", "0.99"],
         # Reuses the older file's lists (/index).
         "against_ivf": DEDUP + ["--input", path + ".fresh.h5", "--against", path, "--threshold", "0.99",

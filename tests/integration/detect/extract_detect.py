@@ -278,8 +278,19 @@ def dedup_crops():
         for k, v in want_images.items():
             assert abs(got_images[k] - v) <= 1e-5, f"np={ranks}: image pair {k} score {got_images[k]} vs {v}"
         assert ip == sorted(ip), f"np={ranks}: image pairs not in order"
+    # The report draws the objects on the thumbnails and shows the image pairs.
+    path = os.path.join(WORK, "crops_np1.h5")
+    run([BIN, "dedup", "--input", path, "--quiet"])
+    html = os.path.join(WORK, "report.html")
+    p = run([BIN, "report", "--input", path, "--out", html, "--max-groups", "7"])
+    m = re.search(r"(\d+) object boxes drawn, (\d+) image pairs sharing an object", p.stdout)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) == min(7, len(want_images)), p.stdout
+    with open(html) as f:
+        text = f.read()
+    assert f"Images that share an object ({min(7, len(want_images))} of {len(want_images)} pairs" in text, \
+        "the report has no section of image pairs that share an object"
     print(f"PASS: {n} objects, {len(want_pairs)} object pairs, {len(want_images)} image pairs; "
-          f"np=1,2,3 equal the numpy oracle")
+          f"np=1,2,3 equal the numpy oracle; the report draws {m.group(1)} boxes and shows {m.group(2)} pairs")
 
 
 def flag_errors():

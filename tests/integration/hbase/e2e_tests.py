@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end checks of `pixelmill ingest` and `pixelmill extract --input hbase://...`
 through the real binary under real mpirun, against the HBase of the CTest fixture.
-One check per invocation: setup | ranks | restart | writeback | dedup. Exit 0 = pass.
+One check per invocation: setup | ranks | restart | writeback | writeback_detections | dedup.
+Exit 0 = pass.
 
 The table: photos loaded by `pixelmill ingest` (4 regions from --split-keys), plus rows
 with binary keys (0x00, 0xFF, a 4 KB key), an empty file (status empty) and a row without
@@ -266,6 +267,42 @@ def writeback():
           f"{len(long_keys[0])}-byte key was not stored got no cells from either write-back")
 
 
+def writeback_detections():
+    """extract --detector from HBase with write-back: each ok row's f:det.detections cell
+    (JSON) holds the row's objects of /detections; failed rows get none."""
+    path = os.path.join(WORK, "hbase_detections.h5")
+    card = os.path.join(os.environ["PM_ROOT"], "models", "centerface.json")
+    run(["extract", "--input", url(), "--column", "f:img", "--model", TINY, "--output", path,
+         "--output-hbase", url(), "--output-column", "f:det", "--detector", card, "--min-score", "0.1",
+         "--batch", "4", "--quiet"], np_=2)
+    keys, status, _ = read_h5(path)
+    with h5py.File(path, "r") as f:
+        image = f["/detections/image"][:]
+        box = f["/detections/box"][:]
+        score = f["/detections/score"][:]
+        classes = json.loads(f["/detections"].attrs["classes"])
+        cls = f["/detections/class"][:]
+    cells = dump("f:det.detections")
+    with_objects = 0
+    for i, k in enumerate(keys):
+        if k == b"":
+            continue
+        if STATUS[status[i]] != "ok":
+            assert cells[k][1] == "missing", f"{k[:40]!r}: a failed row has a detections cell"
+            continue
+        got = json.loads(cells[k][0].decode())
+        mine = np.nonzero(image == i)[0]
+        assert len(got) == len(mine), f"{k[:40]!r}: {len(got)} objects in HBase, {len(mine)} in /detections"
+        for g, j in zip(got, mine):
+            assert np.allclose(g["box"], box[j], atol=1e-3) and abs(g["score"] - score[j]) < 1e-6, \
+                f"{k[:40]!r}: {g} vs {box[j]} {score[j]}"
+            assert g["class"] == classes[cls[j]], g
+        with_objects += len(mine) > 0
+    assert with_objects >= 1, "no row with objects: the check proves nothing"
+    print(f"PASS: the detections cells of {sum(1 for s in status if s == 0)} ok rows equal /detections "
+          f"({with_objects} rows with objects); failed rows have none")
+
+
 DEDUP_TABLE = "pm_e2e_dedup"
 
 
@@ -372,4 +409,4 @@ def cells_for(table_url, column):
 
 if __name__ == "__main__":
     {"setup": setup, "ranks": ranks, "restart": restart, "writeback": writeback,
-     "dedup": dedup}[sys.argv[1]]()
+     "writeback_detections": writeback_detections, "dedup": dedup}[sys.argv[1]]()
