@@ -43,6 +43,12 @@ def ort_model(card, work):
         return path
     import onnx
     m = onnx.load(path)
+    # Initializers listed as graph inputs (an old exporter's habit) keep ORT from folding
+    # them: removed, as ORT's own warning advises, so that its figure is its best.
+    names = {i.name for i in m.graph.initializer}
+    keep = [i for i in m.graph.input if i.name not in names]
+    del m.graph.input[:]
+    m.graph.input.extend(keep)
     for v in list(m.graph.input[:1]) + list(m.graph.output):
         for i, d in enumerate(v.type.tensor_type.shape.dim):
             d.Clear()

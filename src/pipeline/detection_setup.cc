@@ -1,5 +1,6 @@
 #include "detection_setup.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -47,17 +48,14 @@ int output_index(const engine::Model& m, const std::string& name, const std::str
 
 }  // namespace
 
-std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o,
-                                                   const LoadedModel& embedding) {
+std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o, int threads) {
   if (o.detector.empty()) return nullptr;
   auto job = std::make_shared<DetectionJob>();
   agreed(comm, "detector", [&] {
-    // Each decode thread runs its own sessions on one OpenMP thread: decode threads are
-    // the parallelism here.
     engine::EngineOptions eo;
     eo.reference = o.reference;
     eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
-    eo.threads = 1;
+    eo.threads = std::max(1, threads);
     const ModelFiles det = resolve_model(o.detector);
     if (!det.card.detector)
       throw Error("--detector " + o.detector + " is an embedding model (its card has no 'detector' section)");
@@ -78,7 +76,6 @@ std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const Extra
     job->crops.model = engine::Model::load(crop.onnx, eo);
     job->crops.output = output_index(*job->crops.model, crop.card.embedding.output, "crop model " + crop.onnx);
     job->crops.normalize_l2 = crop.card.embedding.normalize == EmbeddingNorm::kL2;
-    (void)embedding;
   });
   return job;
 }

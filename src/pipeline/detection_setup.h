@@ -17,10 +17,9 @@ namespace pm::pipeline {
 // Checks of the detection flags alone (the same verdict on every rank).
 void check_detection_options(const ExtractOptions& o);
 
-// Null without --detector. `embedding` is the whole-image model: the crop model when
-// --crop-model is not given (or names the same file).
-std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o,
-                                                   const LoadedModel& embedding);
+// Null without --detector. The detector and crop model run in the decode threads, each
+// session on `threads` OpenMP threads.
+std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o, int threads);
 
 // What identifies the detection of a run for --resume ("" without --detector): the
 // models' sha256 and the flags that change what is found.

@@ -155,7 +155,10 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   SourceOptions so = source_options(comm, o);
   const LoadedModel loaded = load_model(comm, o, budget.compute);
   const ModelCard& card = loaded.card;
-  const std::shared_ptr<const DetectionJob> detection = load_detection(comm, o, loaded);
+  // Detection is most of the work when asked for (a 640x640 detector per image against a
+  // 288x288 embedding): the decode threads that run it share the compute threads.
+  const std::shared_ptr<const DetectionJob> detection =
+      load_detection(comm, o, budget.compute / std::max(1, budget.decode));
 
   const OutputState state = inspect(comm, o, card, detection.get());
   if (state.mode == OutputState::Mode::kAlreadyComplete) {
