@@ -152,6 +152,7 @@ struct ReportSummary {
   std::int64_t missing_images = 0;  // members whose image could not be read
   std::int64_t boxes = 0;           // detected objects drawn on thumbnails (extract --detector)
   std::int64_t crop_pairs_shown = 0;  // image pairs sharing an object shown (dedup --on crops)
+  std::int64_t object_groups_shown = 0;  // groups of near-duplicate objects shown (their crops)
 };
 
 ReportSummary write_report(const ReportOptions& options);

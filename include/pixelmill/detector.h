@@ -27,6 +27,10 @@ struct DetectParams {
 // The card's defaults.
 DetectParams default_detect_params(const DetectorSpec& spec);
 
+// "face,person" -> the class ids of those names in the card (--classes); empty names are
+// skipped; throws pm::Error naming a name the card does not have.
+std::vector<int> class_ids(const std::string& list, const DetectorSpec& spec);
+
 // Loads the detector of `files` (a card with a "detector" section; throws pm::Error for an
 // embedding model's card). A card whose input size differs from the file's declared one
 // (a placeholder) runs at the card's size, any batch.

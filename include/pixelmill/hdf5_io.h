@@ -117,11 +117,13 @@ struct DetectionRows {
 std::int64_t detection_count(const std::string& path);
 DetectionRows read_detections(const std::string& path, std::int64_t begin, std::int64_t end,
                               bool with_embeddings = true);
-// /dedup_crops/image_pairs and image_score (empty when the file has no /dedup_crops); every
-// id checked to be a row of /images, each pair i < j.
+// /dedup_crops/image_pairs, image_score and group (empty when the file has no /dedup_crops);
+// every image id checked to be a row of /images, each pair i < j, every group id a
+// detection.
 struct CropImagePairs {
   std::vector<std::int64_t> pairs;  // flattened [K, 2]
   std::vector<float> score;
+  std::vector<std::int64_t> group;  // /dedup_crops/group: per detection, checked < detections
 };
 CropImagePairs read_crop_image_pairs(const std::string& path);
 // /detections/image at the given detection ids (ascending, each < detection_count).

@@ -33,21 +33,6 @@ std::optional<std::string> read_file(const std::string& path, std::int64_t max_b
   return s;
 }
 
-// "--classes a,b" (names or ids) -> class ids of the card.
-std::vector<int> class_ids(const std::string& list, const DetectorSpec& spec) {
-  std::vector<int> ids;
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    int id = -1;
-    for (std::size_t c = 0; c < spec.classes.size(); ++c)
-      if (spec.classes[c] == item) id = static_cast<int>(c);
-    if (id < 0) throw Error("--classes: '" + item + "' is not a class of this detector");
-    ids.push_back(id);
-  }
-  return ids;
-}
 
 }  // namespace
 

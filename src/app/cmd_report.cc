@@ -34,10 +34,11 @@ int cmd_report(const Args& args, const Comm& comm) {
   });
   if (comm.rank() == 0)
     std::printf("pixelmill report: %s (%lld of %lld groups, %lld thumbnails, %lld images not found, "
-                "%lld object boxes drawn, %lld image pairs sharing an object)\n",
+                "%lld object boxes drawn, %lld object groups, %lld image pairs sharing an object)\n",
                 o.output.c_str(), static_cast<long long>(s.groups_shown), static_cast<long long>(s.groups),
                 static_cast<long long>(s.thumbnails), static_cast<long long>(s.missing_images),
-                static_cast<long long>(s.boxes), static_cast<long long>(s.crop_pairs_shown));
+                static_cast<long long>(s.boxes), static_cast<long long>(s.object_groups_shown),
+                static_cast<long long>(s.crop_pairs_shown));
   return 0;
 }
 

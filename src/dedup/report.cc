@@ -221,10 +221,12 @@ ReportSummary write_report(const ReportOptions& options) {
 
   // extract --detector: each image's objects are drawn on its thumbnail.
   std::map<std::int64_t, std::vector<std::array<float, 4>>> boxes;
-  if (const std::int64_t objects = h5::detection_count(options.input); objects > 0) {
-    const h5::DetectionRows d = h5::read_detections(options.input, 0, objects, /*with_embeddings=*/false);
-    for (std::size_t k = 0; k < d.image.size(); ++k)
-      boxes[d.image[k]].push_back({d.box[4 * k], d.box[4 * k + 1], d.box[4 * k + 2], d.box[4 * k + 3]});
+  h5::DetectionRows objects;
+  if (const std::int64_t count = h5::detection_count(options.input); count > 0) {
+    objects = h5::read_detections(options.input, 0, count, /*with_embeddings=*/false);
+    for (std::size_t k = 0; k < objects.image.size(); ++k)
+      boxes[objects.image[k]].push_back(
+          {objects.box[4 * k], objects.box[4 * k + 1], objects.box[4 * k + 2], objects.box[4 * k + 3]});
   }
   const auto thumb = [&](const std::string& path, std::int64_t id) {
     if (path.empty()) return std::string();
@@ -282,8 +284,57 @@ ReportSummary write_report(const ReportOptions& options) {
     html << "</div></div>";
     ++summary.groups_shown;
   }
-  // dedup --on crops: image pairs that share an object, best score first.
+  // dedup --on crops: groups of near-duplicate objects (their crops), largest first.
   const h5::CropImagePairs crop = h5::read_crop_image_pairs(options.input);
+  std::map<std::int64_t, std::vector<std::int64_t>> object_groups;
+  for (std::size_t k = 0; k < crop.group.size(); ++k) object_groups[crop.group[k]].push_back(static_cast<std::int64_t>(k));
+  std::vector<const std::vector<std::int64_t>*> shown_groups;
+  for (const auto& [gid, members] : object_groups)
+    if (members.size() >= 2) shown_groups.push_back(&members);
+  const std::size_t object_group_count = shown_groups.size();
+  std::stable_sort(shown_groups.begin(), shown_groups.end(), [](const auto* a, const auto* b) { return a->size() > b->size(); });
+  if (static_cast<std::int64_t>(shown_groups.size()) > options.max_groups)
+    shown_groups.resize(static_cast<std::size_t>(options.max_groups));
+  if (!shown_groups.empty()) {
+    html << "<h2>Object groups, largest first (" << shown_groups.size() << " of " << object_group_count
+         << " groups of two or more objects from dedup --on crops)</h2>";
+    for (const auto* members : shown_groups) {
+      html << "<div class='group'><div class='ghead'>object group " << members->front() << " &middot; "
+           << members->size() << " objects</div><div class='strip'>";
+      int shown = 0;
+      for (std::int64_t k : *members) {
+        if (shown++ >= options.max_members) {
+          html << "<div class='cell'>+" << (members->size() - static_cast<std::size_t>(options.max_members))
+               << " more</div>";
+          break;
+        }
+        const auto u = static_cast<std::size_t>(k);
+        const std::int64_t row = objects.image[u];
+        const std::string& key = rows.keys[static_cast<std::size_t>(row)];
+        const std::string path = image_path(root, key);
+        const std::string uri =
+            path.empty() ? ""
+                         : dedup::crop_thumbnail_data_uri(path, options.thumb_px,
+                                                          {objects.box[4 * u], objects.box[4 * u + 1],
+                                                           objects.box[4 * u + 2], objects.box[4 * u + 3]});
+        html << "<div class='cell'><div class='thumb'>";
+        if (uri.empty()) {
+          ++summary.missing_images;
+          html << "<div class='missing'>no image<br>" << html_escape(key) << "</div>";
+        } else {
+          ++summary.thumbnails;
+          html << "<img alt='" << html_escape(key) << "' src='" << uri << "'>";
+        }
+        char score[32];
+        std::snprintf(score, sizeof score, "%.3f", objects.score[u]);
+        html << "</div><div class='key' title='" << html_escape(key) << "'>#" << row << " " << html_escape(key)
+             << "</div><div><span class='badge'>object " << k << ", score " << score << "</span></div></div>";
+      }
+      html << "</div></div>";
+      ++summary.object_groups_shown;
+    }
+  }
+  // Image pairs that share an object, best first.
   if (!crop.score.empty()) {
     std::vector<std::size_t> order(crop.score.size());
     for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;

@@ -59,7 +59,15 @@ std::string base64(const std::vector<std::uint8_t>& bytes) {
   return out;
 }
 
-std::string thumbnail_data_uri(const std::string& path, int side, const std::vector<std::array<float, 4>>& boxes) {
+namespace {
+
+// The decoded image (BGR) of the file at `path`, under extract's default limits, reduced
+// in the JPEG decode when it is at least twice `side`; empty when it cannot be read.
+struct Thumb {
+  cv::Mat bgr;
+  int width = 0, height = 0;  // full size
+};
+Thumb decode_for_thumbnail(const std::string& path, int side) {
   namespace fs = std::filesystem;
   const DecodeOptions limits = [side] {
     DecodeOptions o;
@@ -69,18 +77,24 @@ std::string thumbnail_data_uri(const std::string& path, int side, const std::vec
     return o;
   }();
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return "";
+  if (!fs::is_regular_file(path, ec)) return {};
   const auto size = fs::file_size(path, ec);
-  if (ec || size > static_cast<std::uintmax_t>(limits.max_bytes)) return "";
+  if (ec || size > static_cast<std::uintmax_t>(limits.max_bytes)) return {};
   std::string bytes(size, '\0');
   {
     std::ifstream in(path, std::ios::binary);
-    if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return "";
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return {};
   }
   const DecodedImage d = decode_image(bytes, limits);
-  if (!d.status.is_ok()) return "";
-  cv::Mat img;
-  cv::cvtColor(d.rgb, img, cv::COLOR_RGB2BGR);
+  if (!d.status.is_ok()) return {};
+  Thumb t;
+  cv::cvtColor(d.rgb, t.bgr, cv::COLOR_RGB2BGR);
+  t.width = d.width;
+  t.height = d.height;
+  return t;
+}
+
+std::string encode_fit(cv::Mat img, int side) {
   const double scale = static_cast<double>(side) / std::max(img.cols, img.rows);
   if (scale < 1) {
     cv::Mat small;
@@ -89,16 +103,36 @@ std::string thumbnail_data_uri(const std::string& path, int side, const std::vec
                0, 0, cv::INTER_AREA);
     img = small;
   }
-  // Boxes are in full-size pixels; the thumbnail may come from a reduced decode.
-  const double fx = static_cast<double>(img.cols) / std::max(1, d.width);
-  const double fy = static_cast<double>(img.rows) / std::max(1, d.height);
-  for (const auto& b : boxes)
-    cv::rectangle(img, cv::Point(static_cast<int>(b[0] * fx), static_cast<int>(b[1] * fy)),
-                  cv::Point(static_cast<int>(b[2] * fx), static_cast<int>(b[3] * fy)), cv::Scalar(0, 140, 255),
-                  std::max(1, side / 100));
   std::vector<std::uint8_t> jpeg;
   if (!cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85})) return "";
   return "data:image/jpeg;base64," + base64(jpeg);
+}
+
+}  // namespace
+
+std::string thumbnail_data_uri(const std::string& path, int side, const std::vector<std::array<float, 4>>& boxes) {
+  Thumb t = decode_for_thumbnail(path, side);
+  if (t.bgr.empty()) return "";
+  // Boxes are in full-size pixels; the decode may be reduced.
+  const double fx = static_cast<double>(t.bgr.cols) / std::max(1, t.width);
+  const double fy = static_cast<double>(t.bgr.rows) / std::max(1, t.height);
+  const int line = std::max(1, static_cast<int>(std::lround(std::max(t.bgr.cols, t.bgr.rows) / 100.0)));
+  for (const auto& b : boxes)
+    cv::rectangle(t.bgr, cv::Point(static_cast<int>(b[0] * fx), static_cast<int>(b[1] * fy)),
+                  cv::Point(static_cast<int>(b[2] * fx), static_cast<int>(b[3] * fy)), cv::Scalar(0, 140, 255), line);
+  return encode_fit(t.bgr, side);
+}
+
+std::string crop_thumbnail_data_uri(const std::string& path, int side, const std::array<float, 4>& crop) {
+  Thumb t = decode_for_thumbnail(path, 4 * side);  // a crop needs more of the picture's pixels
+  if (t.bgr.empty()) return "";
+  const double fx = static_cast<double>(t.bgr.cols) / std::max(1, t.width);
+  const double fy = static_cast<double>(t.bgr.rows) / std::max(1, t.height);
+  const int x0 = std::clamp(static_cast<int>(crop[0] * fx), 0, t.bgr.cols - 1);
+  const int y0 = std::clamp(static_cast<int>(crop[1] * fy), 0, t.bgr.rows - 1);
+  const int x1 = std::clamp(static_cast<int>(std::ceil(crop[2] * fx)), x0 + 1, t.bgr.cols);
+  const int y1 = std::clamp(static_cast<int>(std::ceil(crop[3] * fy)), y0 + 1, t.bgr.rows);
+  return encode_fit(t.bgr(cv::Rect(x0, y0, x1 - x0, y1 - y0)).clone(), side);
 }
 
 std::string contained_image_path(const std::string& root, const std::string& key) {

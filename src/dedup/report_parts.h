@@ -18,6 +18,8 @@ std::string base64(const std::vector<std::uint8_t>& bytes);
 // `boxes` (x0, y0, x1, y1 in the image's full-size pixels: /detections/box) are drawn on it.
 std::string thumbnail_data_uri(const std::string& path, int side,
                                const std::vector<std::array<float, 4>>& boxes = {});
+// The same of the part of the image inside `crop` (full-size pixels), without boxes.
+std::string crop_thumbnail_data_uri(const std::string& path, int side, const std::array<float, 4>& crop);
 
 // The image file of `key` under `root`, or "" when there is none to read: no root, a key
 // with a NUL byte, or a key that leads out of the root (".." parts, an absolute path

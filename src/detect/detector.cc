@@ -1,6 +1,7 @@
 #include "pixelmill/detector.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "pixelmill/error.h"
 #include "pixelmill/preprocess.h"
@@ -13,6 +14,19 @@ DetectParams default_detect_params(const DetectorSpec& spec) {
   p.nms_iou = spec.nms_iou;
   p.max_detections = spec.max_detections;
   return p;
+}
+
+std::vector<int> class_ids(const std::string& list, const DetectorSpec& spec) {
+  std::vector<int> ids;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    const auto it = std::find(spec.classes.begin(), spec.classes.end(), item);
+    if (it == spec.classes.end()) throw Error("--classes: '" + item + "' is not a class of the detector");
+    ids.push_back(static_cast<int>(it - spec.classes.begin()));
+  }
+  return ids;
 }
 
 std::shared_ptr<const engine::Model> load_detector_model(const ModelFiles& files, engine::EngineOptions opts) {

@@ -24,20 +24,6 @@ void check_detection_options(const ExtractOptions& o) {
 
 namespace {
 
-std::vector<int> class_ids(const std::string& list, const DetectorSpec& spec) {
-  std::vector<int> ids;
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    int id = -1;
-    for (std::size_t c = 0; c < spec.classes.size(); ++c)
-      if (spec.classes[c] == item) id = static_cast<int>(c);
-    if (id < 0) throw Error("--classes: '" + item + "' is not a class of the detector");
-    ids.push_back(id);
-  }
-  return ids;
-}
 
 int output_index(const engine::Model& m, const std::string& name, const std::string& what) {
   const auto& outs = m.outputs();

@@ -105,6 +105,13 @@ CropImagePairs read_crop_image_pairs(const std::string& path) {
   CropImagePairs out;
   if (!f.has(layout::kDedupCrops)) return out;
   const hsize_t images = check_images(f).rows;
+  const hsize_t objects = check_detections(f).rows;
+  const Column group = f.column(layout::kCropGroup, Element::kI64, 1, objects);
+  out.group = f.read<std::int64_t>(group, H5T_NATIVE_INT64, 0, objects);
+  for (std::size_t k = 0; k < out.group.size(); ++k)
+    if (out.group[k] < 0 || static_cast<hsize_t>(out.group[k]) >= objects)
+      f.fail(layout::kCropGroup, "detection " + std::to_string(k) + " names group " + std::to_string(out.group[k]) +
+                                     " of " + std::to_string(objects) + " detections");
   const Column pairs = f.column(layout::kCropImagePairs, Element::kI64, 2, RunFile::kAny, 2);
   const Column score = f.column(layout::kCropImageScore, Element::kF32, 1, pairs.rows);
   out.pairs = f.read<std::int64_t>(pairs, H5T_NATIVE_INT64, 0, pairs.rows);

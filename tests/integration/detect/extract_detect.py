@@ -283,14 +283,19 @@ def dedup_crops():
     run([BIN, "dedup", "--input", path, "--quiet"])
     html = os.path.join(WORK, "report.html")
     p = run([BIN, "report", "--input", path, "--out", html, "--max-groups", "7"])
-    m = re.search(r"(\d+) object boxes drawn, (\d+) image pairs sharing an object", p.stdout)
-    assert m and int(m.group(1)) > 0 and int(m.group(2)) == min(7, len(want_images)), p.stdout
+    m = re.search(r"(\d+) object boxes drawn, (\d+) object groups, (\d+) image pairs sharing an object", p.stdout)
+    want_groups = len({g for i, g in enumerate(want_group) if g != i})
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) == min(7, want_groups) and \
+        int(m.group(3)) == min(7, len(want_images)), p.stdout
     with open(html) as f:
         text = f.read()
     assert f"Images that share an object ({min(7, len(want_images))} of {len(want_images)} pairs" in text, \
         "the report has no section of image pairs that share an object"
+    assert f"Object groups, largest first ({min(7, want_groups)} of {want_groups} groups" in text, \
+        "the report has no section of object groups"
     print(f"PASS: {n} objects, {len(want_pairs)} object pairs, {len(want_images)} image pairs; "
-          f"np=1,2,3 equal the numpy oracle; the report draws {m.group(1)} boxes and shows {m.group(2)} pairs")
+          f"np=1,2,3 equal the numpy oracle; the report draws {m.group(1)} boxes, {m.group(2)} object groups "
+          f"and {m.group(3)} image pairs")
 
 
 def flag_errors():
