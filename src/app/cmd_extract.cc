@@ -54,7 +54,7 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "longest key (path or HBase row key) stored; a longer one -> too_large, stored "
        "without its key (the message gives its length and first bytes)")
       ("detector", po::value(&o.detector)->default_value(""),
-       "also find objects: a detector's model card (.json) or ONNX file (models/yolox_glyph_det.json, "
+       "also find objects: a detector's model card (.json: models/yolox_glyph_det.json, "
        "picodet_layout_cdla.json, centerface.json; scripts/fetch-models.sh --detectors); writes /detections")
       ("crop-model", po::value(&o.crop_model)->default_value(""),
        "embedding model for the detected objects' crops (default: --model)")

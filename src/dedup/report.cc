@@ -160,7 +160,8 @@ void check_report_options(const ReportOptions& o) {
 ReportSummary write_report(const ReportOptions& options) {
   check_report_options(options);
   PM_CHECK(h5::has_dedup(options.input),
-           "report: '" + options.input + "' has no /dedup results (run pixelmill dedup first)");
+           "report: '" + options.input + "' has no /dedup results (run pixelmill dedup first; "
+           "dedup --on crops adds the object sections)");
   ReportSummary summary;
   // The readers check every id against the rows it may name (ids >= N: older files'
   // rows), so the ids below index `rows`, `group` and `exact` only where they are < N.

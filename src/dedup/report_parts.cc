@@ -117,13 +117,17 @@ std::string thumbnail_data_uri(const std::string& path, int side, const std::vec
   const double fx = static_cast<double>(t.bgr.cols) / std::max(1, t.width);
   const double fy = static_cast<double>(t.bgr.rows) / std::max(1, t.height);
   const int line = std::max(1, static_cast<int>(std::lround(std::max(t.bgr.cols, t.bgr.rows) / 100.0)));
-  for (const auto& b : boxes)
+  for (const auto& b : boxes) {
+    if (!(std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]))) continue;
     cv::rectangle(t.bgr, cv::Point(static_cast<int>(b[0] * fx), static_cast<int>(b[1] * fy)),
                   cv::Point(static_cast<int>(b[2] * fx), static_cast<int>(b[3] * fy)), cv::Scalar(0, 140, 255), line);
+  }
   return encode_fit(t.bgr, side);
 }
 
 std::string crop_thumbnail_data_uri(const std::string& path, int side, const std::array<float, 4>& crop) {
+  if (!(std::isfinite(crop[0]) && std::isfinite(crop[1]) && std::isfinite(crop[2]) && std::isfinite(crop[3])))
+    return "";
   Thumb t = decode_for_thumbnail(path, 4 * side);  // a crop needs more of the picture's pixels
   if (t.bgr.empty()) return "";
   const double fx = static_cast<double>(t.bgr.cols) / std::max(1, t.width);

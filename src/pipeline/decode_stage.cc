@@ -43,13 +43,15 @@ void DecodeStage::run() {
       }
       row.phash = perceptual_hash(img.rgb);
       if (annotator) {
+        bool failed = false;
         std::string failure;
         try {
           annotator->annotate(img, row);
         } catch (const std::exception& e) {
+          failed = true;
           failure = e.what();
         }
-        if (!failure.empty()) {
+        if (failed) {
           row.objects.clear();
           row.status = Status::error(StatusCode::kInferenceError, "detector: " + failure);
           stats_.count(row.status.code);
@@ -63,6 +65,7 @@ void DecodeStage::run() {
         preprocess_into(img.rgb, card_, slot.batch->tensor, slot.index);
       } catch (const std::exception& e) {
         ok = false;
+        row.objects.clear();  // a failed row has no objects
         row.status = Status::error(StatusCode::kCorrupt, std::string("preprocess: ") + e.what());
         stats_.count(row.status.code);
       }

@@ -7,6 +7,7 @@
 
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
+#include "pixelmill/sha256.h"
 
 namespace pm::pipeline {
 
@@ -62,6 +63,9 @@ std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const Extra
     job->crops.model = engine::Model::load(crop.onnx, eo);
     job->crops.output = output_index(*job->crops.model, crop.card.embedding.output, "crop model " + crop.onnx);
     job->crops.normalize_l2 = crop.card.embedding.normalize == EmbeddingNorm::kL2;
+    // A card that does not fit its model (strides, classes, input size, embedding size)
+    // fails here, on every rank, rather than on every image.
+    check_detection_job(*job);
   });
   return job;
 }
@@ -69,7 +73,9 @@ std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const Extra
 std::string detection_identity(const DetectionJob* job) {
   if (!job) return "";
   nlohmann::json j = {{"detector_sha256", job->detector_card.sha256},
+                      {"detector_card_sha256", sha256_hex(job->detector_card.raw_json)},
                       {"crop_model_sha256", job->crops.card.sha256},
+                      {"crop_model_card_sha256", sha256_hex(job->crops.card.raw_json)},
                       {"min_score", job->params.min_score},
                       {"nms_iou", job->params.nms_iou},
                       {"max_crops", job->params.max_detections},

@@ -70,6 +70,7 @@ void InferStage::run() {
         ImageResult* row = b.rows[i];
         if (!row) continue;  // a hole: its decoder reported it done
         if (!failure.empty()) {
+          row->objects.clear();  // a failed row has no objects
           row->status = Status::error(StatusCode::kInferenceError, failure);
           stats_.count(row->status.code);
         } else {

@@ -26,6 +26,36 @@ cv::Rect crop_rect(const Detection& d, double margin, const DecodedImage& img) {
   return {cx0, cy0, cx1 - cx0, cy1 - cy0};
 }
 
+// Embeddings of `crops` (one per entry, cut from decoded images) by the crop model, L2-
+// normalised when its card says so; `session` runs it. A file with a fixed batch size
+// runs them in batches of that size, the last one padded.
+std::vector<std::vector<float>> embed_crops(engine::Session& session, const CropEmbedding& ce,
+                                            const std::vector<cv::Mat>& crops) {
+  const auto& in = ce.model->inputs();
+  const std::int64_t fixed = !in.empty() && !in[0].shape.empty() && in[0].shape[0] > 0 ? in[0].shape[0] : 0;
+  const auto n = static_cast<std::int64_t>(crops.size());
+  const std::int64_t step = fixed > 0 ? fixed : std::max<std::int64_t>(n, 1);
+  const int dim = ce.card.embedding.dim;
+  std::vector<std::vector<float>> out;
+  for (std::int64_t first = 0; first < n; first += step) {
+    const std::int64_t rows = std::min(step, n - first);
+    const std::int64_t batch_rows = fixed > 0 ? fixed : rows;
+    Tensor batch = make_batch_tensor(ce.card, static_cast<int>(batch_rows));
+    for (std::int64_t r = 0; r < rows; ++r) preprocess_into(crops[static_cast<std::size_t>(first + r)], ce.card, batch, static_cast<int>(r));
+    const std::vector<Tensor> res = session.run({batch});
+    const Tensor& emb = res.at(static_cast<std::size_t>(ce.output));
+    if (emb.dtype() != DType::kF32 || emb.shape() != Dims{batch_rows, dim})
+      throw Error("crop model output has shape " + dims_str(emb.shape()) + ", its card says [" +
+                  std::to_string(batch_rows) + "," + std::to_string(dim) + "]");
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* e = emb.ptr<float>() + r * dim;
+      out.emplace_back(e, e + dim);
+      if (ce.normalize_l2) normalize_l2(out.back().data(), dim);
+    }
+  }
+  return out;
+}
+
 class DetectionAnnotator final : public ObjectAnnotator {
  public:
   explicit DetectionAnnotator(std::shared_ptr<const DetectionJob> job)
@@ -37,24 +67,15 @@ class DetectionAnnotator final : public ObjectAnnotator {
     const auto dets = detector_.detect({img.rgb}, {cv::Size(img.width, img.height)})[0];
     row.objects.clear();
     if (dets.empty()) return;
-    const CropEmbedding& ce = job_->crops;
-    Tensor batch = make_batch_tensor(ce.card, static_cast<int>(dets.size()));
-    for (std::size_t i = 0; i < dets.size(); ++i)
-      preprocess_into(img.rgb(crop_rect(dets[i], job_->crop_margin, img)), ce.card, batch, static_cast<int>(i));
-    const std::vector<Tensor> out = crops_.run({batch});
-    const Tensor& emb = out.at(static_cast<std::size_t>(ce.output));
-    const int dim = ce.card.embedding.dim;
-    if (emb.dtype() != DType::kF32 || emb.shape() != Dims{static_cast<std::int64_t>(dets.size()), dim})
-      throw Error("crop model output has shape " + dims_str(emb.shape()) + ", its card says [" +
-                  std::to_string(dets.size()) + "," + std::to_string(dim) + "]");
+    std::vector<cv::Mat> crops;
+    for (const Detection& d : dets) crops.push_back(img.rgb(crop_rect(d, job_->crop_margin, img)));
+    std::vector<std::vector<float>> emb = embed_crops(crops_, job_->crops, crops);
     for (std::size_t i = 0; i < dets.size(); ++i) {
       ObjectResult o;
       o.box = dets[i].box;
       o.score = dets[i].score;
       o.cls = dets[i].cls;
-      const float* e = emb.ptr<float>() + i * static_cast<std::size_t>(dim);
-      o.embedding.assign(e, e + dim);
-      if (ce.normalize_l2) normalize_l2(o.embedding.data(), dim);
+      o.embedding = std::move(emb[i]);
       row.objects.push_back(std::move(o));
     }
   }
@@ -66,6 +87,17 @@ class DetectionAnnotator final : public ObjectAnnotator {
 };
 
 }  // namespace
+
+void check_detection_job(const DetectionJob& job) {
+  const ModelCard& dc = job.detector_card;
+  // A grey picture of the detector's input size: the head is decoded (its shapes checked)
+  // whether or not it finds anything.
+  const cv::Mat grey(dc.input.height, dc.input.width, CV_8UC3, cv::Scalar(128, 128, 128));
+  Detector det(job.detector, dc, job.params);
+  det.detect({grey}, {grey.size()});
+  engine::Session crops(job.crops.model);
+  embed_crops(crops, job.crops, {grey});
+}
 
 AnnotatorFactory detection_annotator(std::shared_ptr<const DetectionJob> job) {
   return [job]() -> std::unique_ptr<ObjectAnnotator> { return std::make_unique<DetectionAnnotator>(job); };

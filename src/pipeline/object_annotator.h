@@ -37,7 +37,12 @@ struct DetectionJob {
 };
 
 // Detects, keeps the best params.max_detections boxes, cuts each (with its margin) from
-// the decoded image and embeds the crops in one batch.
+// the decoded image and embeds the crops in one batch (in batches of the crop model's
+// fixed batch size, when its file has one).
 AnnotatorFactory detection_annotator(std::shared_ptr<const DetectionJob> job);
+
+// Runs both networks once on a synthetic picture and one synthetic crop: throws pm::Error
+// when an output does not have the shape its card says.
+void check_detection_job(const DetectionJob& job);
 
 }  // namespace pm::pipeline

@@ -34,7 +34,6 @@ void read_detections(const RunFile& f, Progress& p) {
   const Column first = f.column(layout::kSplitFirstDetection, Element::kI64, 1, splits);
   p.split_detections = f.read<std::int64_t>(count, H5T_NATIVE_INT64, 0, splits);
   p.split_first_detection = f.read<std::int64_t>(first, H5T_NATIVE_INT64, 0, splits);
-  const Column image = f.column(layout::kDetImage, Element::kI64, 1);
   std::vector<std::pair<std::int64_t, std::size_t>> starts;
   std::int64_t sum = 0;
   for (std::size_t i = 0; i < splits; ++i) {
@@ -58,9 +57,19 @@ void read_detections(const RunFile& f, Progress& p) {
                                                std::to_string(a) + ", expected " + std::to_string(end));
     end = a + p.split_detections[i];
   }
-  if (static_cast<std::int64_t>(image.rows) < sum)
-    f.fail(layout::kDetImage, "has " + std::to_string(image.rows) + " rows; the done splits hold " +
-                                  std::to_string(sum));
+  // Every column holds the committed rows (--resume would grow a shorter one with
+  // whatever the file's unwritten chunks hold).
+  for (const char* c : {layout::kDetImage, layout::kDetBox, layout::kDetScore, layout::kDetClass}) {
+    Handle d = own_dataset(H5Dopen2(f.id(), c, H5P_DEFAULT), f.where(c) + ": opening");
+    if (static_cast<std::int64_t>(extent(d.get()).rows) < sum)
+      f.fail(c, "has fewer rows than the done splits' " + std::to_string(sum) + " detections");
+  }
+  if (p.detection_dim > 0) {
+    const Column e = f.column(layout::kDetEmbedding, Element::kF32, 2, RunFile::kAny,
+                              static_cast<hsize_t>(p.detection_dim));
+    if (static_cast<std::int64_t>(e.rows) < sum)
+      f.fail(layout::kDetEmbedding, "has fewer rows than the done splits' " + std::to_string(sum) + " detections");
+  }
   p.staged_detections = sum;
 }
 

@@ -147,8 +147,17 @@ def detections_image_outside(f):
 def crop_image_pairs_reversed(f):
     add_detections(f, [0, 1])
     g = f.create_group("/dedup_crops")
+    g.create_dataset("group", data=np.array([0, 0], dtype=np.int64))
     g.create_dataset("image_pairs", data=np.array([[1, 0]], dtype=np.int64))
     g.create_dataset("image_score", data=np.array([0.9], dtype=np.float32))
+
+
+def crop_group_outside(f):
+    add_detections(f, [0, 1])
+    g = f.create_group("/dedup_crops")
+    g.create_dataset("group", data=np.array([0, 7], dtype=np.int64))
+    g.create_dataset("image_pairs", data=np.zeros((0, 2), dtype=np.int64))
+    g.create_dataset("image_score", data=np.zeros(0, dtype=np.float32))
 
 
 def key_length_past_width(f):
@@ -210,6 +219,7 @@ CASES = {
     "join_precision_array": (join_precision_array, "'join_precision'", ["report", "against"]),
     "detections_image_outside": (detections_image_outside, "/detections/image", ["report", "crops"]),
     "crop_image_pairs_reversed": (crop_image_pairs_reversed, "/dedup_crops/image_pairs", ["report"]),
+    "crop_group_outside": (crop_group_outside, "/dedup_crops/group", ["report"]),
     "key_length_past_width": (key_length_past_width, "/images/key_length",
                               ["dedup", "report", "against"]),
     "embedding_wider": (embedding_wider, "embedding_dim", ["dedup", "report", "against"]),

@@ -214,6 +214,22 @@ def sigterm_then_resume():
         done = f["/progress/split_done"][:]
         staged = int(f.attrs["staged_detections"])
     assert 0 < done.sum() < len(done), f"expected some splits done: {done}"
+    # The same detector file under an edited card (here only its description) is another
+    # detection: --resume refuses to mix the two in one file.
+    edited = os.path.join(WORK, "edited_card")
+    os.makedirs(edited, exist_ok=True)
+    with open(DETECTOR) as f:
+        card = json.load(f)
+    card["description"] += " (edited)"
+    with open(os.path.join(edited, "centerface.json"), "w") as f:
+        json.dump(card, f)
+    if not os.path.exists(os.path.join(edited, card["file"])):
+        os.symlink(os.path.join(ROOT, "models", card["file"]), os.path.join(edited, card["file"]))
+    cmd = extract_cmd(2, folder, partial, ["--resume", "--quiet"], batch=1)
+    cmd[cmd.index(DETECTOR)] = os.path.join(edited, "centerface.json")
+    p = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    assert p.returncode != 0 and "detection (--detector and its flags)" in p.stderr, \
+        f"--resume under an edited detector card: exit {p.returncode}\n{p.stderr}"
     run(extract_cmd(2, folder, partial, ["--resume", "--quiet"], batch=1))
     full = os.path.join(WORK, "det_uninterrupted.h5")
     run(extract_cmd(2, folder, full, ["--quiet"], batch=1))
@@ -322,11 +338,28 @@ def flag_errors():
         p = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
         assert p.returncode != 0 and want in p.stderr, f"{extra}: exit {p.returncode}, wanted '{want}':\n{p.stderr}"
         assert not os.path.exists(out), f"{extra}: an output was written"
+    # A card that does not fit its model (CenterFace read at stride 8) fails at start, on
+    # every rank, instead of making every row an inference_error.
+    bad = os.path.join(WORK, "bad_card")
+    os.makedirs(bad, exist_ok=True)
+    with open(DETECTOR) as f:
+        card = json.load(f)
+    card["detector"]["strides"] = [8]
+    with open(os.path.join(bad, "centerface.json"), "w") as f:
+        json.dump(card, f)
+    onnx = os.path.join(bad, card["file"])
+    if not os.path.exists(onnx):
+        os.symlink(os.path.join(ROOT, "models", card["file"]), onnx)
+    cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "2", BIN, "extract", "--input",
+           f"dir:{folder}", "--model", tiny_model(), "--output", out, "--detector", os.path.join(bad, "centerface.json")]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode != 0 and "output '537' has shape" in p.stderr and not os.path.exists(out), \
+        f"a detector card that does not fit its model: exit {p.returncode}\n{p.stderr}"
     cmd = [MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-np", "1", BIN, "extract", "--input",
            f"dir:{folder}", "--model", DETECTOR, "--output", out]
     p = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
     assert p.returncode != 0 and "is a detector; give it as --detector" in p.stderr, p.stderr
-    print(f"PASS: {len(cases) + 1} wrong uses refused with their message, nothing written")
+    print(f"PASS: {len(cases) + 2} wrong uses refused with their message, nothing written")
 
 
 if __name__ == "__main__":
