@@ -236,8 +236,8 @@ ReportSummary write_report(const ReportOptions& options) {
     summary.boxes += static_cast<std::int64_t>(it->second.size());
     return dedup::thumbnail_data_uri(path, options.thumb_px, it->second);
   };
-  const auto cell = [&](std::ostringstream& html, std::int64_t id, const std::string& key, const std::string& path) {
-    const std::string uri = thumb(path, id);
+  // Opens a member's cell (thumbnail and key line); the caller adds its badges and closes it.
+  const auto cell = [&](std::ostringstream& html, std::int64_t id, const std::string& key, const std::string& uri) {
     html << "<div class='cell'><div class='thumb'>";
     if (uri.empty()) {
       ++summary.missing_images;
@@ -273,7 +273,7 @@ ReportSummary write_report(const ReportOptions& options) {
         html << "<div class='cell'>+" << (g.members.size() - options.max_members) << " more</div>";
         break;
       }
-      cell(html, mem.id, mem.key, mem.path);
+      cell(html, mem.id, mem.key, thumb(mem.path, mem.id));
       char score[32];
       std::snprintf(score, sizeof score, "%.3f", mem.best);
       html << "<div>";
@@ -318,18 +318,10 @@ ReportSummary write_report(const ReportOptions& options) {
                          : dedup::crop_thumbnail_data_uri(path, options.thumb_px,
                                                           {objects.box[4 * u], objects.box[4 * u + 1],
                                                            objects.box[4 * u + 2], objects.box[4 * u + 3]});
-        html << "<div class='cell'><div class='thumb'>";
-        if (uri.empty()) {
-          ++summary.missing_images;
-          html << "<div class='missing'>no image<br>" << html_escape(key) << "</div>";
-        } else {
-          ++summary.thumbnails;
-          html << "<img alt='" << html_escape(key) << "' src='" << uri << "'>";
-        }
+        cell(html, row, key, uri);
         char score[32];
         std::snprintf(score, sizeof score, "%.3f", objects.score[u]);
-        html << "</div><div class='key' title='" << html_escape(key) << "'>#" << row << " " << html_escape(key)
-             << "</div><div><span class='badge'>object " << k << ", score " << score << "</span></div></div>";
+        html << "<div><span class='badge'>object " << k << ", score " << score << "</span></div></div>";
       }
       html << "</div></div>";
       ++summary.object_groups_shown;
@@ -349,7 +341,8 @@ ReportSummary write_report(const ReportOptions& options) {
       html << "<div class='group'><div class='ghead'>object cosine " << score << "</div><div class='strip'>";
       for (int side = 0; side < 2; ++side) {
         const std::int64_t id = crop.pairs[2 * k + static_cast<std::size_t>(side)];
-        cell(html, id, rows.keys[static_cast<std::size_t>(id)], image_path(root, rows.keys[static_cast<std::size_t>(id)]));
+        const std::string& key = rows.keys[static_cast<std::size_t>(id)];
+        cell(html, id, key, thumb(image_path(root, key), id));
         html << "</div>";
       }
       html << "</div></div>";

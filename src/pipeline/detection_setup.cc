@@ -1,7 +1,6 @@
 #include "detection_setup.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 

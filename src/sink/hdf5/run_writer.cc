@@ -14,6 +14,7 @@
 #include <thread>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <system_error>
 
@@ -99,6 +100,21 @@ void write_entries(const Comm& comm, hid_t dataset, hid_t mem_type, const std::v
   check(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), transfer,
                  n == 0 ? &dummy : values.data()),
         "H5Dwrite /progress");
+}
+
+// One dataset of a round: grown to `rows`, this rank's `blocks` packed by `pack` (under
+// agreement: a packing failure on one rank fails every rank) and written collectively.
+void write_round_column(const Comm& comm, hid_t file, hid_t transfer, const char* path, hsize_t rows, hsize_t cols,
+                        std::size_t elem_size, hid_t mem_type, const std::vector<RowBlock>& blocks,
+                        const std::function<void(RowArena&)>& pack) {
+  Handle d = open_dataset(file, path);
+  set_rows(d.get(), rows, cols, path);
+  std::optional<RowArena> arena;
+  agreed(comm, std::string("packing ") + path, [&] {
+    arena.emplace(blocks, elem_size * std::max<hsize_t>(1, cols));
+    pack(*arena);
+  });
+  arena->write(d.get(), mem_type, cols, transfer);
 }
 
 void flush(hid_t file, const std::string& path) {
@@ -391,41 +407,31 @@ void RunWriter::append(const Comm& comm, std::vector<SplitResults>& mine) {
   const hid_t f = w.file.get();
   const ImageColumns columns = image_columns(w.dim, w.key_width);
   for (const ImageColumn& c : columns.columns) {
-    Handle d = open_dataset(f, c.path);
-    set_rows(d.get(), static_cast<hsize_t>(total), c.cols, c.path);
-    const std::size_t row_bytes = c.elem_size * std::max<hsize_t>(1, c.cols);
-    std::optional<RowArena> arena;
-    agreed(comm, std::string("packing ") + c.path, [&] {
-      arena.emplace(blocks, row_bytes);
-      hsize_t index = 0;
-      for (std::size_t k = 0; k < local.size(); ++k) {
-        hsize_t file_row = blocks[k].first;
-        for (const ImageResult& r : local[k]->rows) c.fill(r, arena->row(file_row++, index++));
-      }
-    });
-    arena->write(d.get(), c.mem_type, c.cols, w.transfer.get());
+    write_round_column(comm, f, w.transfer.get(), c.path, static_cast<hsize_t>(total), c.cols, c.elem_size, c.mem_type, blocks,
+                       [&](RowArena& arena) {
+                         hsize_t index = 0;
+                         for (std::size_t k = 0; k < local.size(); ++k) {
+                           hsize_t file_row = blocks[k].first;
+                           for (const ImageResult& r : local[k]->rows) c.fill(r, arena.row(file_row++, index++));
+                         }
+                       });
   }
   if (w.detections()) {
     for (const DetectionColumn& c : detection_columns(static_cast<hsize_t>(w.det_dim))) {
-      Handle d = open_dataset(f, c.path);
-      set_rows(d.get(), static_cast<hsize_t>(det_total), c.cols, c.path);
-      const std::size_t row_bytes = c.elem_size * std::max<hsize_t>(1, c.cols);
-      std::optional<RowArena> arena;
-      agreed(comm, std::string("packing ") + c.path, [&] {
-        arena.emplace(det_blocks, row_bytes);
-        hsize_t index = 0;
-        std::size_t block = 0;
-        for (std::size_t k = 0; k < local.size(); ++k) {
-          if (my_objects[k] == 0) continue;
-          hsize_t det_row = det_blocks[block++].first;
-          auto image_row = static_cast<std::int64_t>(blocks[k].first);
-          for (const ImageResult& r : local[k]->rows) {
-            for (const ObjectResult& o : r.objects) c.fill(o, image_row, arena->row(det_row++, index++));
-            ++image_row;
-          }
-        }
-      });
-      arena->write(d.get(), c.mem_type, c.cols, w.transfer.get());
+      write_round_column(comm, f, w.transfer.get(), c.path, static_cast<hsize_t>(det_total), c.cols, c.elem_size, c.mem_type,
+                         det_blocks, [&](RowArena& arena) {
+                           hsize_t index = 0;
+                           std::size_t block = 0;
+                           for (std::size_t k = 0; k < local.size(); ++k) {
+                             if (my_objects[k] == 0) continue;
+                             hsize_t det_row = det_blocks[block++].first;
+                             auto image_row = static_cast<std::int64_t>(blocks[k].first);
+                             for (const ImageResult& r : local[k]->rows) {
+                               for (const ObjectResult& o : r.objects) c.fill(o, image_row, arena.row(det_row++, index++));
+                               ++image_row;
+                             }
+                           }
+                         });
     }
   }
   flush(f, w.path);
