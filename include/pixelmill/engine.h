@@ -93,6 +93,10 @@ class Model {
   // op (naming op and node) or an opset outside 9..18 (at 9 and 10, only the ops
   // whose meaning did not change by 11).
   static std::shared_ptr<const Model> load(const std::string& path, EngineOptions opts = {});
+  // The same from a serialized model in memory (`base_dir` resolves external data, `what`
+  // names it in messages): models made by a tool (pm::engine::QdqModel) without a file.
+  static std::shared_ptr<const Model> load_bytes(const std::string& bytes, const std::string& base_dir,
+                                                 const std::string& what, EngineOptions opts = {});
   virtual ~Model() = default;
 
   virtual const std::vector<ValueInfo>& inputs() const = 0;

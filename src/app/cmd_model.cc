@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "engine_flags.h"
 #include "model_detect.h"
+#include "model_quantize.h"
 #include "pixelmill/engine.h"
 #include "pixelmill/agreed.h"
 #include "pixelmill/engine_tools.h"
@@ -30,11 +31,12 @@ using engine::Precision;
 using engine::Session;
 
 const char* kSynopsis =
-    "info|run|bench|detect|make-test [OPTIONS]\n\n"
+    "info|run|bench|detect|quantize|make-test [OPTIONS]\n\n"
     "  info      --model M.onnx [--batch B --height H --width W]  ops, parameters, MACs\n"
     "  run       --model M.onnx --input IN.npy [--input ...] --output OUT.npy [--output ...]\n"
     "  bench     --model M.onnx --batch B --threads T --precision fp32|bf16|int8\n"
     "  detect    --model DET.json --image FILE [FILE ...]  boxes per image, one JSON line each\n"
+    "  quantize  --model M.json --calibration dir:IMAGES --output M.int8.onnx  int8 QDQ model + card\n"
     "  make-test --out DIR   writes DIR/tiny_embed.onnx and its card DIR/tiny_embed.json";
 
 Precision parse_precision(const std::string& p) {
@@ -225,8 +227,9 @@ int cmd_model(const Args& args, const Comm& comm) {
   const std::string sub = args[0];
   const Args rest(args.begin() + 1, args.end());
   agreed(comm, "", [&] {
-    if (sub != "info" && sub != "run" && sub != "bench" && sub != "detect" && sub != "make-test")
-      throw Error("unknown model subcommand '" + sub + "' (info, run, bench, detect, make-test)");
+    if (sub != "info" && sub != "run" && sub != "bench" && sub != "detect" && sub != "quantize" &&
+        sub != "make-test")
+      throw Error("unknown model subcommand '" + sub + "' (info, run, bench, detect, quantize, make-test)");
   });
   // The tools run on rank 0; its verdict (an error or the exit code) is shared so that a
   // bad flag fails every rank, not only rank 0.
@@ -236,6 +239,7 @@ int cmd_model(const Args& args, const Comm& comm) {
     else if (sub == "run") code = cmd_run(rest);
     else if (sub == "bench") code = cmd_bench(rest);
     else if (sub == "detect") code = cmd_model_detect(rest, kSynopsis);
+    else if (sub == "quantize") code = cmd_model_quantize(rest, kSynopsis);
     else code = cmd_make_test(rest);
     return std::to_string(code);
   });

@@ -11,9 +11,11 @@
 
 namespace pm::engine {
 
-std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions opts) {
+namespace {
+
+std::shared_ptr<const Model> finish_load(Graph graph, const std::string& path, EngineOptions opts) {
   auto m = std::make_shared<ModelImpl>();
-  m->graph = load_onnx(path);
+  m->graph = std::move(graph);
   for (const auto& [name, dims] : opts.input_shapes) {
     auto it = std::find_if(m->graph.inputs.begin(), m->graph.inputs.end(),
                            [&](const ValueInfo& v) { return v.name == name; });
@@ -47,6 +49,17 @@ std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions 
   }
   if (opts.verbose) std::cerr << "[engine] loaded " << path << "\n" << dump(m->graph);
   return m;
+}
+
+}  // namespace
+
+std::shared_ptr<const Model> Model::load(const std::string& path, EngineOptions opts) {
+  return finish_load(load_onnx(path), path, std::move(opts));
+}
+
+std::shared_ptr<const Model> Model::load_bytes(const std::string& bytes, const std::string& base_dir,
+                                               const std::string& what, EngineOptions opts) {
+  return finish_load(load_onnx_bytes(bytes, base_dir, what), what, std::move(opts));
 }
 
 ModelSummary ModelImpl::summary(const std::map<std::string, Dims>& input_shapes) const {

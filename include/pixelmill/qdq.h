@@ -1,0 +1,67 @@
+// Post-training static quantization, the engine's half: an fp32 ONNX model taken apart
+// into the convolutions and matmuls that can be quantized, a copy of it that also outputs
+// their activations (for calibration), and the QDQ model written from calibrated ranges.
+//
+// The QDQ layout is ONNX Runtime's `quantize_static(quant_format=QDQ, per_channel=True)`:
+//   - each quantized Conv/Gemm/MatMul reads its activation through QuantizeLinear ->
+//     DequantizeLinear (uint8, asymmetric, the calibrated range; one pair per activation,
+//     shared by every quantized reader);
+//   - its weight is an int8 initializer, symmetric ([-127, 127]), one scale per output
+//     channel, behind DequantizeLinear;
+//   - its bias an int32 initializer with scale = activation scale x weight scale (float32
+//     where that does not fit int32).
+// Weights stored in float16 behind Cast(to=float) count as initializers. Other nodes,
+// names, inputs and outputs stay as they are, so the model's card still fits it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pixelmill/engine.h"
+
+namespace pm::engine {
+
+struct QuantTarget {
+  std::string node;        // the node's name (unnamed nodes: "<op>_<index>", as the loader names them)
+  std::string op;          // "Conv", "Gemm" or "MatMul"
+  std::string activation;  // the tensor quantized at its input
+  bool depthwise = false;  // a grouped Conv with one input channel per group
+  std::int64_t weights = 0;
+};
+
+// A uint8 quantization range: lo <= 0 <= hi (zero is exact).
+struct ActivationRange {
+  float lo = 0.f;
+  float hi = 0.f;
+};
+
+class QdqModel {
+ public:
+  // Reads an fp32 ONNX file (opset >= 13, where DequantizeLinear takes an axis); throws
+  // pm::Error for a file the engine cannot load or that already has Q/DQ nodes.
+  explicit QdqModel(const std::string& onnx_path);
+  ~QdqModel();
+  QdqModel(const QdqModel&) = delete;
+  QdqModel& operator=(const QdqModel&) = delete;
+
+  const std::vector<QuantTarget>& targets() const;
+  // The distinct activations of the targets, in graph order.
+  const std::vector<std::string>& activations() const;
+
+  // The model with activations() added as graph outputs after its own outputs.
+  std::shared_ptr<const Model> observer(const EngineOptions& options) const;
+
+  // The QDQ model (serialized ONNX) quantizing targets()[i] where quantize[i]; `ranges`
+  // holds a range for the activation of each of those.
+  std::string qdq_bytes(const std::map<std::string, ActivationRange>& ranges,
+                        const std::vector<bool>& quantize) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pm::engine
