@@ -61,6 +61,14 @@ std::string mixes_rows(const Node& n, const std::map<std::string, ValueType>& ty
     if (resolve_axis(n.attr_i("axis", 0), rank) == 0) return n.label() + " gathers along the batch";
     return "";
   }
+  if (n.op == "QuantizeLinear" || n.op == "DequantizeLinear") {
+    // Element-wise with a constant scale: per tensor, or per channel on another axis.
+    const Tensor* scale = n.inputs.size() > 1 ? g.constant(n.inputs[1]) : nullptr;
+    if (!scale) return n.label() + " has a computed scale";
+    if (scale->numel() > 1 && resolve_axis(n.attr_i("axis", 1), rank) == 0)
+      return n.label() + " has one scale per row";
+    return "";
+  }
   if (!row_local_ops().count(n.op)) return n.label() + ": " + n.op + " is not known to keep rows apart";
   return "";
 }

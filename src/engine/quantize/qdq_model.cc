@@ -279,7 +279,12 @@ std::string QdqModel::qdq_bytes(const std::map<std::string, ActivationRange>& ra
           if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<std::int32_t>::max()) fits = false;
           else bq[c] = static_cast<std::int32_t>(v);
         }
-        if (fits) {
+        if (!fits) {
+          // A float32 initializer, not the original input: a float16 bias behind a Cast is
+          // no constant until folding, and the int8 pass reads constants.
+          bias = m.fresh(n.input(2) + "_float");
+          add_init(b, bias);
+        } else {
           const std::string bqn = m.fresh(n.input(2) + "_quantized"), bs = m.fresh(n.input(2) + "_scale"),
                             bz = m.fresh(n.input(2) + "_zero_point");
           bias = m.fresh(n.input(2) + "_dequantized");

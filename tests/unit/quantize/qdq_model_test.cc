@@ -191,6 +191,26 @@ TEST_F(QdqModelTest, RunsAsInt8CloseToItsFakeQuantizedSelf) {
   }
 }
 
+TEST_F(QdqModelTest, QuantizeAndDequantizeKeepRowsApart) {
+  // Run as written (fp32), every Q/DQ pair stays in the plan; they are element-wise with
+  // constant scales, so a batch can still run in micro-batches, with the rows unchanged.
+  const QdqModel q(path_);
+  const std::string bytes = q.qdq_bytes(ranges(q), std::vector<bool>(q.targets().size(), true));
+  EngineOptions chunked;
+  chunked.micro_batch = 2;
+  EngineOptions whole;
+  whole.micro_batch = -1;
+  Session a(Model::load_bytes(bytes, dir_, "qdq", chunked));
+  Session b(Model::load_bytes(bytes, dir_, "qdq", whole));
+  const Tensor x = input(5, 13);
+  const Tensor ya = a.run({x})[0], yb = b.run({x})[0];
+  EXPECT_EQ(a.plan_report().chunk_rows, 2) << a.plan_report().split_why;
+  int qdq = 0;
+  for (const auto& k : a.plan_report().kernels) qdq += k.op == "QuantizeLinear";
+  EXPECT_EQ(qdq, 5);
+  for (std::int64_t i = 0; i < ya.numel(); ++i) ASSERT_EQ(ya.ptr<float>()[i], yb.ptr<float>()[i]) << i;
+}
+
 TEST_F(QdqModelTest, QuantizesOnlyTheChosenLayers) {
   const QdqModel q(path_);
   std::vector<bool> only(q.targets().size(), false);
@@ -204,6 +224,31 @@ TEST_F(QdqModelTest, QuantizesOnlyTheChosenLayers) {
   EXPECT_TRUE(conv1_plain);
   EXPECT_THROW(q.qdq_bytes({}, only), Error);                           // no range for relu3.out
   EXPECT_THROW(q.qdq_bytes(ranges(q), std::vector<bool>(2, true)), Error);  // one flag per target
+}
+
+TEST_F(QdqModelTest, ABiasBeyondInt32StaysFloatAndTheConvStillRunsInt8) {
+  const QdqModel q(path_);
+  auto r = ranges(q);
+  r["relu3.out"] = {0.f, 1e-9f};  // conv4's bias / (activation scale x weight scale) > 2^31
+  const std::string bytes = q.qdq_bytes(r, std::vector<bool>(q.targets().size(), true));
+  const auto m = parse(bytes);
+  EXPECT_EQ(count_op(m, "DequantizeLinear"), 11);  // fc's bias only
+  std::map<std::string, const onnx::TensorProto*> inits;
+  for (const auto& t : m.graph().initializer()) inits[t.name()] = &t;
+  for (const auto& n : m.graph().node())
+    if (n.name() == "conv4") {
+      ASSERT_TRUE(inits.count(n.input(2))) << n.input(2);
+      EXPECT_EQ(inits.at(n.input(2))->data_type(), onnx::TensorProto::FLOAT);
+    }
+  if (engine_has_int8()) {
+    EngineOptions int8;
+    int8.precision = Precision::kInt8;
+    Session s(Model::load_bytes(bytes, dir_, "qdq", int8));
+    s.run({input(1, 5)});
+    int convs = 0;
+    for (const auto& k : s.plan_report().kernels) convs += k.op == "pm.QConv";
+    EXPECT_EQ(convs, 4);
+  }
 }
 
 TEST_F(QdqModelTest, RefusesAModelThatIsAlreadyQuantized) {
