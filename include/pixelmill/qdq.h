@@ -51,6 +51,20 @@ class QdqModel {
   // The distinct activations of the targets, in graph order.
   const std::vector<std::string>& activations() const;
 
+  // Activations between two convolutions, Conv -> [Relu] -> Conv with each edge the only
+  // reader, whose channels can be rescaled without changing the model's output: channel c
+  // of the first conv's output (weights and bias) divided by s_c and input channel c of the
+  // second multiplied by s_c (exact in real arithmetic; Relu commutes with s_c > 0).
+  std::vector<std::string> equalizable() const;
+  // Rescales each of those activations from its per-channel maximum over calibration
+  // (`channel_max`: activation -> one value per channel), so that one scale per tensor fits
+  // its channels: fully where the second conv is depthwise (its per-channel weight scales
+  // absorb s_c), balanced against the second conv's weights otherwise (s_c = sqrt(a_c / w_c),
+  // w_c the largest |weight| of input channel c relative to its output channel's largest).
+  // Activations not in the map are left alone. Later observer() and qdq_bytes() see the
+  // rescaled model.
+  void equalize(const std::map<std::string, std::vector<float>>& channel_max);
+
   // The model with activations() added as graph outputs after its own outputs.
   std::shared_ptr<const Model> observer(const EngineOptions& options) const;
 
@@ -59,8 +73,9 @@ class QdqModel {
   std::string qdq_bytes(const std::map<std::string, ActivationRange>& ranges,
                         const std::vector<bool>& quantize) const;
 
+  struct Impl;  // defined in the engine (quantize/qdq_model_impl.h)
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

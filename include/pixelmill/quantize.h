@@ -4,6 +4,8 @@
 //    the card says) run through the fp32 model; each quantized layer's input range is taken
 //    by --method (minmax, percentile, or entropy: the range whose 255-step quantization of
 //    the activation histogram loses least information, KL divergence).
+//    First (with --equalize), activations between two convolutions are equalized: their
+//    channels rescaled so that one scale per tensor fits them all (QdqModel::equalize).
 // 2. Accuracy: other images of the same source (never the calibration ones) are embedded in
 //    fp32 and in int8; the cosine of each pair is the measure. Each layer is first
 //    quantized alone (its sensitivity); then the most sensitive layers are kept in fp32 until
@@ -63,6 +65,10 @@ struct QuantizeOptions {
   // cosine reach this; 0 = quantize every layer.
   double target_cosine = 0.99;
   std::vector<std::string> keep_fp32;  // node names left fp32 whatever the check says
+  // Rescale the channels of Conv -> [Relu] -> Conv activations before calibrating
+  // (QdqModel::equalize), from their per-channel maxima on the calibration images.
+  // Off by default: on the default model it made int8 worse (perf/README, "int8").
+  bool equalize = false;
   std::string output;       // the QDQ .onnx file; its card is written beside it (.json)
   int batch = 8;
   int threads = 0;
@@ -86,6 +92,7 @@ struct QuantizeResult {
   std::string onnx_path, card_path;
   std::string calibration_sha256;  // over the calibration images' keys and bytes, in order
   int calibration_images = 0;
+  int equalized = 0;  // activations rescaled per channel
   std::vector<LayerSensitivity> layers;  // in graph order
   CosineStats all_quantized;  // every layer quantized (before any is kept fp32)
   CosineStats written;        // the model written

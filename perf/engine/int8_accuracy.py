@@ -1,18 +1,21 @@
 #!/usr/bin/python3
-"""How close int8 embeddings are to fp32 on real photos (issue 14 item 3), for a model whose
-card takes uint8 NHWC pixels (the default, sscd_distilled):
+"""How close int8 embeddings are to fp32 on real photos, and how fast they are (issue 14
+items 3 and 5), for a model whose card takes uint8 NHWC pixels (the default, sscd_distilled):
 
   perf/engine/int8_accuracy.py --pixelmill BIN [--model models/sscd_distilled.json]
-                               [--calibration 32] [--work DIR] [--method minmax|percentile]
-                               [--skip first,last,depthwise]
+      [--images 24] [--check-images 18] [--work DIR] [--threads 1]
+      [--configs minmax:0,percentile:0,entropy:0,percentile:0.99,entropy:0.99]
 
 The photos are the ones Debian's darknet, opencv-doc and python3-skimage packages ship (the
-set perf/dedup/ivf_recall.py crops). Sorted by path, every third photo (up to
---calibration) calibrates make_qdq.py's QDQ copy; the others, and two random crops of each
-(25-70 % of the side), are embedded by `pixelmill model run` three ways: fp32 on the fp32
-file, the QDQ file as written (fake-quantised fp32), and `--precision int8`. Prints the
-cosine of each to fp32 per image: median, 1st percentile, minimum. Pixels are prepared as the
-card says (RGB, squash to its size with INTER_AREA), the same tensors for every run.
+set perf/dedup/ivf_recall.py crops). Sorted by path, every third photo goes to
+`pixelmill model quantize` (which samples its calibration and check images from them); the
+others, and two random crops of each (25-70 % of the side), are never seen by it and are
+embedded by `pixelmill model run`: fp32 on the fp32 file and `--precision int8` on each QDQ
+file. Each config is METHOD:TARGET (--method, --target-cosine; 0 = every layer int8). Prints
+per config the cosine of each embedding to fp32 (median, 1st percentile, minimum), the layers
+kept fp32, and `pixelmill model bench` img/s (batch 16, the card's size, --threads) of the int8
+file against the fp32 file measured in the same run. Pixels are prepared as the card says
+(RGB, squash to its size with INTER_AREA), the same tensors for every run.
 """
 import argparse
 import glob
@@ -54,26 +57,38 @@ def cosines(a, b):
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+def bench(pixelmill, model, card, threads, precision):
+    r = subprocess.run([pixelmill, "model", "bench", "--model", model, "--batch", "16", "--threads", str(threads),
+                        "--precision", precision, "--height", str(card["input"]["height"]),
+                        "--width", str(card["input"]["width"])], capture_output=True, text=True, check=True)
+    return float(r.stdout.split(": ")[-1].split(" img/s")[0])
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--pixelmill", required=True)
     ap.add_argument("--model", default=os.path.join(REPO, "models", "sscd_distilled.json"))
-    ap.add_argument("--calibration", type=int, default=32)
+    ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--check-images", type=int, default=18)
     ap.add_argument("--work", default="")
-    ap.add_argument("--method", default="minmax", choices=["minmax", "percentile"])
-    ap.add_argument("--skip", default="", help="make_qdq.py --skip: ops left in fp32")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--configs", default="minmax:0,percentile:0,entropy:0,percentile:0.99,entropy:0.99")
     a = ap.parse_args()
     with open(a.model) as f:
         card = json.load(f)
     if card["input"].get("dtype") != "uint8" or card["input"].get("layout") != "NHWC":
         sys.exit("int8_accuracy: the card's input is not uint8 NHWC pixels")
-    fp32 = os.path.join(os.path.dirname(a.model), card["file"])
+    fp32 = os.path.join(os.path.dirname(os.path.abspath(a.model)), card["file"])
     found = photos()
-    calib = [img for i, (_, img) in enumerate(found) if i % 3 == 0][: a.calibration]
+    work = a.work or tempfile.mkdtemp(prefix="pm_int8_acc_")
+    os.makedirs(work, exist_ok=True)
+    calib_list = os.path.join(work, "quantize_photos.txt")
+    with open(calib_list, "w") as f:
+        f.write("".join(path + "\n" for i, (path, _) in enumerate(found) if i % 3 == 0))
     rng = np.random.default_rng(20261130)
     evals, names = [], []
     for i, (path, img) in enumerate(found):
-        if i % 3 == 0 and i // 3 < a.calibration:
+        if i % 3 == 0:
             continue
         evals.append(prepare(img, card))
         names.append(path)
@@ -84,34 +99,43 @@ def main():
             x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
             evals.append(prepare(img[y0:y0 + ch, x0:x0 + cw], card))
             names.append(f"{path} crop {k}")
-    work = a.work or tempfile.mkdtemp(prefix="pm_int8_acc_")
-    os.makedirs(work, exist_ok=True)
-    calib_npy, eval_npy = os.path.join(work, "calibration.npy"), os.path.join(work, "eval.npy")
-    np.save(calib_npy, np.stack([prepare(img, card) for img in calib]))
+    eval_npy = os.path.join(work, "eval.npy")
     np.save(eval_npy, np.stack(evals))
-    qdq = os.path.join(work, card["name"] + ".qdq.onnx")
-    subprocess.run([sys.executable, os.path.join(HERE, "make_qdq.py"), fp32, calib_npy, qdq, "--method", a.method]
-                   + (["--skip", a.skip] if a.skip else []), check=True)
-    outs = {}
-    for name, model, extra in (("fp32", fp32, []), ("qdq as written", qdq, []),
-                               ("int8", qdq, ["--precision", "int8"])):
-        path = os.path.join(work, name.replace(" ", "_") + ".npy")
+
+    def embed(model, extra):
+        path = os.path.join(work, os.path.basename(model) + ".npy")
         r = subprocess.run([a.pixelmill, "model", "run", "--model", model, "--input", eval_npy, "--output", path]
                            + extra, capture_output=True, text=True)
         if r.returncode != 0:
-            sys.exit(f"pixelmill model run ({name}) failed:\n{r.stderr}")
-        outs[name] = np.load(path)
-    print(f"{card['name']}, {a.method} calibration: {len(calib)} calibration photos, {len(evals)} evaluated "
-          f"({len(evals) // 3} photos and 2 crops each), Debian's package photos")
-    print("| embedding | cosine to fp32: median | 1st percentile | minimum |")
-    print("|---|---:|---:|---:|")
-    for name in ("qdq as written", "int8"):
-        c = cosines(outs[name], outs["fp32"])
-        print(f"| {name} | {np.median(c):.5f} | {np.percentile(c, 1):.5f} | {c.min():.5f} |")
-        worst = int(np.argmin(c))
-        print(f"|   (worst: {os.path.basename(names[worst])}) | | | |")
-    c = cosines(outs["int8"], outs["qdq as written"])
-    print(f"int8 against the QDQ file as written: median {np.median(c):.6f}, minimum {c.min():.6f}")
+            sys.exit(f"pixelmill model run ({model}) failed:\n{r.stderr}")
+        return np.load(path)
+
+    ref = embed(fp32, [])
+    print(f"{card['name']}: model quantize on {sum(1 for i in range(len(found)) if i % 3 == 0)} photos "
+          f"(--images {a.images} --check-images {a.check_images}); {len(evals)} others evaluated "
+          f"({len(evals) // 3} photos and 2 crops each), Debian's package photos; bench batch 16, "
+          f"{card['input']['height']}x{card['input']['width']}, {a.threads} thread(s)")
+    print("| method | --target-cosine | layers int8 | cosine to fp32: median | 1st percentile | minimum "
+          "| int8 img/s | fp32 img/s | int8 / fp32 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for config in a.configs.split(","):
+        method, target = config.split(":")
+        qdq = os.path.join(work, f"{card['name']}.{method}.{target}.int8.onnx")
+        r = subprocess.run([a.pixelmill, "model", "quantize", "--model", a.model, "--calibration", "list:" + calib_list,
+                            "--images", str(a.images), "--check-images", str(a.check_images), "--method", method,
+                            "--target-cosine", target, "--output", qdq, "--threads", str(a.threads)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"| {method} | {target} | model quantize failed: {r.stderr.strip().splitlines()[-1]} |")
+            continue
+        with open(qdq[:-5] + ".json") as f:
+            q = json.load(f)["quantization"]
+        c = cosines(embed(qdq, ["--precision", "int8"]), ref)
+        total = int(r.stdout.split(" of ")[1].split(" ")[0])
+        speed_q = bench(a.pixelmill, qdq, card, a.threads, "int8")
+        speed_f = bench(a.pixelmill, fp32, card, a.threads, "fp32")
+        print(f"| {method} | {target} | {total - len(q['kept_fp32'])} of {total} | {np.median(c):.5f} | "
+              f"{np.percentile(c, 1):.5f} | {c.min():.5f} | {speed_q:.1f} | {speed_f:.1f} | {speed_q / speed_f:.2f} |")
     return 0
 
 

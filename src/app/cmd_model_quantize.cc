@@ -26,6 +26,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 int cmd_model_quantize(const Args& args, const char* synopsis) {
   QuantizeOptions o;
   std::string method = "percentile", keep;
+  bool equalize = false;
   po::options_description d("model quantize");
   d.add_options()
       ("model", po::value(&o.model)->required(), "the fp32 model's card (.json) or ONNX file (card beside it)")
@@ -41,6 +42,9 @@ int cmd_model_quantize(const Args& args, const char* synopsis) {
       ("target-cosine", po::value(&o.target_cosine)->default_value(o.target_cosine),
        "keep the most sensitive layers fp32 until the median and 1st-percentile cosine of the check "
        "images' embeddings to fp32 reach this (0 = every layer int8)")
+      ("equalize", po::bool_switch(&equalize),
+       "rescale the channels of activations between two convolutions (Conv -> [Relu] -> Conv) before "
+       "calibrating, so that one scale fits them all")
       ("keep-fp32", po::value(&keep)->default_value(""), "comma-separated node names always left fp32")
       ("output", po::value(&o.output)->required(), "the QDQ model, M.int8.onnx; its card is written beside it (.json)")
       ("batch", po::value(&o.batch)->default_value(o.batch), "images per engine run")
@@ -51,6 +55,7 @@ int cmd_model_quantize(const Args& args, const char* synopsis) {
   if (!vm) return 0;
   o.method = parse_calibration_method(method);
   o.keep_fp32 = split_commas(keep);
+  o.equalize = equalize;
   o.log = [](const std::string& line) { std::cerr << "pixelmill model quantize: " << line << "\n"; };
   const QuantizeResult r = quantize_model(o);
 

@@ -133,6 +133,37 @@ std::map<std::string, engine::ActivationRange> calibrate(const engine::QdqModel&
   return ranges;
 }
 
+// Per-channel maxima (dim 1, NCHW) of the equalizable activations over the calibration images.
+std::map<std::string, std::vector<float>> channel_maxima(const engine::QdqModel& qm, const std::vector<Tensor>& batches,
+                                                         EngineOptions eo) {
+  const auto wanted = qm.equalizable();
+  std::map<std::string, std::vector<float>> out;
+  if (wanted.empty()) return out;
+  const auto observer = qm.observer(eo);
+  const auto& acts = qm.activations();
+  const std::size_t first = observer->outputs().size() - acts.size();
+  Session s(observer);
+  for (const auto& batch : batches) {
+    const auto outs = s.run({batch});
+    for (std::size_t a = 0; a < acts.size(); ++a) {
+      if (std::find(wanted.begin(), wanted.end(), acts[a]) == wanted.end()) continue;
+      const Tensor& t = outs[first + a];
+      if (t.shape().size() < 2) continue;
+      const std::int64_t n = t.shape()[0], c = t.shape()[1], inner = t.numel() / std::max<std::int64_t>(n * c, 1);
+      auto& mx = out[acts[a]];
+      mx.resize(static_cast<std::size_t>(c), 0.f);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t ch = 0; ch < c; ++ch) {
+          const float* v = t.ptr<float>() + (i * c + ch) * inner;
+          float& m = mx[static_cast<std::size_t>(ch)];
+          for (std::int64_t k = 0; k < inner; ++k)
+            if (std::isfinite(v[k])) m = std::max(m, std::fabs(v[k]));
+        }
+    }
+  }
+  return out;
+}
+
 bool meets(const CosineStats& s, double target) { return s.median >= target && s.p01 >= target; }
 
 std::string fmt(const char* f, double v) {
@@ -175,6 +206,7 @@ std::string int8_card(const ModelCard& card, const QuantizeOptions& o, const Qua
     if (!l.quantized) kept.push_back(l.target.node);
   j["quantization"] = {{"from", {{"file", card.file}, {"sha256", card.sha256}}},
                        {"method", calibration_method_name(o.method)},
+                       {"equalized", r.equalized},
                        {"images", r.calibration_images},
                        {"calibration_sha256", r.calibration_sha256},
                        {"kept_fp32", kept},
@@ -196,7 +228,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o) {
   if (fs::exists(card_out) && fs::equivalent(card_out, card.path))
     throw Error("--output " + o.output + " would overwrite the fp32 card " + card.path);
 
-  const engine::QdqModel qm(files.onnx);
+  engine::QdqModel qm(files.onnx);
   const auto& targets = qm.targets();
   for (const auto& k : o.keep_fp32)
     if (std::none_of(targets.begin(), targets.end(), [&](const engine::QuantTarget& t) { return t.node == k; }))
@@ -225,6 +257,12 @@ QuantizeResult quantize_model(const QuantizeOptions& o) {
   r.calibration_sha256 = images.sha256;
   r.calibration_images = images.calibration_count;
 
+  if (o.equalize) {
+    const auto maxima = channel_maxima(qm, images.calibration, eo);
+    qm.equalize(maxima);
+    r.equalized = static_cast<int>(maxima.size());
+    log(o, "equalized the channels of " + std::to_string(r.equalized) + " activations between convolutions");
+  }
   log(o, std::string("calibrating ") + std::to_string(qm.activations().size()) + " activations (" +
              calibration_method_name(o.method) + ")");
   const auto ranges = calibrate(qm, o, images.calibration, eo);

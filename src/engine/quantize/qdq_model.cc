@@ -11,6 +11,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "onnx/tensor_proto.h"
+#include "quantize/qdq_model_impl.h"
 #include "ops/half.h"
 #include "pixelmill/error.h"
 
@@ -20,33 +21,10 @@ namespace {
 
 constexpr int kMinQdqOpset = 13;  // DequantizeLinear's axis (per-channel weights)
 
-std::int64_t int_attr(const onnx::NodeProto& n, const char* name, std::int64_t fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
-
 float float_attr(const onnx::NodeProto& n, const char* name, float fallback) {
   for (const auto& a : n.attribute())
     if (a.name() == name) return a.f();
   return fallback;
-}
-
-// A float32 copy of a float32 or float16 tensor; empty for other types.
-Tensor as_f32(const Tensor& t) {
-  if (t.dtype() == DType::kF32) return t;
-  if (t.dtype() != DType::kF16) return {};
-  Tensor f(DType::kF32, t.shape());
-  const auto* s = t.ptr<std::uint16_t>();
-  float* d = f.ptr<float>();
-  for (std::int64_t i = 0; i < t.numel(); ++i) d[i] = half_to_float(s[i]);
-  return f;
-}
-
-onnx::TensorProto make_tensor(const Tensor& t, const std::string& name) {
-  onnx::TensorProto p;
-  tensor_to_proto(t, name, p);
-  return p;
 }
 
 template <class T>
@@ -89,36 +67,6 @@ QuantizedWeight quantize_weight(const Tensor& w, int axis) {
 }
 
 }  // namespace
-
-struct QdqModel::Impl {
-  std::string path;
-  std::string base_dir;
-  onnx::ModelProto model;
-  std::vector<QuantTarget> targets;
-  std::vector<int> target_node;  // index into graph.node of each target
-  std::vector<std::string> activations;
-  std::set<std::string> names;  // every tensor and node name in use
-
-  // The float32 value of an initializer, or of Cast(to=float) of one; empty if neither.
-  Tensor constant_f32(const std::string& name) const {
-    const auto& g = model.graph();
-    for (const auto& init : g.initializer())
-      if (init.name() == name) return as_f32(tensor_from_proto(init, base_dir, path + ": initializer " + name));
-    for (const auto& n : g.node())
-      if (n.op_type() == "Cast" && n.output_size() == 1 && n.output(0) == name &&
-          int_attr(n, "to", 0) == onnx::TensorProto::FLOAT)
-        for (const auto& init : g.initializer())
-          if (init.name() == n.input(0)) return as_f32(tensor_from_proto(init, base_dir, path + ": initializer " + init.name()));
-    return {};
-  }
-
-  std::string fresh(const std::string& base) {
-    std::string n = base;
-    for (int i = 1; names.count(n); ++i) n = base + "_" + std::to_string(i);
-    names.insert(n);
-    return n;
-  }
-};
 
 QdqModel::QdqModel(const std::string& onnx_path) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;

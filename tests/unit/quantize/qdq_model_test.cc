@@ -4,6 +4,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -265,6 +266,58 @@ TEST_F(QdqModelTest, RefusesAModelThatIsAlreadyQuantized) {
     EXPECT_NE(std::string(e.what()).find("already quantized"), std::string::npos) << e.what();
   }
   EXPECT_THROW(QdqModel(dir_ + "/missing.onnx"), Error);
+}
+
+}  // namespace
+}  // namespace pm::engine
+
+namespace pm::engine {
+namespace {
+
+// Equalization on the default model (fetched at setup: Conv -> Relu -> Conv chains, float16
+// weights behind Casts): the rescaled model computes the same embeddings in fp32.
+TEST(QdqEqualize, TheRescaledDefaultModelComputesTheSameEmbeddings) {
+  const std::string path = std::string(PM_SOURCE_DIR) + "/models/sscd_distilled.onnx";
+  QdqModel q(path);
+  const auto eligible = q.equalizable();
+  EXPECT_GE(eligible.size(), 20u);
+  Tensor x(DType::kU8, {2, 96, 96, 3});
+  std::mt19937 gen(5);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.ptr<std::uint8_t>()[i] = static_cast<std::uint8_t>(gen() & 0xff);
+  // Per-channel maxima from the observer, as model quantize takes them.
+  Session obs(q.observer({}));
+  const auto outs = obs.run({x});
+  const std::size_t first = outs.size() - q.activations().size();
+  std::map<std::string, std::vector<float>> maxima;
+  for (std::size_t a = 0; a < q.activations().size(); ++a) {
+    if (std::find(eligible.begin(), eligible.end(), q.activations()[a]) == eligible.end()) continue;
+    const Tensor& t = outs[first + a];
+    const std::int64_t c = t.shape()[1], inner = t.numel() / (t.shape()[0] * c);
+    auto& m = maxima[q.activations()[a]];
+    m.assign(static_cast<std::size_t>(c), 0.f);
+    for (std::int64_t n = 0; n < t.shape()[0]; ++n)
+      for (std::int64_t ch = 0; ch < c; ++ch)
+        for (std::int64_t k = 0; k < inner; ++k)
+          m[static_cast<std::size_t>(ch)] =
+              std::max(m[static_cast<std::size_t>(ch)], std::fabs(t.ptr<float>()[(n * c + ch) * inner + k]));
+  }
+  q.equalize(maxima);
+  const std::string bytes = q.qdq_bytes({}, std::vector<bool>(q.targets().size(), false));
+  Session before(Model::load(path));
+  Session after(Model::load_bytes(bytes, ".", "equalized", {}));
+  const Tensor a = before.run({x})[0], b = after.run({x})[0];
+  ASSERT_EQ(a.numel(), b.numel());
+  double ab = 0, aa = 0, bb = 0, worst = 0;
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    ab += double(a.ptr<float>()[i]) * b.ptr<float>()[i];
+    aa += double(a.ptr<float>()[i]) * a.ptr<float>()[i];
+    bb += double(b.ptr<float>()[i]) * b.ptr<float>()[i];
+    worst = std::max(worst, double(std::fabs(a.ptr<float>()[i] - b.ptr<float>()[i])));
+  }
+  EXPECT_GT(ab / std::sqrt(aa * bb), 0.99999);
+  EXPECT_LT(worst, 1e-3);
+  // And the activations it rescaled now have channels of one size (depthwise readers).
+  EXPECT_THROW(q.equalize({{"no such activation", {1.f}}}), Error);
 }
 
 }  // namespace
