@@ -46,7 +46,11 @@ struct ExtractOptions {
   std::string classes;         // comma-separated class names kept ("" = all)
   double crop_margin = 0.1;    // each side of a box grows by this fraction before cropping
   bool reference = false;      // run the engine's reference kernels
-  bool bf16 = false;           // bf16 inference where the CPU supports it
+  // auto | fp32 | bf16 | int8, for every network of the run against its own card
+  // (pixelmill/model_precision.h). auto: the fastest the card allows on every rank's CPU;
+  // int8: the card's quantized sibling (a --model without one is refused; a detector or
+  // crop model without one runs fp32). What ran is recorded in the output.
+  std::string precision = "auto";
   bool dedup = false;          // run dedup on the output when done
   double threshold = -1;       // dedup threshold (< 0: the model card's)
   // With dedup: each row's groups are written to HBase (hbase_output if set, else the input

@@ -18,12 +18,29 @@
 //   embedding {output, dim, normalize "l2"|"none"}, dedup {threshold}: required for an
 //          embedding model; a detector's card has instead
 //   detector {...}: see detector_spec.h.
+//
+// Precision (extract --precision; pixelmill/model_precision.h decides what runs):
+//   precisions (optional) ["fp32", "bf16"]: the precisions the card's publisher allows
+//          for this card's own file; "fp32" must be listed, "bf16" may be; absent =
+//          ["fp32"]. `--precision auto` runs bf16 only where it is listed.
+//   quantized (optional) "NAME.json": the card of a QDQ sibling of this model (int8),
+//          a path relative to this card's directory. `auto` runs it where the CPU has
+//          VNNI; its quantization.from.sha256 must be this card's sha256.
+//   quantization (an int8 card only, as `pixelmill model quantize` writes it): the card's
+//          file is a QDQ model made from another one:
+//          {"from": {"file": "x.onnx", "sha256": HEX64}, "method": "minmax"|"percentile"|
+//           "entropy", "images": N (calibration images), "calibration_sha256": HEX64,
+//           "kept_fp32": [node names left unquantised, may be empty],
+//           "cosine": {"images": N, "median": C, "p01": C, "min": C} (the quantised
+//           model's embeddings against the fp32 model's, on held-out images)}.
+//          An int8 card has no `quantized` and does not list "bf16".
 #pragma once
 
 #include <array>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pixelmill/detector_spec.h"
 #include "pixelmill/tensor.h"
@@ -62,6 +79,21 @@ struct EmbeddingSpec {
   EmbeddingNorm normalize = EmbeddingNorm::kL2;
 };
 
+enum class QuantMethod : std::uint8_t { kMinMax, kPercentile, kEntropy };
+
+// How an int8 card's QDQ file was made (the card's `quantization` section).
+struct QuantizationInfo {
+  std::string from_file;     // the fp32 ONNX file it was quantised from (a file name)
+  std::string from_sha256;   // that file's sha256, lower-case hex: the fp32 card's sha256
+  QuantMethod method = QuantMethod::kMinMax;  // how activation ranges were calibrated
+  int images = 0;                             // calibration images
+  std::string calibration_sha256;             // of the calibration set (its list of files)
+  std::vector<std::string> kept_fp32;         // nodes left in fp32 (mixed precision)
+  // Cosine of the int8 embeddings against the fp32 ones on `cosine_images` images.
+  int cosine_images = 0;
+  double cosine_median = 0, cosine_p01 = 0, cosine_min = 0;
+};
+
 struct ModelCard {
   std::string name;
   std::string description;
@@ -82,6 +114,11 @@ struct ModelCard {
   EmbeddingSpec embedding;       // dim 0 on a detector's card
   float dedup_threshold = 0.f;  // cosine similarity for near-duplicate pairs
   std::optional<DetectorSpec> detector;  // set on a detector's card only
+  // Precisions the publisher allows for `file`: "fp32" first, maybe "bf16" (JSON key
+  // "precisions"; absent = fp32 only).
+  std::vector<std::string> precisions{"fp32"};
+  std::string quantized;  // the card of a QDQ sibling, relative to this card ("" = none)
+  std::optional<QuantizationInfo> quantization;  // set on an int8 card only
 
   std::string path;      // where the card was loaded from
   std::string raw_json;  // the file's exact text (stored in output files, hashed)
@@ -113,7 +150,17 @@ struct ModelFiles {
 };
 ModelFiles resolve_model(const std::string& model_or_card);
 
+// The quantized sibling that `card` names (`quantized`): its card loaded, checked to be an
+// int8 card made from this card's file (quantization.from.sha256 == card.sha256) of the
+// same kind (embedding dimension, or detector), and its file's sha256 checked. Throws
+// pm::Error naming both cards otherwise, or when `card` names no sibling.
+ModelFiles resolve_quantized_sibling(const ModelCard& card);
+
+// Whether the card's publisher allows bf16 for its file ("bf16" in `precisions`).
+bool card_allows_bf16(const ModelCard& card);
+
 std::string_view layout_name(TensorLayout l);
+std::string_view quant_method_name(QuantMethod m);
 std::string_view resize_policy_name(ResizePolicy r);
 std::string_view interpolation_name(Interpolation i);
 

@@ -14,6 +14,8 @@
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
 #include "pixelmill/model_card.h"
+#include "pixelmill/model_precision.h"
+#include "precision_flags.h"
 #include "pixelmill/limits.h"
 
 namespace pm::app {
@@ -22,7 +24,7 @@ namespace pm::app {
 constexpr const char* kEvalSetMarker = ".pixelmill-eval-set";
 
 int cmd_eval_dedup(const Args& args, const Comm& comm) {
-  std::string workdir, model, markdown;
+  std::string workdir, model, markdown, precision;
   double threshold = -1;
   int phash_distance = 10, distractors = 12, batch = 16, threads = 0;
   unsigned seed = 5;
@@ -42,6 +44,7 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
       ("batch,b", po::value(&batch)->default_value(16), "images per inference batch")
       ("threads", po::value(&threads)->default_value(0), "compute threads per rank (0 = auto)")
       ("markdown", po::value(&markdown)->default_value(""), "also write the result to this file");
+  add_precision_flags(desc, precision);
   auto vm = parse_command(comm, "eval-dedup", "[--workdir DIR] [--threshold T]", desc, args);
   if (!vm) return 0;
   agreed(comm, "", [&] {
@@ -59,7 +62,10 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
   const std::string images = std::filesystem::absolute(workdir + "/images").lexically_normal().string();
   const std::string run_file = workdir + "/eval.h5";
   // The model is checked before anything is made or removed.
-  agreed(comm, "", [&] { (void)resolve_model(model); });
+  agreed(comm, "", [&] {
+    (void)resolve_model(model);
+    (void)parse_precision_request(precision);
+  });
   eval::EvalSet set;
   // Rank 0 builds the set; the others wait for its verdict. A set made by an earlier run
   // (it carries the marker) is replaced; anything else at that path is left alone.
@@ -80,6 +86,7 @@ int cmd_eval_dedup(const Args& args, const Comm& comm) {
   eo.input = "dir:" + images;
   eo.output = run_file;
   eo.model = model;
+  eo.precision = precision;
   eo.batch = batch;
   eo.threads = threads;
   eo.quiet = true;

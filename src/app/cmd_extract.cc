@@ -8,6 +8,7 @@
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/extract.h"
+#include "precision_flags.h"
 #include "stop_signals.h"
 #include "tls_flags.h"
 
@@ -16,6 +17,7 @@ namespace pm::app {
 int cmd_extract(const Args& args, const Comm& comm) {
   ExtractOptions o;
   bool no_hbase_dedup = false;
+  bool bf16 = false;
   po::options_description desc("extract options");
   desc.add_options()
       ("input,i", po::value(&o.input)->required(),
@@ -67,7 +69,6 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("crop-margin", po::value(&o.crop_margin)->default_value(o.crop_margin),
        "each side of a box grows by this fraction of its size before the crop is cut (0..1)")
       ("reference", po::bool_switch(&o.reference), "run the engine's plain C++ reference kernels")
-      ("bf16", po::bool_switch(&o.bf16), "bf16 inference (CPUs with AVX512_BF16 or AMX)")
       ("dedup", po::bool_switch(&o.dedup), "find duplicate groups when extraction is done")
       ("threshold", po::value(&o.threshold)->default_value(-1),
        "dedup cosine threshold in [-1, 1] (negative = the model card's)")
@@ -89,6 +90,7 @@ int cmd_extract(const Args& args, const Comm& comm) {
        "continue the incomplete run in --output (left by SIGTERM/SIGINT); a missing file "
        "starts afresh, a complete one is left as it is")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
+  add_precision_flags(desc, o.precision, &bf16);
   add_tls_flags(desc, o.tls);
   auto vm = parse_command(comm, "extract", "--input SPEC --output RUN.h5 [options]", desc, args);
   if (!vm) return 0;
@@ -96,6 +98,7 @@ int cmd_extract(const Args& args, const Comm& comm) {
   // `--output hbase://...` is accepted as a synonym of --output-hbase. The other values
   // are checked by run_extract, agreed, before any work.
   agreed(comm, "", [&] {
+    apply_bf16_alias(*vm, o.precision, bf16);
     if (o.output.rfind("hbase://", 0) == 0 || o.output.rfind("hbase+tls://", 0) == 0) {
       if (!o.hbase_output.empty()) throw Error("two HBase outputs given");
       o.hbase_output = o.output;

@@ -1,6 +1,6 @@
-// `pixelmill search`: embeds query images with the run's model (an ordinary extract of
-// the queries), then finds each query's nearest rows of the run (pm::search_run) and prints
-// one JSON line per query on rank 0.
+// `pixelmill search`: embeds query images with the run's model at the run's precision (an
+// ordinary extract of the queries), then finds each query's nearest rows of the run
+// (pm::search_run) and prints one JSON line per query on rank 0.
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,14 +22,28 @@ namespace pm::app {
 
 namespace {
 
+nlohmann::json run_parameters(const std::string& run) {
+  return nlohmann::json::parse(h5::read_root_string(run, "parameters"), nullptr, false);
+}
+
 // The run's model: the path its extract recorded, when it still exists.
-std::string run_model(const std::string& run) {
-  const auto params = nlohmann::json::parse(h5::read_root_string(run, "parameters"), nullptr, false);
+std::string run_model(const nlohmann::json& params) {
   if (params.is_object() && params.contains("model") && params["model"].is_string()) {
     const std::string m = params["model"].get<std::string>();
     if (std::filesystem::exists(m)) return m;
   }
   return default_model();
+}
+
+// The precision the run's model ran at, so that the queries run the same file the same
+// way (`auto` might resolve otherwise here). Files from before --precision say "bf16".
+std::string run_precision(const nlohmann::json& params) {
+  if (!params.is_object()) return "auto";
+  if (params.contains("precision_ran") && params["precision_ran"].is_string())
+    return params["precision_ran"].get<std::string>();
+  if (params.contains("bf16") && params["bf16"].is_boolean())
+    return params["bf16"].get<bool>() ? "bf16" : "fp32";
+  return "auto";
 }
 
 }  // namespace
@@ -48,7 +62,8 @@ int cmd_search(const Args& args, const Comm& comm) {
       ("threshold,t", po::value(&o.threshold)->default_value(-2),
        "drop rows below this cosine (below -1: keep all K)")
       ("model,m", po::value(&model)->default_value(""),
-       "the model that embeds the queries (default: the run's, which it must be: checked)")
+       "the model that embeds the queries (default: the run's, which it must be: checked), "
+       "at the precision the run's model ran at")
       ("probe", po::value(&o.probe)->default_value(o.probe),
        "with /index: lists each query probes (1..64)")
       ("exhaustive", po::bool_switch(&exhaustive), "score every row, even when the run has /index")
@@ -60,7 +75,7 @@ int cmd_search(const Args& args, const Comm& comm) {
                           desc, args, {"index", "input"});
   if (!vm) return 0;
   o.use_index = !exhaustive;
-  std::string run_sha, queries;
+  std::string run_sha, queries, precision;
   agreed(comm, "search: checking the run", [&] {
     if (o.top < 1 || o.top > 1000) throw Error("--top must be in 1..1000, not " + std::to_string(o.top));
     if (o.probe < 1 || o.probe > 64) throw Error("--probe must be in 1..64, not " + std::to_string(o.probe));
@@ -69,7 +84,9 @@ int cmd_search(const Args& args, const Comm& comm) {
       throw Error("search: --input must be dir:PATH or list:FILE, not '" + input + "'");
     run_sha = h5::read_root_string(o.run, "model_sha256");
     if (h5::row_count(o.run) == 0) throw Error("search: " + o.run + " has no rows");
-    if (model.empty()) model = run_model(o.run);
+    const nlohmann::json params = run_parameters(o.run);
+    if (model.empty()) model = run_model(params);
+    precision = run_precision(params);
   });
   // The queries' own run: --output, or a file of this job removed at the end.
   queries = output;
@@ -98,6 +115,7 @@ int cmd_search(const Args& args, const Comm& comm) {
   e.input = input;
   e.output = queries;
   e.model = model;
+  e.precision = precision;
   e.threads = threads;
   e.quiet = true;
   run_extract(comm, e);

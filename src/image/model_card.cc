@@ -1,6 +1,7 @@
 // Model card loading. Every field is checked with a message that names the file and the
 // field, because a wrong card silently produces wrong embeddings (the network still runs
 // on badly normalised input), which is far worse than refusing to start.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -114,6 +115,10 @@ constexpr std::pair<const char*, Interpolation> kInterps[] = {
     {"area", Interpolation::kArea},
     {"linear", Interpolation::kLinear},
     {"cubic", Interpolation::kCubic}};
+constexpr std::pair<const char*, QuantMethod> kQuantMethods[] = {
+    {"minmax", QuantMethod::kMinMax},
+    {"percentile", QuantMethod::kPercentile},
+    {"entropy", QuantMethod::kEntropy}};
 constexpr std::pair<const char*, EmbeddingNorm> kNorms[] = {{"l2", EmbeddingNorm::kL2},
                                                             {"none", EmbeddingNorm::kNone}};
 
@@ -203,6 +208,83 @@ DetectorSpec parse_detector(CardReader& r, const json& d) {
   return s;
 }
 
+std::string hex64(CardReader& r, const json& obj, const std::string& prefix, const char* key) {
+  std::string s = lower(r.str(obj, prefix, key));
+  if (!is_hex64(s)) r.fail(prefix + key, "must be 64 hexadecimal digits");
+  return s;
+}
+
+// `precisions`: what the publisher allows for the card's own file. int8 is not a
+// precision of a file but a file of its own (a sibling card, `quantized`).
+std::vector<std::string> parse_precisions(CardReader& r, const json& j) {
+  const json& v = r.get(j, "", "precisions");
+  if (!v.is_array()) r.fail("precisions", "must be a list such as [\"fp32\", \"bf16\"]");
+  std::vector<std::string> out;
+  for (const json& e : v) {
+    if (!e.is_string()) r.fail("precisions", "must be a list of strings");
+    const std::string p = e.get<std::string>();
+    if (p == "int8")
+      r.fail("precisions", "\"int8\" is not a precision of this file: an int8 model is a card of "
+                           "its own, named by 'quantized'");
+    if (p != "fp32" && p != "bf16") r.fail("precisions", "\"" + p + "\" is not one of \"fp32\", \"bf16\"");
+    if (std::find(out.begin(), out.end(), p) != out.end()) r.fail("precisions", "\"" + p + "\" is listed twice");
+    out.push_back(p);
+  }
+  if (std::find(out.begin(), out.end(), "fp32") == out.end())
+    r.fail("precisions", "must list \"fp32\" (every file runs in fp32)");
+  return out;
+}
+
+QuantizationInfo parse_quantization(CardReader& r, const json& q) {
+  QuantizationInfo info;
+  const json& from = r.object(q, "quantization.", "from");
+  info.from_file = r.str(from, "quantization.from.", "file");
+  if (std::filesystem::path(info.from_file).has_parent_path())
+    r.fail("quantization.from.file", "must be a file name, not a path");
+  info.from_sha256 = hex64(r, from, "quantization.from.", "sha256");
+  info.method = r.choice(q, "quantization.", "method", kQuantMethods);
+  info.images = r.integer(q, "quantization.", "images", 1, 1 << 30);
+  info.calibration_sha256 = hex64(r, q, "quantization.", "calibration_sha256");
+  const json& kept = r.get(q, "quantization.", "kept_fp32");
+  if (!kept.is_array()) r.fail("quantization.kept_fp32", "must be a list of node names (may be empty)");
+  for (const json& e : kept) {
+    if (!e.is_string() || e.get<std::string>().empty())
+      r.fail("quantization.kept_fp32", "must be a list of non-empty node names");
+    info.kept_fp32.push_back(e.get<std::string>());
+  }
+  const json& cos = r.object(q, "quantization.", "cosine");
+  info.cosine_images = r.integer(cos, "quantization.cosine.", "images", 1, 1 << 30);
+  const auto cosine = [&](const char* key) {
+    const double c = r.number(cos, "quantization.cosine.", key);
+    if (!(c >= -1.0 && c <= 1.0)) r.fail(std::string("quantization.cosine.") + key, "must be a cosine in [-1, 1]");
+    return c;
+  };
+  info.cosine_median = cosine("median");
+  info.cosine_p01 = cosine("p01");
+  info.cosine_min = cosine("min");
+  return info;
+}
+
+// precisions, quantized, quantization (model_card.h): read before the sections that
+// differ between detectors and embedding models, since both may be quantised.
+void parse_precision_fields(CardReader& r, const json& j, ModelCard& c) {
+  if (j.contains("precisions")) c.precisions = parse_precisions(r, j);
+  if (j.contains("quantized")) {
+    c.quantized = r.str(j, "", "quantized");
+    if (!is_model_card_path(c.quantized) || std::filesystem::path(c.quantized).is_absolute())
+      r.fail("quantized", "'" + c.quantized + "' must be a card (.json) relative to this card's directory");
+  }
+  if (!j.contains("quantization")) return;
+  c.quantization = parse_quantization(r, r.object(j, "", "quantization"));
+  if (!c.quantized.empty())
+    r.fail("quantized", "an int8 card (it has 'quantization') cannot name a quantized sibling");
+  if (card_allows_bf16(c))
+    r.fail("precisions", "an int8 card (it has 'quantization') cannot list \"bf16\"");
+  if (c.quantization->from_sha256 == c.sha256)
+    r.fail("quantization.from.sha256", "is the card's own sha256: an int8 card describes the QDQ "
+                                       "file, and 'from' the fp32 file it was made from");
+}
+
 ModelCard parse_model_card_json(const std::string& json_text, const std::string& origin) {
   CardReader r(origin);
   json j = json::parse(json_text);
@@ -254,6 +336,8 @@ ModelCard parse_model_card_json(const std::string& json_text, const std::string&
     r.fail("scale/mean/std",
            "a uint8 input takes raw pixels: scale must be 1, mean 0 and std 1 "
            "(normalisation then happens inside the network)");
+
+  parse_precision_fields(r, j, c);
 
   if (j.contains("detector")) {
     if (j.contains("embedding"))
@@ -330,6 +414,45 @@ ModelFiles resolve_model(const std::string& model_or_card) {
                 "): no such file; a pretrained model is fetched by scripts/fetch-models.sh");
   verify_model_file(m.card, m.onnx);
   return m;
+}
+
+bool card_allows_bf16(const ModelCard& card) {
+  return std::find(card.precisions.begin(), card.precisions.end(), "bf16") != card.precisions.end();
+}
+
+ModelFiles resolve_quantized_sibling(const ModelCard& card) {
+  if (card.quantized.empty())
+    throw Error("model card " + card.path + " names no quantized sibling (no 'quantized' field)");
+  const std::string path =
+      (std::filesystem::path(card.path).parent_path() / card.quantized).lexically_normal().string();
+  const std::string named = "the quantized sibling " + path + " named by model card " + card.path;
+  if (!std::filesystem::exists(path))
+    throw Error(named + ": no such file (make it with `pixelmill model quantize`, or remove "
+                "'quantized' from the card)");
+  ModelFiles m = resolve_model(path);
+  const ModelCard& q = m.card;
+  if (!q.quantization)
+    throw Error(named + " is not an int8 card (it has no 'quantization' section)");
+  if (q.quantization->from_sha256 != card.sha256)
+    throw Error("the quantized sibling " + path + " was made from another model file (sha256 " +
+                q.quantization->from_sha256 + "), not this card's " + card.path + " (sha256 " +
+                card.sha256 + "): quantize again (`pixelmill model quantize`)");
+  if (q.detector.has_value() != card.detector.has_value())
+    throw Error(named + " is " + (q.detector ? "a detector's" : "an embedding model's") + " card; " +
+                card.path + " is " + (card.detector ? "a detector's" : "an embedding model's"));
+  if (q.embedding.dim != card.embedding.dim || q.embedding.normalize != card.embedding.normalize)
+    throw Error(named + " gives " + std::to_string(q.embedding.dim) + "-d embeddings (normalize " +
+                (q.embedding.normalize == EmbeddingNorm::kL2 ? "l2" : "none") + "), the card " +
+                std::to_string(card.embedding.dim) + "-d (normalize " +
+                (card.embedding.normalize == EmbeddingNorm::kL2 ? "l2" : "none") +
+                "): they are not the same network");
+  return m;
+}
+
+std::string_view quant_method_name(QuantMethod m) {
+  for (const auto& [name, value] : kQuantMethods)
+    if (value == m) return name;
+  return "unknown";
 }
 
 std::string_view layout_name(TensorLayout l) {

@@ -7,6 +7,7 @@
 #include "pixelmill/agreed.h"
 #include "pixelmill/error.h"
 #include "pixelmill/sha256.h"
+#include "precision_setup.h"
 
 namespace pm::pipeline {
 
@@ -34,34 +35,47 @@ int output_index(const engine::Model& m, const std::string& name, const std::str
 
 }  // namespace
 
-std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o, int threads) {
+std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o,
+                                                   const CpuCapabilities& cpu, int threads) {
   if (o.detector.empty()) return nullptr;
   auto job = std::make_shared<DetectionJob>();
+  // Each network against its own card; an explicit int8 runs fp32 where a card has no
+  // quantized sibling (the --model, the default crop model, was refused already).
+  ResolvedModel det, crop;
+  agreed(comm, "detector", [&] {
+    const PrecisionRequest request = parse_precision_request(o.precision);
+    det = resolve_model_precision(o.detector, request, cpu, IfNoInt8::kFallBack);
+    if (!det.files.card.detector)
+      throw Error("--detector " + o.detector + " is an embedding model (its card has no 'detector' section)");
+    crop = resolve_model_precision(o.crop_model.empty() ? o.model : o.crop_model, request, cpu,
+                                   IfNoInt8::kFallBack);
+    if (crop.files.card.detector)
+      throw Error("--crop-model " + crop.given_card + " is a detector; crops need an embedding model");
+  });
+  check_resolved_alike(comm, "detector", det);
+  check_resolved_alike(comm, "crop model", crop);
   agreed(comm, "detector", [&] {
     engine::EngineOptions eo;
     eo.reference = o.reference;
-    eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
     eo.threads = std::max(1, threads);
-    const ModelFiles det = resolve_model(o.detector);
-    if (!det.card.detector)
-      throw Error("--detector " + o.detector + " is an embedding model (its card has no 'detector' section)");
-    job->detector = load_detector_model(det, eo);
-    job->detector_card = det.card;
-    DetectParams p = default_detect_params(*det.card.detector);
+    eo.precision = engine_precision(det.choice, cpu);
+    job->detector = load_detector_model(det.files, eo);
+    job->detector_card = det.files.card;
+    job->detector_precision = det.choice;
+    DetectParams p = default_detect_params(*det.files.card.detector);
     if (o.min_score >= 0) p.min_score = static_cast<float>(o.min_score);
     if (o.nms_iou >= 0) p.nms_iou = static_cast<float>(o.nms_iou);
     p.max_detections = o.max_crops;
-    p.classes = class_ids(o.classes, *det.card.detector);
+    p.classes = class_ids(o.classes, *det.files.card.detector);
     job->params = p;
     job->crop_margin = o.crop_margin;
 
-    const ModelFiles crop = resolve_model(o.crop_model.empty() ? o.model : o.crop_model);
-    if (crop.card.detector)
-      throw Error("--crop-model " + crop.card.path + " is a detector; crops need an embedding model");
-    job->crops.card = crop.card;
-    job->crops.model = engine::Model::load(crop.onnx, eo);
-    job->crops.output = output_index(*job->crops.model, crop.card.embedding.output, "crop model " + crop.onnx);
-    job->crops.normalize_l2 = crop.card.embedding.normalize == EmbeddingNorm::kL2;
+    eo.precision = engine_precision(crop.choice, cpu);
+    job->crops.card = crop.files.card;
+    job->crops.model = engine::Model::load(crop.files.onnx, eo);
+    job->crops.output = output_index(*job->crops.model, crop.files.card.embedding.output, "crop model " + crop.files.onnx);
+    job->crops.normalize_l2 = crop.files.card.embedding.normalize == EmbeddingNorm::kL2;
+    job->crop_precision = crop.choice;
     // A card that does not fit its model (strides, classes, input size, embedding size)
     // fails here, on every rank, rather than on every image.
     check_detection_job(*job);
@@ -79,7 +93,9 @@ std::string detection_identity(const DetectionJob* job) {
                       {"nms_iou", job->params.nms_iou},
                       {"max_crops", job->params.max_detections},
                       {"classes", job->params.classes},
-                      {"crop_margin", job->crop_margin}};
+                      {"crop_margin", job->crop_margin},
+                      {"detector_precision_ran", run_precision_name(job->detector_precision.precision)},
+                      {"crop_model_precision_ran", run_precision_name(job->crop_precision.precision)}};
   return j.dump();
 }
 

@@ -18,11 +18,15 @@ namespace pm::pipeline {
 void check_detection_options(const ExtractOptions& o);
 
 // Null without --detector. The detector and crop model run in the decode threads, each
-// session on `threads` OpenMP threads.
-std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o, int threads);
+// session on `threads` OpenMP threads, each at the precision --precision resolves to
+// against its own card on `cpu` (an explicit int8 runs fp32 where a card has no
+// quantized sibling).
+std::shared_ptr<const DetectionJob> load_detection(const Comm& comm, const ExtractOptions& o,
+                                                   const CpuCapabilities& cpu, int threads);
 
 // What identifies the detection of a run for --resume ("" without --detector): the
-// models' sha256 and the flags that change what is found.
+// models' sha256 (of the files that ran), their precisions and the flags that change what
+// is found.
 std::string detection_identity(const DetectionJob* job);
 
 // The /detections attributes and dimension of the run file.

@@ -20,6 +20,7 @@
 #include "pixelmill/run_writer.h"
 #include "pixelmill/sha256.h"
 #include "pixelmill/sources.h"
+#include "precision_setup.h"
 #include "resume.h"
 #include "run_output_sink.h"
 #include "run_summary.h"
@@ -38,12 +39,17 @@ namespace {
 using namespace pipeline;
 
 // What is at --output decides between a fresh run, a resumed one, or nothing to do.
-OutputState inspect(const Comm& comm, const ExtractOptions& o, const ModelCard& card,
+OutputState inspect(const Comm& comm, const ExtractOptions& o, const LoadedModel& loaded,
                     const DetectionJob* detection) {
   OutputState state;
   if (o.output.empty()) return state;
-  RunIdentity identity{recorded_input(o.input), card.sha256, sha256_hex(card.raw_json),
-                       o.reference, o.bf16};
+  const ModelCard& card = loaded.card;
+  RunIdentity identity;
+  identity.input = recorded_input(o.input);
+  identity.model_sha256 = card.sha256;  // of the file that runs
+  identity.model_card_sha256 = sha256_hex(card.raw_json);
+  identity.reference = o.reference;
+  identity.precision_ran = run_precision_name(loaded.precision.precision);
   identity.max_key_bytes = o.max_key_bytes;
   identity.detection = detection_identity(detection);
   state = inspect_output(comm, o.output, o.resume, identity);
@@ -113,14 +119,31 @@ Work plan_work(const Comm& comm, const ExtractOptions& o, Source& source,
   return w;
 }
 
+// The fallbacks of --precision (a network that runs slower than asked), said by rank 0
+// even with --quiet, as warnings are.
+void say_precision_notes(const Comm& comm, const LoadedModel& loaded, const DetectionJob* detection) {
+  if (comm.rank() != 0) return;
+  std::vector<const PrecisionChoice*> choices{&loaded.precision};
+  if (detection) {
+    choices.push_back(&detection->detector_precision);
+    choices.push_back(&detection->crop_precision);
+  }
+  for (const PrecisionChoice* c : choices)
+    if (!c->note.empty()) std::fprintf(stderr, "pixelmill extract: note: %s\n", c->note.c_str());
+}
+
 void announce(const Comm& comm, const ExtractOptions& o, const Source& source, const Work& w,
-              const ModelCard& card, const ThreadBudget& budget) {
+              const LoadedModel& loaded, const DetectionJob* detection, const ThreadBudget& budget) {
   if (comm.rank() != 0 || o.quiet) return;
-  std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s (%s), %d rank(s) x %d compute + %d decode threads"
+  const std::string kernels = (o.reference ? "reference kernels " : "oneDNN ") + describe_choice(loaded.precision);
+  std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s on %s, %d rank(s) x %d compute + %d decode threads"
                        " (rank 0 may run on %d CPU(s), shared by %d rank(s))\n",
-               source.describe().c_str(), w.splits.size(), card.name.c_str(),
-               o.reference ? "reference kernels" : (o.bf16 ? "oneDNN bf16" : "oneDNN fp32"),
+               source.describe().c_str(), w.splits.size(), loaded.card.name.c_str(), kernels.c_str(),
                comm.size(), budget.compute, budget.decode, budget.cpus.allowed, budget.cpus.sharers);
+  if (detection)
+    std::fprintf(stderr, "pixelmill extract: detector %s: %s; crop model %s: %s\n",
+                 detection->detector_card.name.c_str(), describe_choice(detection->detector_precision).c_str(),
+                 detection->crops.card.name.c_str(), describe_choice(detection->crop_precision).c_str());
 }
 
 #ifdef PM_HAVE_DEDUP
@@ -153,14 +176,17 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   const int scanners = o.scanners > 0 ? o.scanners : (is_hbase_url(o.input) ? 4 : 1);
   const ThreadBudget budget = plan_threads(comm, o.threads, o.decode_threads, scanners);
   SourceOptions so = source_options(comm, o);
-  const LoadedModel loaded = load_model(comm, o, budget.compute);
+  // --precision is decided once, here, for every network, on what every rank's CPU runs.
+  const CpuCapabilities cpu = agreed_cpu_capabilities(comm);
+  const LoadedModel loaded = load_model(comm, o, cpu, budget.compute);
   const ModelCard& card = loaded.card;
   // Detection is most of the work when asked for (a 640x640 detector per image against a
   // 288x288 embedding): the decode threads that run it share the compute threads.
   const std::shared_ptr<const DetectionJob> detection =
-      load_detection(comm, o, budget.compute / std::max(1, budget.decode));
+      load_detection(comm, o, cpu, budget.compute / std::max(1, budget.decode));
+  say_precision_notes(comm, loaded, detection.get());
 
-  const OutputState state = inspect(comm, o, card, detection.get());
+  const OutputState state = inspect(comm, o, loaded, detection.get());
   if (state.mode == OutputState::Mode::kAlreadyComplete) {
     ExtractSummary done;
     done.rows = state.rows;
@@ -189,13 +215,13 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
       cfg.decode.target_height = std::max(cfg.decode.target_height, c->input.height);
     }
   }
-  announce(comm, o, *source, work, card, budget);
+  announce(comm, o, *source, work, loaded, detection.get(), budget);
 
   // The output is written in checkpoint rounds while the run goes on (run_writer.h):
   // created (or reopened to continue it) before any work, so that a kill loses at most
   // the rows of one round. Each round: the completed splits into the file and their
   // embeddings to HBase, then their rows are gone from memory; collective.
-  std::optional<h5::RunWriter> writer = open_run_file(comm, o, card, budget, work.plan_sha256,
+  std::optional<h5::RunWriter> writer = open_run_file(comm, o, loaded, budget, work.plan_sha256,
                                                       so.ranks, resuming, work.splits.size(), detection.get());
   RankStats stats;
   RunOutputSink sink(comm, writer ? &*writer : nullptr, hbase_out, stats);
@@ -226,6 +252,7 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.readers = budget.readers;
   in.rounds = outcome.rounds;
   in.cpus = budget.cpus;
+  in.precision = precision_record(o, loaded, detection.get());
   ExtractSummary summary = summarize(comm, stats, in, o.metrics_json, o.quiet);
   summary.rows = finished.rows;
   summary.interrupted = !complete;

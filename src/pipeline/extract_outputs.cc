@@ -8,6 +8,7 @@
 
 #include "detection_setup.h"
 #include "extract_setup.h"
+#include "precision_setup.h"
 #include "pixelmill/sha256.h"
 
 #ifndef PM_VERSION
@@ -19,13 +20,17 @@ namespace pm::pipeline {
 // The run file at --output (none without it): created, or reopened to continue a
 // stopped run. Collective.
 std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOptions& o,
-                                           const ModelCard& card,
+                                           const LoadedModel& model,
                                            const ThreadBudget& budget,
                                            const std::string& plan_sha256, int plan_ranks,
                                            bool resuming, std::size_t planned_splits,
                                            const DetectionJob* detection) {
   std::optional<h5::RunWriter> writer;
   if (!o.output.empty()) {
+    // The card and sha256 of the file that ran (the quantized sibling's, for int8): what
+    // the embeddings are of, and what search and --resume compare.
+    const ModelCard& card = model.card;
+    const PrecisionRecord precision = precision_record(o, model, detection);
     h5::RunAttributes attrs;
     attrs.version = PM_VERSION;
     attrs.command_line = o.command_line;
@@ -37,7 +42,12 @@ std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOption
         {"ranks", comm.size()}, {"compute_threads", budget.compute},
         {"decode_threads", budget.decode}, {"max_pixels", o.max_pixels},
         {"max_bytes", o.max_bytes}, {"max_key_bytes", o.max_key_bytes},
-        {"reference", o.reference}, {"bf16", o.bf16}};
+        {"reference", o.reference},
+        // --precision as given, what the model ran at and why, and the file that ran.
+        // (Files written before --precision have "bf16": true|false instead.)
+        {"precision", precision.requested}, {"precision_ran", precision.ran},
+        {"precision_reason", precision.reason}, {"model_file_ran", precision.model_file},
+        {"model_file_ran_sha256", precision.model_file_sha256}};
     params["input"] = recorded_input(o.input);
     if (detection) params["detection"] = detection_identity(detection);
     attrs.parameters_json = params.dump();

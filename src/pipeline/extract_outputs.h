@@ -9,6 +9,7 @@
 #include "pixelmill/extract.h"
 #include "pixelmill/model_card.h"
 #include "pixelmill/run_writer.h"
+#include "extract_setup.h"
 #include "object_annotator.h"
 #include "thread_budget.h"
 
@@ -17,7 +18,7 @@ namespace pm::pipeline {
 // The run file at --output (none without it): created, or reopened to continue a stopped
 // run (`resuming`). Collective.
 std::optional<h5::RunWriter> open_run_file(const Comm& comm, const ExtractOptions& o,
-                                           const ModelCard& card, const ThreadBudget& budget,
+                                           const LoadedModel& model, const ThreadBudget& budget,
                                            const std::string& plan_sha256, int plan_ranks,
                                            bool resuming, std::size_t planned_splits,
                                            const DetectionJob* detection);

@@ -3,6 +3,7 @@
 #include "extract_setup.h"
 
 #include "detection_setup.h"
+#include "precision_setup.h"
 
 #include <unistd.h>
 
@@ -47,6 +48,7 @@ void check_options(const ExtractOptions& o) {
   if (o.input.empty()) throw Error("--input is required (dir:PATH, list:FILE or hbase://HOST:PORT/TABLE)");
   if (o.output.empty() && o.hbase_output.empty()) throw Error("--output is required");
   if (o.model.empty()) throw Error("--model is required");
+  (void)parse_precision_request(o.precision);
   if (o.batch < 1 || o.batch > kMaxBatch)
     throw Error("--batch must be in 1.." + std::to_string(kMaxBatch) + ", not " + std::to_string(o.batch));
   if (o.threads < 0 || o.threads > kMaxThreadsPerRank)
@@ -114,18 +116,26 @@ SourceOptions source_options(const Comm& comm, const ExtractOptions& o) {
   return so;
 }
 
-LoadedModel load_model(const Comm& comm, const ExtractOptions& o, int compute_threads) {
+LoadedModel load_model(const Comm& comm, const ExtractOptions& o, const CpuCapabilities& cpu,
+                       int compute_threads) {
   LoadedModel m;
+  ResolvedModel r;
   agreed(comm, "model", [&] {
-    ModelFiles files = resolve_model(o.model);  // the ONNX file or its card
-    m.card = std::move(files.card);
-    if (m.card.detector)
+    // The ONNX file or its card, and --precision against the card: maybe its sibling.
+    r = resolve_model_precision(o.model, parse_precision_request(o.precision), cpu, IfNoInt8::kRefuse);
+    if (r.files.card.detector)
       throw Error("--model " + o.model + " is a detector; give it as --detector (--model embeds whole images)");
+  });
+  check_resolved_alike(comm, "model", r);
+  agreed(comm, "model", [&] {
+    m.card = r.files.card;
+    m.onnx = r.files.onnx;
+    m.precision = r.choice;
     engine::EngineOptions eo;
     eo.reference = o.reference;
-    eo.precision = o.bf16 ? engine::Precision::kBF16 : engine::Precision::kF32;
+    eo.precision = engine_precision(r.choice, cpu);
     eo.threads = compute_threads;
-    m.model = engine::Model::load(files.onnx, eo);
+    m.model = engine::Model::load(r.files.onnx, eo);
     const auto& outs = m.model->outputs();
     m.embedding_output = -1;
     for (std::size_t i = 0; i < outs.size(); ++i)

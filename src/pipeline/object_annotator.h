@@ -9,6 +9,7 @@
 #include "pixelmill/decode.h"
 #include "pixelmill/detector.h"
 #include "pixelmill/image_result.h"
+#include "pixelmill/model_precision.h"
 
 namespace pm::pipeline {
 
@@ -34,6 +35,8 @@ struct DetectionJob {
   DetectParams params;     // max_detections is --max-crops
   double crop_margin = 0;  // each side of a box grows by this fraction of its size
   CropEmbedding crops;
+  PrecisionChoice detector_precision;  // what each network ran at (extract --precision)
+  PrecisionChoice crop_precision;
 };
 
 // Detects, keeps the best params.max_detections boxes, cuts each (with its margin) from

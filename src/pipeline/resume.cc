@@ -39,7 +39,13 @@ std::string differences(const std::map<std::string, std::string>& a, const RunId
   differ("model sha256", attr(a, "model_sha256"), run.model_sha256);
   differ("model card sha256", attr(a, "model_card_sha256"), run.model_card_sha256);
   differ("--reference", param("reference"), run.reference ? "true" : "false");
-  differ("--bf16", param("bf16"), run.bf16 ? "true" : "false");
+  // The precision that ran, not the one asked for: `auto` may resolve differently on other
+  // CPUs. Files written before --precision say "bf16": true|false; --bf16 ran bf16 there.
+  if (params.contains("precision_ran"))
+    differ("precision (--precision)", param("precision_ran"), run.precision_ran);
+  else
+    differ("precision (--bf16 then, --precision now)",
+           param("bf16") == "true" ? "bf16" : "fp32", run.precision_ran);
   // Files written before the flag existed stored every key: any limit resumes them.
   if (params.contains("max_key_bytes"))
     differ("--max-key-bytes", param("max_key_bytes"), std::to_string(run.max_key_bytes));

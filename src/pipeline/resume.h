@@ -1,8 +1,9 @@
 // What `extract` finds at --output before it starts, and whether a run stopped early or
 // killed may be continued (`--resume`). A partial file (complete = 0) holds the rows of
 // the splits its checkpoint rounds completed and /progress says which; a resumed run
-// checks it was made by the same job (input, model, precision, split plan), then goes on
-// writing rounds into it (pixelmill/run_writer.h) for the missing splits only.
+// checks it was made by the same job (input, model file, the precision it ran at, split
+// plan), then goes on writing rounds into it (pixelmill/run_writer.h) for the missing
+// splits only.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ struct RunIdentity {
   std::string model_sha256;
   std::string model_card_sha256;
   bool reference = false;
-  bool bf16 = false;
+  std::string precision_ran;     // fp32 | bf16 | int8: what the model ran at (--precision)
   std::int64_t max_key_bytes = 4096;  // which keys are stored
   std::string detection;  // extract --detector: what finds and embeds objects ("" = none)
 };

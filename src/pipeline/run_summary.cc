@@ -37,6 +37,12 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
   j["megabytes_read"] = total.bytes() / 1e6;
   j["write_seconds"] = in.write_seconds;
   j["checkpoint_rounds"] = in.rounds;
+  j["precision"] = {{"requested", in.precision.requested}, {"ran", in.precision.ran},
+                    {"reason", in.precision.reason}, {"model_file", in.precision.model_file}};
+  if (!in.precision.detector_ran.empty()) {
+    j["precision"]["detector"] = in.precision.detector_ran;
+    j["precision"]["crop_model"] = in.precision.crop_model_ran;
+  }
   nlohmann::json stages;
   for (int s = 0; s < kStageCount; ++s) stages[stage_name(static_cast<Stage>(s))] = total.stage_seconds(s);
   j["stage_thread_seconds"] = stages;

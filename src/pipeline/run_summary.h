@@ -7,6 +7,7 @@
 #include "pixelmill/comm.h"
 #include "pixelmill/extract.h"
 #include "pixelmill/rank_cpus.h"
+#include "precision_setup.h"
 #include "stats.h"
 
 namespace pm::pipeline {
@@ -22,6 +23,7 @@ struct SummaryInputs {
   int readers = 0;
   std::int64_t rounds = 0;  // checkpoint rounds written
   RankCpus cpus;  // rank 0's: what the default thread counts were computed from
+  PrecisionRecord precision;  // what --precision ran
 };
 
 // Gathers every rank's stats; rank 0 prints (unless quiet) and writes `metrics_json`.

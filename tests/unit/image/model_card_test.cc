@@ -214,5 +214,207 @@ TEST(ModelCard, ResolveModelTakesTheFileOrItsCard) {
   fs::remove_all(dir);
 }
 
+// --- precision fields (precisions, quantized, quantization) ---
+
+json int8_card() {
+  json j = tiny_card();
+  j["name"] = "tiny_embed.int8";
+  j["file"] = "tiny_embed.int8.onnx";
+  j["sha256"] = std::string(64, '1');
+  j["quantization"] = json::parse(R"({
+    "from": {"file": "tiny_embed.onnx", "sha256": "0000000000000000000000000000000000000000000000000000000000000000"},
+    "method": "percentile", "images": 64,
+    "calibration_sha256": "2222222222222222222222222222222222222222222222222222222222222222",
+    "kept_fp32": ["conv_first"],
+    "cosine": {"images": 32, "median": 0.995, "p01": 0.97, "min": 0.95}
+  })");
+  return j;
+}
+
+TEST(ModelCard, PrecisionFieldsDefaultToFp32Only) {
+  const ModelCard c = parse_model_card(tiny_card().dump(), "tiny.json");
+  EXPECT_EQ(c.precisions, std::vector<std::string>{"fp32"});
+  EXPECT_FALSE(card_allows_bf16(c));
+  EXPECT_EQ(c.quantized, "");
+  EXPECT_FALSE(c.quantization.has_value());
+  // The shipped cards do not list bf16: auto keeps giving them fp32.
+  EXPECT_FALSE(card_allows_bf16(load_model_card(kDefaultCard)));
+}
+
+TEST(ModelCard, ParsesPrecisionsAndQuantizedSibling) {
+  json j = tiny_card();
+  j["precisions"] = json::array({"fp32", "bf16"});
+  j["quantized"] = "tiny_embed.int8.json";
+  const ModelCard c = parse_model_card(j.dump(), "tiny.json");
+  EXPECT_EQ(c.precisions, (std::vector<std::string>{"fp32", "bf16"}));
+  EXPECT_TRUE(card_allows_bf16(c));
+  EXPECT_EQ(c.quantized, "tiny_embed.int8.json");
+  // A detector's card may name a sibling too.
+  json d = j;
+  d.erase("embedding");
+  d.erase("dedup");
+  d["detector"] = {{"head", "yolox"}, {"outputs", {"out"}}, {"classes", {"a"}}, {"strides", {8, 16, 32}}};
+  EXPECT_EQ(parse_model_card(d.dump(), "det.json").quantized, "tiny_embed.int8.json");
+}
+
+TEST(ModelCard, ParsesAnInt8Card) {
+  const ModelCard c = parse_model_card(int8_card().dump(), "tiny.int8.json");
+  ASSERT_TRUE(c.quantization.has_value());
+  const QuantizationInfo& q = *c.quantization;
+  EXPECT_EQ(q.from_file, "tiny_embed.onnx");
+  EXPECT_EQ(q.from_sha256, std::string(64, '0'));
+  EXPECT_EQ(q.method, QuantMethod::kPercentile);
+  EXPECT_EQ(quant_method_name(q.method), "percentile");
+  EXPECT_EQ(q.images, 64);
+  EXPECT_EQ(q.calibration_sha256, std::string(64, '2'));
+  EXPECT_EQ(q.kept_fp32, std::vector<std::string>{"conv_first"});
+  EXPECT_EQ(q.cosine_images, 32);
+  EXPECT_DOUBLE_EQ(q.cosine_median, 0.995);
+  EXPECT_DOUBLE_EQ(q.cosine_p01, 0.97);
+  EXPECT_DOUBLE_EQ(q.cosine_min, 0.95);
+  json j = int8_card();
+  j["quantization"]["kept_fp32"] = json::array();
+  j["quantization"]["method"] = "entropy";
+  const ModelCard e = parse_model_card(j.dump(), "tiny.int8.json");
+  EXPECT_TRUE(e.quantization->kept_fp32.empty());
+  EXPECT_EQ(e.quantization->method, QuantMethod::kEntropy);
+}
+
+TEST(ModelCard, EveryBadPrecisionFieldIsNamedWithTheFile) {
+  const BadCase fp32_cases[] = {
+      {"'precisions'", [](json& j) { j["precisions"] = "fp32"; }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array({"bf16"}); }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array(); }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array({"fp32", "fp16"}); }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array({"fp32", "int8"}); }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array({"fp32", "fp32"}); }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array({"fp32", 16}); }},
+      {"'quantized'", [](json& j) { j["quantized"] = ""; }},
+      {"'quantized'", [](json& j) { j["quantized"] = 3; }},
+      {"'quantized'", [](json& j) { j["quantized"] = "tiny.int8.onnx"; }},
+      {"'quantized'", [](json& j) { j["quantized"] = "/abs/tiny.int8.json"; }},
+  };
+  for (const auto& c : fp32_cases) {
+    json j = tiny_card();
+    c.mutate(j);
+    const std::string e = error_of(j);
+    EXPECT_NE(e.find("cards/x.json"), std::string::npos) << e;
+    EXPECT_NE(e.find(c.field), std::string::npos) << "expected " << c.field << " in: " << e;
+  }
+  const BadCase int8_cases[] = {
+      {"'quantization'", [](json& j) { j["quantization"] = "minmax"; }},
+      {"'quantization.from'", [](json& j) { j["quantization"].erase("from"); }},
+      {"'quantization.from.file'", [](json& j) { j["quantization"]["from"].erase("file"); }},
+      {"'quantization.from.file'", [](json& j) { j["quantization"]["from"]["file"] = "../x.onnx"; }},
+      {"'quantization.from.sha256'", [](json& j) { j["quantization"]["from"].erase("sha256"); }},
+      {"'quantization.from.sha256'", [](json& j) { j["quantization"]["from"]["sha256"] = "abc"; }},
+      {"'quantization.from.sha256'",
+       [](json& j) { j["quantization"]["from"]["sha256"] = j["sha256"]; }},
+      {"'quantization.method'", [](json& j) { j["quantization"]["method"] = "kl"; }},
+      {"'quantization.method'", [](json& j) { j["quantization"].erase("method"); }},
+      {"'quantization.images'", [](json& j) { j["quantization"]["images"] = 0; }},
+      {"'quantization.images'", [](json& j) { j["quantization"].erase("images"); }},
+      {"'quantization.calibration_sha256'", [](json& j) { j["quantization"]["calibration_sha256"] = "x"; }},
+      {"'quantization.calibration_sha256'", [](json& j) { j["quantization"].erase("calibration_sha256"); }},
+      {"'quantization.kept_fp32'", [](json& j) { j["quantization"]["kept_fp32"] = "conv"; }},
+      {"'quantization.kept_fp32'", [](json& j) { j["quantization"]["kept_fp32"] = json::array({""}); }},
+      {"'quantization.kept_fp32'", [](json& j) { j["quantization"].erase("kept_fp32"); }},
+      {"'quantization.cosine'", [](json& j) { j["quantization"].erase("cosine"); }},
+      {"'quantization.cosine.images'", [](json& j) { j["quantization"]["cosine"]["images"] = -1; }},
+      {"'quantization.cosine.median'", [](json& j) { j["quantization"]["cosine"]["median"] = 1.5; }},
+      {"'quantization.cosine.p01'", [](json& j) { j["quantization"]["cosine"].erase("p01"); }},
+      {"'quantization.cosine.min'", [](json& j) { j["quantization"]["cosine"]["min"] = "low"; }},
+      // An int8 card neither names a sibling nor runs in bf16.
+      {"'quantized'", [](json& j) { j["quantized"] = "other.int8.json"; }},
+      {"'precisions'", [](json& j) { j["precisions"] = json::array({"fp32", "bf16"}); }},
+  };
+  ASSERT_EQ(error_of(int8_card()), "");
+  for (const auto& c : int8_cases) {
+    json j = int8_card();
+    c.mutate(j);
+    const std::string e = error_of(j);
+    EXPECT_NE(e.find("cards/x.json"), std::string::npos) << e;
+    EXPECT_NE(e.find(c.field), std::string::npos) << "expected " << c.field << " in: " << e;
+  }
+}
+
+// The sibling a card names: loaded, checked to be made from this card's file, its own
+// file's sha256 checked.
+TEST(ModelCard, ResolveQuantizedSiblingChecksWhereItCameFrom) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "pm_quantized_sibling";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "tiny_embed.onnx", std::ios::binary) << "fp32 weights";
+  std::ofstream(dir / "tiny_embed.int8.onnx", std::ios::binary) << "int8 weights";
+  json fp32 = tiny_card();
+  fp32["sha256"] = sha256_hex("fp32 weights");
+  fp32["quantized"] = "tiny_embed.int8.json";
+  json int8 = int8_card();
+  int8["sha256"] = sha256_hex("int8 weights");
+  int8["quantization"]["from"]["sha256"] = fp32["sha256"];
+  const std::string fp32_path = (dir / "tiny_embed.json").string();
+  const std::string int8_path = (dir / "tiny_embed.int8.json").string();
+  std::ofstream(fp32_path) << fp32.dump();
+  std::ofstream(int8_path) << int8.dump();
+  const auto error_of_sibling = [&]() -> std::string {
+    try {
+      resolve_quantized_sibling(load_model_card(fp32_path));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+
+  const ModelFiles m = resolve_quantized_sibling(load_model_card(fp32_path));
+  EXPECT_EQ(m.onnx, (dir / "tiny_embed.int8.onnx").string());
+  EXPECT_EQ(m.card.path, int8_path);
+  EXPECT_TRUE(m.card.quantization.has_value());
+
+  // Made from another file: stale.
+  json stale = int8;
+  stale["quantization"]["from"]["sha256"] = std::string(64, 'a');
+  std::ofstream(int8_path) << stale.dump();
+  std::string e = error_of_sibling();
+  EXPECT_NE(e.find("was made from another model file"), std::string::npos) << e;
+  EXPECT_NE(e.find(std::string(64, 'a')), std::string::npos) << e;
+  EXPECT_NE(e.find(fp32["sha256"].get<std::string>()), std::string::npos) << e;
+  EXPECT_NE(e.find("quantize again"), std::string::npos) << e;
+
+  // Not an int8 card.
+  json plain = tiny_card();
+  plain["sha256"] = sha256_hex("int8 weights");
+  plain["file"] = "tiny_embed.int8.onnx";
+  std::ofstream(int8_path) << plain.dump();
+  e = error_of_sibling();
+  EXPECT_NE(e.find("not an int8 card"), std::string::npos) << e;
+
+  // Another network: a different embedding size.
+  json other = int8;
+  other["embedding"]["dim"] = 16;
+  std::ofstream(int8_path) << other.dump();
+  e = error_of_sibling();
+  EXPECT_NE(e.find("not the same network"), std::string::npos) << e;
+
+  // Its file is not the one it pins.
+  std::ofstream(int8_path) << int8.dump();
+  std::ofstream(dir / "tiny_embed.int8.onnx", std::ios::binary) << "other int8 weights";
+  e = error_of_sibling();
+  EXPECT_NE(e.find("tiny_embed.int8.onnx"), std::string::npos) << e;
+  EXPECT_NE(e.find(int8_path), std::string::npos) << e;
+
+  // Missing altogether: says how to make one.
+  fs::remove(int8_path);
+  e = error_of_sibling();
+  EXPECT_NE(e.find("no such file"), std::string::npos) << e;
+  EXPECT_NE(e.find("pixelmill model quantize"), std::string::npos) << e;
+
+  // A card without `quantized` has no sibling to resolve.
+  fp32.erase("quantized");
+  std::ofstream(fp32_path) << fp32.dump();
+  EXPECT_THROW(resolve_quantized_sibling(load_model_card(fp32_path)), Error);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace pm

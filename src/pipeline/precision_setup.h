@@ -1,0 +1,46 @@
+// --precision in a job (pixelmill/model_precision.h decides for one network): what the
+// ranks' CPUs run natively, agreed, so that every rank decides alike; the engine
+// precision of a choice; and the check that every rank resolved a model to the same file.
+#pragma once
+
+#include <string>
+
+#include "pixelmill/comm.h"
+#include "pixelmill/engine.h"
+#include "pixelmill/extract.h"
+#include "pixelmill/model_precision.h"
+
+namespace pm::pipeline {
+
+// What every rank's CPU runs natively (the least of them): a heterogeneous job runs one
+// precision everywhere, so that its rows compare. Collective.
+CpuCapabilities agreed_cpu_capabilities(const Comm& comm);
+
+// The engine option of a choice: int8 without VNNI runs the QDQ file as written (kF32),
+// the note of the choice having said so.
+engine::Precision engine_precision(const PrecisionChoice& choice, const CpuCapabilities& cpu);
+
+// Throws pm::AgreedError on every rank unless every rank resolved `r` to the same file
+// (sha256) at the same precision (node-local copies of the cards may differ). Collective.
+void check_resolved_alike(const Comm& comm, const std::string& what, const ResolvedModel& r);
+
+// "int8 (auto: quantized sibling x.int8.json, CPU has VNNI)": for the summary line.
+std::string describe_choice(const PrecisionChoice& choice);
+
+struct LoadedModel;
+struct DetectionJob;
+
+// What --precision did in a run: the output file's parameters and --metrics-json say it.
+struct PrecisionRecord {
+  std::string requested;          // --precision as given
+  std::string ran;                // what the --model ran at: fp32 | bf16 | int8
+  std::string reason;             // why (PrecisionChoice::reason)
+  std::string model_file;         // the file that ran, absolute (the quantized sibling's, for int8)
+  std::string model_file_sha256;
+  std::string detector_ran;       // "" without --detector
+  std::string crop_model_ran;     // "" without --detector
+};
+PrecisionRecord precision_record(const ExtractOptions& o, const LoadedModel& model,
+                                 const DetectionJob* detection);
+
+}  // namespace pm::pipeline
