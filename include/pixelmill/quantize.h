@@ -6,8 +6,8 @@
 //    the activation histogram loses least information, KL divergence).
 //    First (with --equalize), activations between two convolutions are equalized: their
 //    channels rescaled so that one scale per tensor fits them all (QdqModel::equalize).
-// 2. Accuracy: other images of the same source (never the calibration ones) are embedded in
-//    fp32 and in int8; the cosine of each pair is the measure. Each layer is first
+// 2. Accuracy: other images of the same source (never the calibration ones), each whole and
+//    as two crops, are embedded in fp32 and in int8; the cosine of each pair is the measure. Each layer is first
 //    quantized alone (its sensitivity); then the most sensitive layers are kept in fp32 until
 //    the median and 1st percentile of the cosines reach --target-cosine.
 // 3. The QDQ model (pixelmill/qdq.h) and its card: the fp32 card with the new file and
@@ -59,7 +59,7 @@ struct QuantizeOptions {
   std::string calibration;  // dir:PATH or list:FILE
   int images = 64;          // calibration images
   int check_images = 32;    // further images for the accuracy check (0 = no check, no selection)
-  CalibrationMethod method = CalibrationMethod::kPercentile;
+  CalibrationMethod method = CalibrationMethod::kMinMax;  // measured best with the selection (perf/README)
   double percentile = 99.99;
   // Keep the most sensitive layers fp32 until the check's median and 1st percentile
   // cosine reach this; 0 = quantize every layer.
@@ -78,7 +78,7 @@ struct QuantizeOptions {
 };
 
 struct CosineStats {
-  int images = 0;
+  int images = 0;  // embeddings compared: the check images and their crops
   double median = 0, p01 = 0, min = 0;
 };
 

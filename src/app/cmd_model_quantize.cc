@@ -25,7 +25,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 int cmd_model_quantize(const Args& args, const char* synopsis) {
   QuantizeOptions o;
-  std::string method = "percentile", keep;
+  std::string method = "minmax", keep;
   bool equalize = false;
   po::options_description d("model quantize");
   d.add_options()

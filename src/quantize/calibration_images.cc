@@ -63,6 +63,7 @@ CalibrationImages load_calibration_images(const ModelCard& card, const QuantizeO
   CalibrationImages out;
   Batcher calibration(card, o.batch, out.calibration), check(card, o.batch, out.check);
   Sha256 hash;
+  std::mt19937_64 crop_gen(20261130);
   const int want = o.images + o.check_images;
   for (std::size_t next = 0; next < keys.size() && out.calibration_count + out.check_count < want;) {
     SplitSpec chunk;
@@ -84,7 +85,19 @@ CalibrationImages load_calibration_images(const ModelCard& card, const QuantizeO
         calibration.add(img.rgb);
         ++out.calibration_count;
       } else {
+        // Whole and as two crops (25-70 % of each side), as near-duplicate search sees
+        // pictures: crops are where int8 loses most.
         check.add(img.rgb);
+        for (int k = 0; k < 2; ++k) {
+          const double side = 0.25 + 0.45 * static_cast<double>(crop_gen() % 1000) / 1000.0;
+          const int cw = std::max(16, static_cast<int>(img.rgb.cols * side));
+          const int ch = std::max(16, static_cast<int>(img.rgb.rows * side));
+          if (cw > img.rgb.cols || ch > img.rgb.rows) continue;
+          const int x0 = static_cast<int>(crop_gen() % static_cast<std::uint64_t>(img.rgb.cols - cw + 1));
+          const int y0 = static_cast<int>(crop_gen() % static_cast<std::uint64_t>(img.rgb.rows - ch + 1));
+          check.add(img.rgb(cv::Rect(x0, y0, cw, ch)).clone());
+          ++out.check_crops;
+        }
         ++out.check_count;
       }
       return out.calibration_count + out.check_count < want;
