@@ -58,7 +58,7 @@ struct QuantizeOptions {
   std::string model;        // the fp32 model's card (or its ONNX file, with the card beside it)
   std::string calibration;  // dir:PATH or list:FILE
   int images = 64;          // calibration images
-  int check_images = 32;    // further images for the accuracy check (0 = no check, no selection)
+  int check_images = 32;    // further images for the accuracy check (at least 4)
   CalibrationMethod method = CalibrationMethod::kMinMax;  // measured best with the selection (perf/README)
   double percentile = 99.99;
   // Keep the most sensitive layers fp32 until the check's median and 1st percentile

@@ -34,7 +34,7 @@ int cmd_model_quantize(const Args& args, const char* synopsis) {
        "dir:PATH or list:FILE: images like the ones the model will see (a fixed-seed sample is taken)")
       ("images", po::value(&o.images)->default_value(o.images), "calibration images")
       ("check-images", po::value(&o.check_images)->default_value(o.check_images),
-       "further images of the same source, never calibrated on, for the accuracy check (at least 8)")
+       "further images of the same source, never calibrated on, for the accuracy check (at least 4)")
       ("method", po::value(&method)->default_value(method),
        "activation ranges: minmax, percentile (--percentile of the values) or entropy (least KL divergence)")
       ("percentile", po::value(&o.percentile)->default_value(o.percentile),

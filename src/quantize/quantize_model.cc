@@ -32,8 +32,8 @@ void log(const QuantizeOptions& o, const std::string& line) {
 
 void validate(const QuantizeOptions& o) {
   if (o.images < 1 || o.images > 100000) throw Error("--images must be in 1..100000");
-  if (o.check_images < 8 || o.check_images > 100000)
-    throw Error("--check-images must be in 8..100000 (the accuracy check needs a few images)");
+  if (o.check_images < 4 || o.check_images > 100000)
+    throw Error("--check-images must be in 4..100000 (the accuracy check needs a few images)");
   if (o.batch < 1 || o.batch > 256) throw Error("--batch must be in 1..256");
   if (!(o.percentile > 50 && o.percentile <= 100)) throw Error("--percentile must be in (50, 100]");
   if (!(o.target_cosine >= 0 && o.target_cosine <= 1)) throw Error("--target-cosine must be in [0, 1]");

@@ -192,7 +192,7 @@ def errors():
         (base + ["--output", os.path.join(d, "tiny_embed.onnx")], "is the fp32 model itself"),
         (base + ["--output", out, "--keep-fp32", "conv1,nosuch"], "no quantizable node 'nosuch'"),
         (base + ["--output", out, "--target-cosine", "1.5"], "--target-cosine must be in [0, 1]"),
-        (base[:-2] + ["--check-images", "2", "--output", out], "--check-images must be in 8..100000"),
+        (base[:-2] + ["--check-images", "2", "--output", out], "--check-images must be in 4..100000"),
         (["quantize", "--model", card, "--calibration", "list:" + photo_list(d, PHOTOS[:5], "five.txt"), "--images", "8",
           "--check-images", "8", "--output", out], "16 needed"),
         (["quantize", "--model", card, "--calibration", "hbase://localhost:9090/t", "--output", out],
