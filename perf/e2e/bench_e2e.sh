@@ -9,6 +9,13 @@
 #
 #   perf/e2e/bench_e2e.sh [--pixelmill BIN] [--model ONNX] [--work DIR] [--copies 12]
 #                         [--ranks 1,2] [--runs 5] [--batch 16] [--bind core|none]
+#                         [--precision fp32|int8]
+#
+# --precision int8: both sides run int8. `pixelmill model quantize` (default options)
+# makes a QDQ sibling of the model, calibrated on Debian's package photos (the ones the
+# demo set is cut from); a copy of the card in WORK/int8/ names it, so `extract` picks it
+# by --precision auto (its default); the Python peer runs the same QDQ file on ONNX
+# Runtime's int8 kernels.
 #
 # The photos: scripts/make-demo-data.sh (70 photos, 0.03-1.4 Mpx, mean 0.39) copied
 # --copies times into WORK/images/copy_NN/ (deterministic: same files, same order; 12
@@ -27,6 +34,7 @@ ranks=1,2
 runs=5
 batch=16
 bind=core
+precision=fp32
 while [ $# -gt 0 ]; do
   case "$1" in
     --pixelmill) pm=$2; shift 2 ;;
@@ -37,6 +45,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --bind) bind=$2; shift 2 ;;
+    --precision) precision=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench_e2e: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -54,6 +63,29 @@ ort=$(ls -d "${PM_PEERS_DIR:-$root/perf/peers}"/ort-* | sort -V | tail -1)
 py=/usr/bin/python3
 
 mkdir -p "$work"
+pm_model=$model
+py_model=$model
+case "$precision" in
+  fp32) ;;
+  int8)
+    # The int8 sibling beside a copy of the card (the tracked card is left as it is).
+    stem=$(basename "$model" .onnx)
+    qdir="$work/int8"
+    mkdir -p "$qdir"
+    ln -sf "$model" "$qdir/$stem.onnx"
+    ls /usr/share/darknet/data/*.jpg /usr/share/doc/opencv-doc/examples/data/*.jpg \
+      /usr/share/doc/opencv-doc/examples/data/*.png /usr/lib/python3/dist-packages/skimage/data/*.png \
+      /usr/lib/python3/dist-packages/skimage/data/*.jpg 2>/dev/null > "$qdir/calibration.txt"
+    cp "${model%.onnx}.json" "$qdir/$stem.json"
+    "$pm" model quantize --model "$qdir/$stem.json" --calibration "list:$qdir/calibration.txt" \
+      --output "$qdir/$stem.int8.onnx" >&2
+    /usr/bin/python3 -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); c["quantized"]=sys.argv[2]; json.dump(c,open(p,"w"),indent=2)' \
+      "$qdir/$stem.json" "$stem.int8.json"
+    pm_model="$qdir/$stem.json"
+    py_model="$qdir/$stem.int8.onnx"
+    ;;
+  *) echo "bench_e2e: --precision must be fp32 or int8" >&2; exit 2 ;;
+esac
 images="$work/images"
 if [ ! -f "$work/.images-copies-$copies" ]; then
   [ -f "$work/src/MANIFEST.tsv" ] || "$root/scripts/make-demo-data.sh" "$work/src" >&2
@@ -83,7 +115,7 @@ run_pm() {  # N TAG
   local t0 t1
   t0=$(now)
   mpirun --oversubscribe --allow-run-as-root --bind-to "$bind" -np "$1" "$pm" extract \
-    --input "dir:$images" --model "$model" --output "$out/pm.h5" --metrics-json "$out/pm.json" \
+    --input "dir:$images" --model "$pm_model" --output "$out/pm.h5" --metrics-json "$out/pm.json" \
     --batch "$batch" --threads 1 --decode-threads 1 --quiet
   t1=$(now)
   cp "$out/pm.json" "$out/pm.$1.$2.json"
@@ -95,7 +127,7 @@ run_py() {  # N TAG
   rm -f "$out/py.h5"
   local t0 t1
   t0=$(now)
-  PYTHONPATH="$ort" "$py" "$root/perf/e2e/python_peer.py" --input "$images" --model "$model" \
+  PYTHONPATH="$ort" "$py" "$root/perf/e2e/python_peer.py" --input "$images" --model "$py_model" \
     --output "$out/py.h5" --procs "$1" --batch "$batch" --threads 1 \
     --metrics-json "$out/py.json" > /dev/null 2> "$out/py.stderr"
   t1=$(now)
@@ -105,7 +137,7 @@ run_py() {  # N TAG
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bench_e2e: $n_images images ($copies copies of the demo set), batch $batch, 1 thread per" \
+echo "bench_e2e: $n_images images ($copies copies of the demo set), $precision, batch $batch, 1 thread per" \
   "rank/process, mpirun --bind-to $bind, $runs runs after a warm-up; $cpus CPUs;" \
   "load average before: $load_before" >&2
 for n in ${ranks//,/ }; do
