@@ -10,6 +10,7 @@
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
 #include "pixelmill/model_card.h"
+#include "test_cards.h"
 
 namespace pm {
 namespace {
@@ -18,19 +19,8 @@ using nlohmann::json;
 
 const std::string kDefaultCard = std::string(PM_SOURCE_DIR) + "/models/sscd_distilled.json";
 
-json tiny_card() {
-  return json::parse(R"({
-    "name": "tiny_embed", "description": "test model", "file": "tiny_embed.onnx",
-    "sha256": "0000000000000000000000000000000000000000000000000000000000000000",
-    "pretrained": false,
-    "input": {"name": "x", "dtype": "float32", "layout": "NCHW", "color": "RGB",
-              "height": 64, "width": 64},
-    "resize": "squash", "interpolation": "area",
-    "scale": 0.00392156862745098, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-    "embedding": {"output": "emb", "dim": 32, "normalize": "l2"},
-    "dedup": {"threshold": 0.9}
-  })");
-}
+using test_cards::int8_card;
+using test_cards::tiny_card;
 
 // The error message of parsing `j`, or "" when it parses.
 std::string error_of(const json& j) {
@@ -216,20 +206,6 @@ TEST(ModelCard, ResolveModelTakesTheFileOrItsCard) {
 
 // --- precision fields (precisions, quantized, quantization) ---
 
-json int8_card() {
-  json j = tiny_card();
-  j["name"] = "tiny_embed.int8";
-  j["file"] = "tiny_embed.int8.onnx";
-  j["sha256"] = std::string(64, '1');
-  j["quantization"] = json::parse(R"({
-    "from": {"file": "tiny_embed.onnx", "sha256": "0000000000000000000000000000000000000000000000000000000000000000"},
-    "method": "percentile", "images": 64,
-    "calibration_sha256": "2222222222222222222222222222222222222222222222222222222222222222",
-    "kept_fp32": ["conv_first"],
-    "cosine": {"images": 32, "median": 0.995, "p01": 0.97, "min": 0.95}
-  })");
-  return j;
-}
 
 TEST(ModelCard, PrecisionFieldsDefaultToFp32Only) {
   const ModelCard c = parse_model_card(tiny_card().dump(), "tiny.json");
@@ -343,20 +319,11 @@ TEST(ModelCard, EveryBadPrecisionFieldIsNamedWithTheFile) {
 TEST(ModelCard, ResolveQuantizedSiblingChecksWhereItCameFrom) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(::testing::TempDir()) / "pm_quantized_sibling";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::ofstream(dir / "tiny_embed.onnx", std::ios::binary) << "fp32 weights";
-  std::ofstream(dir / "tiny_embed.int8.onnx", std::ios::binary) << "int8 weights";
-  json fp32 = tiny_card();
-  fp32["sha256"] = sha256_hex("fp32 weights");
-  fp32["quantized"] = "tiny_embed.int8.json";
-  json int8 = int8_card();
-  int8["sha256"] = sha256_hex("int8 weights");
-  int8["quantization"]["from"]["sha256"] = fp32["sha256"];
-  const std::string fp32_path = (dir / "tiny_embed.json").string();
-  const std::string int8_path = (dir / "tiny_embed.int8.json").string();
-  std::ofstream(fp32_path) << fp32.dump();
-  std::ofstream(int8_path) << int8.dump();
+  auto files = test_cards::write_sibling_pair(dir, "tiny_embed");
+  json& fp32 = files.fp32;
+  json& int8 = files.int8;
+  const std::string& fp32_path = files.fp32_path;
+  const std::string& int8_path = files.int8_path;
   const auto error_of_sibling = [&]() -> std::string {
     try {
       resolve_quantized_sibling(load_model_card(fp32_path));

@@ -11,39 +11,15 @@
 #include "pixelmill/error.h"
 #include "pixelmill/hashes.h"
 #include "pixelmill/model_precision.h"
+#include "test_cards.h"
 
 namespace pm {
 namespace {
 
 using nlohmann::json;
 
-json card_json() {
-  return json::parse(R"({
-    "name": "net", "description": "", "file": "net.onnx",
-    "sha256": "0000000000000000000000000000000000000000000000000000000000000000",
-    "pretrained": false,
-    "input": {"name": "x", "dtype": "float32", "layout": "NCHW", "color": "RGB",
-              "height": 64, "width": 64},
-    "resize": "squash", "interpolation": "area",
-    "scale": 1.0, "mean": [0, 0, 0], "std": [1, 1, 1],
-    "embedding": {"output": "emb", "dim": 32, "normalize": "l2"},
-    "dedup": {"threshold": 0.9}
-  })");
-}
-
-json int8_json() {
-  json j = card_json();
-  j["name"] = "net.int8";
-  j["file"] = "net.int8.onnx";
-  j["sha256"] = std::string(64, '1');
-  j["quantization"] = {{"from", {{"file", "net.onnx"}, {"sha256", std::string(64, '0')}}},
-                       {"method", "minmax"},
-                       {"images", 8},
-                       {"calibration_sha256", std::string(64, '2')},
-                       {"kept_fp32", json::array()},
-                       {"cosine", {{"images", 8}, {"median", 0.99}, {"p01", 0.98}, {"min", 0.97}}}};
-  return j;
-}
+json card_json() { return test_cards::tiny_card("net"); }
+json int8_json() { return test_cards::int8_card("net"); }
 
 ModelCard card(bool bf16_allowed, bool sibling) {
   json j = card_json();
@@ -201,24 +177,14 @@ TEST(ModelPrecision, AnInt8CardRunsInt8Only) {
 TEST(ModelPrecision, ResolveRunsTheSiblingsFile) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(::testing::TempDir()) / "pm_model_precision";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::ofstream(dir / "net.onnx", std::ios::binary) << "fp32";
-  std::ofstream(dir / "net.int8.onnx", std::ios::binary) << "int8";
-  json fp32 = card_json();
-  fp32["sha256"] = sha256_hex("fp32");
-  fp32["quantized"] = "net.int8.json";
-  json int8 = int8_json();
-  int8["sha256"] = sha256_hex("int8");
-  int8["quantization"]["from"]["sha256"] = fp32["sha256"];
-  std::ofstream(dir / "net.json") << fp32.dump();
-  std::ofstream(dir / "net.int8.json") << int8.dump();
+  auto files = test_cards::write_sibling_pair(dir, "net");
+  json& int8 = files.int8;
 
   const ResolvedModel a = resolve_model_precision((dir / "net.onnx").string(), PrecisionRequest::kAuto, kVnniOnly,
                                                   IfNoInt8::kRefuse);
   EXPECT_EQ(a.choice.precision, RunPrecision::kInt8);
   EXPECT_EQ(a.files.onnx, (dir / "net.int8.onnx").string());
-  EXPECT_EQ(a.files.card.sha256, sha256_hex("int8"));
+  EXPECT_EQ(a.files.card.sha256, sha256_hex("int8 weights"));
   EXPECT_EQ(a.given_card, (dir / "net.json").string());
   const ResolvedModel f = resolve_model_precision((dir / "net.json").string(), PrecisionRequest::kFp32, kVnniOnly,
                                                   IfNoInt8::kRefuse);
