@@ -30,6 +30,7 @@ struct QuantTarget {
   std::string activation;  // the tensor quantized at its input
   bool depthwise = false;  // a grouped Conv with one input channel per group
   std::int64_t weights = 0;
+  std::int64_t stride = 1;  // product of a Conv's strides (output pixels = input pixels / stride)
 };
 
 // A uint8 quantization range: lo <= 0 <= hi (zero is exact).

@@ -7,9 +7,11 @@
 //    First (with --equalize), activations between two convolutions are equalized: their
 //    channels rescaled so that one scale per tensor fits them all (QdqModel::equalize).
 // 2. Accuracy: other images of the same source (never the calibration ones), each whole and
-//    as two crops, are embedded in fp32 and in int8; the cosine of each pair is the measure. Each layer is first
-//    quantized alone (its sensitivity); then the most sensitive layers are kept in fp32 until
-//    the median and 1st percentile of the cosines reach --target-cosine.
+//    as two crops, are embedded in fp32 and in int8; the cosine of each pair is the measure.
+//    Each layer is first quantized alone (its sensitivity); then the most sensitive layers
+//    are kept in fp32 until the median and 1st percentile of the cosines reach
+//    --target-cosine; then each kept layer goes back to int8, costliest first, where the
+//    target still holds without it.
 // 3. The QDQ model (pixelmill/qdq.h) and its card: the fp32 card with the new file and
 //    hash and a "quantization" section (method, calibration hash, the fp32 model's hash,
 //    the layers kept fp32, the cosines measured).

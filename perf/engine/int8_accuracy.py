@@ -11,7 +11,8 @@ set perf/dedup/ivf_recall.py crops). Sorted by path, every third photo goes to
 `pixelmill model quantize` (which samples its calibration and check images from them); the
 others, and two random crops of each (25-70 % of the side), are never seen by it and are
 embedded by `pixelmill model run`: fp32 on the fp32 file and `--precision int8` on each QDQ
-file. Each config is METHOD:TARGET (--method, --target-cosine; 0 = every layer int8). Prints
+file. Each config is METHOD:TARGET[:equalize] (--method, --target-cosine, 0 = every layer
+int8; and --equalize). Prints
 per config the cosine of each embedding to fp32 (median, 1st percentile, minimum), the layers
 kept fp32, and `pixelmill model bench` img/s (batch 16, the card's size, --threads) of the int8
 file against the fp32 file measured in the same run. Pixels are prepared as the card says
@@ -119,11 +120,12 @@ def main():
           "| int8 img/s | fp32 img/s | int8 / fp32 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for config in a.configs.split(","):
-        method, target = config.split(":")
-        qdq = os.path.join(work, f"{card['name']}.{method}.{target}.int8.onnx")
+        method, target, *more = config.split(":")
+        extra = ["--equalize"] if more == ["equalize"] else []
+        qdq = os.path.join(work, f"{card['name']}.{method}.{target}{'.eq' if extra else ''}.int8.onnx")
         r = subprocess.run([a.pixelmill, "model", "quantize", "--model", a.model, "--calibration", "list:" + calib_list,
                             "--images", str(a.images), "--check-images", str(a.check_images), "--method", method,
-                            "--target-cosine", target, "--output", qdq, "--threads", str(a.threads)],
+                            "--target-cosine", target, "--output", qdq, "--threads", str(a.threads)] + extra,
                            capture_output=True, text=True)
         if r.returncode != 0:
             print(f"| {method} | {target} | model quantize failed: {r.stderr.strip().splitlines()[-1]} |")
@@ -134,7 +136,7 @@ def main():
         total = int(r.stdout.split(" of ")[1].split(" ")[0])
         speed_q = bench(a.pixelmill, qdq, card, a.threads, "int8")
         speed_f = bench(a.pixelmill, fp32, card, a.threads, "fp32")
-        print(f"| {method} | {target} | {total - len(q['kept_fp32'])} of {total} | {np.median(c):.5f} | "
+        print(f"| {method}{' --equalize' if extra else ''} | {target} | {total - len(q['kept_fp32'])} of {total} | {np.median(c):.5f} | "
               f"{np.percentile(c, 1):.5f} | {c.min():.5f} | {speed_q:.1f} | {speed_f:.1f} | {speed_q / speed_f:.2f} |")
     return 0
 

@@ -111,8 +111,10 @@ class Checker {
   EngineOptions eo_;
 };
 
+// Each activation's range, and its pixels per image (H x W of an NCHW tensor, else 1).
 std::map<std::string, engine::ActivationRange> calibrate(const engine::QdqModel& qm, const QuantizeOptions& o,
-                                                         const std::vector<Tensor>& batches, EngineOptions eo) {
+                                                         const std::vector<Tensor>& batches, EngineOptions eo,
+                                                         std::map<std::string, std::int64_t>& pixels) {
   const auto observer = qm.observer(eo);
   const auto& acts = qm.activations();
   const std::size_t first = observer->outputs().size() - acts.size();
@@ -124,6 +126,7 @@ std::map<std::string, engine::ActivationRange> calibrate(const engine::QdqModel&
       const auto outs = s.run({batch});
       for (std::size_t a = 0; a < acts.size(); ++a) {
         const Tensor& t = outs[first + a];
+        pixels[acts[a]] = t.shape().size() == 4 ? t.shape()[2] * t.shape()[3] : 1;
         if (pass == 0) obs[a].observe_extremes(t.ptr<float>(), t.numel());
         else obs[a].observe_histogram(t.ptr<float>(), t.numel());
       }
@@ -265,7 +268,8 @@ QuantizeResult quantize_model(const QuantizeOptions& o) {
   }
   log(o, std::string("calibrating ") + std::to_string(qm.activations().size()) + " activations (" +
              calibration_method_name(o.method) + ")");
-  const auto ranges = calibrate(qm, o, images.calibration, eo);
+  std::map<std::string, std::int64_t> pixels;
+  const auto ranges = calibrate(qm, o, images.calibration, eo, pixels);
 
   const Checker checker(images.check, output, eo);
   const auto reference = checker.embed(fp32, images.check.size());
@@ -295,38 +299,48 @@ QuantizeResult quantize_model(const QuantizeOptions& o) {
     for (std::size_t i = k; i < order.size(); ++i) q[order[i]] = true;
     return q;
   };
-  std::map<std::size_t, CosineStats> tried;
-  auto evaluate = [&](std::size_t k) {
-    if (!tried.count(k)) {
-      tried[k] = stats_of(checker.cosines(qm.qdq_bytes(ranges, flags_for(k)), reference));
-      log(o, "  " + std::to_string(order.size() - k) + " layers int8: median cosine " + fmt("%.5f", tried[k].median) +
-                 ", 1st percentile " + fmt("%.5f", tried[k].p01));
+  std::map<std::vector<bool>, CosineStats> tried;
+  auto evaluate = [&](const std::vector<bool>& flags) {
+    if (!tried.count(flags)) {
+      const auto s = stats_of(checker.cosines(qm.qdq_bytes(ranges, flags), reference));
+      tried[flags] = s;
+      log(o, "  " + std::to_string(std::count(flags.begin(), flags.end(), true)) + " layers int8: median cosine " +
+                 fmt("%.5f", s.median) + ", 1st percentile " + fmt("%.5f", s.p01));
     }
-    return tried[k];
+    return tried[flags];
   };
-  r.all_quantized = evaluate(0);
-  std::size_t k = 0;
+  r.all_quantized = evaluate(flags_for(0));
+  std::vector<bool> flags = flags_for(0);
   if (o.target_cosine > 0 && !meets(r.all_quantized, o.target_cosine)) {
     // The smallest k that meets the target, by bisection (cosine grows with k, nearly
     // monotonically: each step returns one more layer to fp32); the answer is measured.
     std::size_t lo = 1, hi = order.size();
     while (lo < hi) {
       const std::size_t mid = (lo + hi) / 2;
-      if (meets(evaluate(mid), o.target_cosine)) hi = mid;
+      if (meets(evaluate(flags_for(mid)), o.target_cosine)) hi = mid;
       else lo = mid + 1;
     }
-    k = lo;
+    std::size_t k = lo;
+    while (k < order.size() && !meets(evaluate(flags_for(k)), o.target_cosine)) ++k;  // bisection was fooled
     if (k >= order.size())
       throw Error("no layer can be int8 with a median and 1st-percentile cosine of " + fmt("%.4f", o.target_cosine) +
                   " to fp32 on the check images; lower --target-cosine (every layer int8 gives " +
                   fmt("%.4f", r.all_quantized.median) + " / " + fmt("%.4f", r.all_quantized.p01) + ")");
-    if (!meets(evaluate(k), o.target_cosine)) {
-      while (k < order.size() && !meets(evaluate(k), o.target_cosine)) ++k;  // bisection was fooled
-      if (k >= order.size()) throw Error("no mix of int8 layers reaches --target-cosine");
+    flags = flags_for(k);
+    // Then each layer kept fp32 goes back to int8 if the target still holds without it,
+    // the costliest first (multiply-adds per image): a layer that is sensitive alone may
+    // not be in the company of the others, and the costly ones are what int8 is for.
+    std::vector<std::size_t> kept(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+    auto macs = [&](std::size_t t) {
+      return targets[t].weights * pixels[targets[t].activation] / std::max<std::int64_t>(targets[t].stride, 1);
+    };
+    std::stable_sort(kept.begin(), kept.end(), [&](std::size_t a, std::size_t b) { return macs(a) > macs(b); });
+    for (const std::size_t t : kept) {
+      flags[t] = true;
+      if (!meets(evaluate(flags), o.target_cosine)) flags[t] = false;
     }
   }
-  r.written = evaluate(k);
-  const auto flags = flags_for(k);
+  r.written = evaluate(flags);
   for (std::size_t t = 0; t < targets.size(); ++t) r.layers[t].quantized = flags[t];
 
   const std::string bytes = qm.qdq_bytes(ranges, flags);

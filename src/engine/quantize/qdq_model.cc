@@ -120,6 +120,9 @@ QdqModel::QdqModel(const std::string& onnx_path) : impl_(std::make_unique<Impl>(
     t.op = n.op_type();
     t.activation = n.input(0);
     t.weights = w.numel();
+    for (const auto& a : n.attribute())
+      if (a.name() == "strides")
+        for (const auto st : a.ints()) t.stride *= std::max<std::int64_t>(st, 1);
     t.depthwise = n.op_type() == "Conv" && w.shape()[1] == 1 && int_attr(n, "group", 1) == w.shape()[0] &&
                   w.shape()[0] > 1;
     m.targets.push_back(t);
