@@ -15,9 +15,9 @@
 
 namespace pm::engine {
 
-// kInt8: the convolutions of a QDQ model (QuantizeLinear/DequantizeLinear around them, as
-// quantize_static writes them) run as oneDNN int8 convolutions; everything else, and any
-// model without Q/DQ, runs as in kF32.
+// kInt8: the convolutions, Gemms and MatMuls of a QDQ model (QuantizeLinear/DequantizeLinear
+// around them, as quantize_static writes them) run as oneDNN int8 convolutions and matmuls;
+// everything else, and any model without Q/DQ, runs as in kF32.
 enum class Precision : std::uint8_t { kF32, kBF16, kInt8 };
 
 // How fp32 3x3 stride-1 convolutions are computed. kAuto takes oneDNN's Winograd

@@ -123,7 +123,7 @@ int cmd_run(const Args& args) {
       "output", po::value<std::vector<std::string>>()->required(), ".npy per graph output, in order")(
       "threads", po::value<int>()->default_value(0), "OpenMP threads (0 = runtime default)")(
       "precision", po::value<std::string>()->default_value("fp32"),
-      "fp32, bf16, or int8 (a QDQ model's convolutions as oneDNN int8 convolutions)");
+      "fp32, bf16, or int8 (a QDQ model's convolutions and matmuls on oneDNN int8)");
   add_engine_flags(d);
   auto vm = parse_flags("model run", kSynopsis, d, args);
   if (!vm) return 0;
@@ -155,7 +155,7 @@ int cmd_bench(const Args& args) {
       "batch", po::value<std::int64_t>()->default_value(16), "batch size")(
       "threads", po::value<int>()->default_value(1), "OpenMP threads")(
       "precision", po::value<std::string>()->default_value("fp32"),
-      "fp32, bf16, or int8 (a QDQ model's convolutions as oneDNN int8 convolutions)")(
+      "fp32, bf16, or int8 (a QDQ model's convolutions and matmuls on oneDNN int8)")(
       "height", po::value<std::int64_t>()->default_value(224), "height for dynamic spatial dims")(
       "width", po::value<std::int64_t>()->default_value(224), "width for dynamic spatial dims")(
       "warmup", po::value<int>()->default_value(2), "untimed runs first")(

@@ -29,7 +29,7 @@ const std::set<std::string>& row_local_ops() {
       // per-image
       "Conv", "ConvTranspose", "pm.FusedConv", "pm.FusedConvDw", "pm.QConv", "pm.NormalizeToNCHW", "AveragePool", "MaxPool",
       "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization", "InstanceNormalization", "Resize",
-      "Upsample", "Pad", "DepthToSpace", "SpaceToDepth", "Gemm", "MatMul",
+      "Upsample", "Pad", "DepthToSpace", "SpaceToDepth", "Gemm", "MatMul", "pm.QGemm",
       // layout: with dim 0 the batch before and after, a row stays a row
       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Tile",
       "Expand",

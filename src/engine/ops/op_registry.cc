@@ -27,6 +27,7 @@ const std::map<std::string, OpDef>& table() {
     register_conv_transpose_ops(ops);
     register_quantize_ops(ops);
     register_qconv_ops(ops);
+    register_qgemm_ops(ops);
     // Ops whose reference kernels compute in float32 only (the rest move bytes, or
     // handle integer shape arithmetic too).
     static const char* kFloatOnly[] = {
@@ -34,8 +35,8 @@ const std::map<std::string, OpDef>& table() {
         "Softsign", "Softplus", "HardSwish", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Gelu", "Clip", "Pow",
         "PRelu", "Conv", "pm.FusedConv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
         "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceL1",
-        "ReduceSumSquare", "ReduceLogSumExp", "Gemm", "MatMul", "BatchNormalization", "Softmax", "LogSoftmax",
-        "LayerNormalization", "Resize", "Upsample", "ArgMax", "ArgMin", "Mean"};
+        "ReduceSumSquare", "ReduceLogSumExp", "Gemm", "MatMul", "pm.QGemm", "BatchNormalization", "Softmax",
+        "LogSoftmax", "LayerNormalization", "Resize", "Upsample", "ArgMax", "ArgMin", "Mean"};
     std::map<std::string, OpDef> m;
     for (auto d : ops.defs) {
       for (const char* f : kFloatOnly)

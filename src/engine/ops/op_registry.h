@@ -59,6 +59,7 @@ void register_misc_ops(OpTable& t);
 void register_conv_transpose_ops(OpTable& t);
 void register_quantize_ops(OpTable& t);
 void register_qconv_ops(OpTable& t);
+void register_qgemm_ops(OpTable& t);
 
 struct OpTable {
   void add(OpDef def);

@@ -10,12 +10,11 @@
 // sits at a rounding boundary, by one step: oneDNN quantises with x * (1/scale), the spec
 // with x / scale.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <limits>
 
 #include "ops/conv.h"
 #include "ops/op_util.h"
+#include "ops/qdq_ref.h"
 
 namespace pm::engine {
 
@@ -31,10 +30,7 @@ std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& 
     PM_OP_CHECK(n, in[3].dtype == DType::kF32 && dims_product(in[3].shape) == in[1].shape[0],
                 "the bias must be float32, one value per output channel");
   if (n.has_input(4)) PM_OP_CHECK(n, in[4].dtype == DType::kF32, "the residual must be float32");
-  PM_OP_CHECK(n, n.attr_f("x_scale", 0.f) > 0.f, "x_scale must be positive");
-  const std::int64_t zp = n.attr_i("x_zero_point", 0);
-  PM_OP_CHECK(n, n.attr_i("x_signed", 0) ? zp >= -128 && zp <= 127 : zp >= 0 && zp <= 255,
-              "x_zero_point out of range");
+  check_activation_quant(n);
   std::vector<ValueType> as_conv{in[0], vt(DType::kF32, in[1].shape)};
   Node conv = n;
   conv.op = "Conv";
@@ -50,26 +46,9 @@ std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& 
 }
 
 void ref_QConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-  const Tensor& x = *in[0];
-  const float sx = n.attr_f("x_scale", 1.f);
-  const auto zx = static_cast<float>(n.attr_i("x_zero_point", 0));
-  const bool is_signed = n.attr_i("x_signed", 0) != 0;
-  const float lo = is_signed ? -128.f : 0.f, hi = is_signed ? 127.f : 255.f;
-  // dq(q(x)), as QuantizeLinear then DequantizeLinear compute it.
-  Tensor xd(DType::kF32, x.shape());
-  const float* px = x.ptr<float>();
-  float* pd = xd.ptr<float>();
-  for (std::int64_t i = 0; i < x.numel(); ++i) {
-    const float r = std::nearbyint(px[i] / sx);
-    const float q = std::fmin(std::fmax((std::isnan(r) ? 0.f : r) + zx, lo), hi);
-    pd[i] = static_cast<float>(static_cast<std::int32_t>(q) - static_cast<std::int32_t>(zx)) * sx;
-  }
-  const Tensor& wq = *in[1];
-  const float* sw = in[2]->ptr<float>();
-  Tensor wd(DType::kF32, wq.shape());
-  const std::int64_t per_out = wq.numel() / wq.shape()[0];
-  for (std::int64_t i = 0; i < wq.numel(); ++i)
-    wd.ptr<float>()[i] = static_cast<float>(wq.ptr<std::int8_t>()[i]) * sw[i / per_out];
+  // dq(q(x)) and the dequantised weights, as the QDQ graph computes them.
+  const Tensor xd = fake_quantise_activation(n, *in[0]);
+  const Tensor wd = dequantise_weights(*in[1], in[2]->ptr<float>(), 0);
   Node conv = n;
   conv.op = "Conv";
   conv_reference(conv, xd, wd, in.size() > 3 ? in[3] : nullptr, out[0]);

@@ -15,7 +15,7 @@ std::int64_t count_macs(const Graph& g, const std::map<std::string, ValueType>& 
       // C_out/group * k outputs, so count from the input side.
       if (n.op == "ConvTranspose") macs += dims_product(types.at(n.inputs[0]).shape) * per;
       else macs += dims_product(out) * per;
-    } else if (n.op == "Gemm" || n.op == "MatMul") {
+    } else if (n.op == "Gemm" || n.op == "MatMul" || n.op == "pm.QGemm") {
       const auto& a = types.at(n.inputs[0]).shape;
       const bool ta = n.op == "Gemm" && n.attr_i("transA", 0);
       macs += dims_product(out) * (ta ? a[0] : a.back());

@@ -33,6 +33,7 @@ void remove_identities(Graph& g, const PassContext& ctx);  // Identity, Dropout
 void fold_batchnorm(Graph& g, const PassContext& ctx);   // Conv -> BatchNormalization
 void remove_dead_nodes(Graph& g, const PassContext& ctx);  // outputs nobody uses
 void fuse_qdq_conv(Graph& g, const PassContext& ctx);  // Q/DQ around Conv -> pm.QConv (int8)
+void fuse_qdq_matmul(Graph& g, const PassContext& ctx);  // Q/DQ around Gemm/MatMul -> pm.QGemm (int8)
 // Plan time (needs ctx.types).
 void fuse_conv_sum(Graph& g, const PassContext& ctx);         // Conv -> Add(residual)
 void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Clip/...

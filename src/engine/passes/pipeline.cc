@@ -17,7 +17,8 @@ void run_pipeline(Graph& g, const std::vector<Pass>& passes, const PassContext& 
 std::vector<Pass> load_passes(const EngineOptions& opts) {
   std::vector<Pass> p;
   // int8: before fold_constants turns the weights' DequantizeLinear into float32.
-  if (opts.precision == Precision::kInt8 && !opts.reference) p.push_back({"fuse_qdq_conv", fuse_qdq_conv});
+  if (opts.precision == Precision::kInt8 && !opts.reference)
+    p.insert(p.end(), {{"fuse_qdq_conv", fuse_qdq_conv}, {"fuse_qdq_matmul", fuse_qdq_matmul}});
   p.insert(p.end(), {{"fold_constants", fold_constants}, {"remove_identities", remove_identities}});
   // The reference mode runs the graph as written (BN folding changes rounding).
   if (!opts.reference) p.push_back({"fold_batchnorm", fold_batchnorm});

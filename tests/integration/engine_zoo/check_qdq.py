@@ -2,8 +2,9 @@
 """QDQ models on the engine: a zoo model (scripts/make-zoo.sh) made QDQ by
 perf/engine/make_qdq.py (the
 layout of ONNX Runtime's quantize_static), run by `pixelmill model run` in its default mode,
-with --reference and with --precision int8 (every convolution an int8 oneDNN kernel,
-checked in its --verbose log), and by ONNX Runtime on the same file and input.
+with --reference and with --precision int8 (every convolution and the classifier's Gemm
+an int8 oneDNN kernel, checked in its --verbose log), and by ONNX Runtime on the same file
+and input.
 
 The engine runs Q/DQ as the ONNX spec writes them (float arithmetic on fake-quantised
 tensors); ONNX Runtime fuses them into integer kernels whose requantisation rounds once
@@ -70,12 +71,14 @@ def main():
             return 1
         runs[mode] = np.load(out, allow_pickle=False)
         if mode == "engine_int8":
-            int8 = r.stderr.count("-> dnnl:int8 ")
-            convs = sum(1 for line in r.stderr.splitlines() if "pm.QConv node" in line and " -> " in line)
-            print(f"{a.model}: {int8} of {convs} fused QDQ convolutions on oneDNN int8 kernels")
-            if int8 == 0 or int8 != convs:
-                print(f"{a.model}: --precision int8 did not run every QDQ convolution in int8 -> FAIL")
-                return 1
+            # Every QDQ Conv and Gemm/MatMul fused (pm.QConv, pm.QGemm) and run on oneDNN int8.
+            for op, what in (("pm.QConv", "convolutions"), ("pm.QGemm", "Gemm/MatMul")):
+                lines = [line for line in r.stderr.splitlines() if f"{op} node" in line and " -> " in line]
+                int8 = sum(1 for line in lines if "-> dnnl:int8 " in line)
+                print(f"{a.model}: {int8} of {len(lines)} fused QDQ {what} on oneDNN int8 kernels")
+                if int8 == 0 or int8 != len(lines):
+                    print(f"{a.model}: --precision int8 did not run every QDQ {what} in int8 -> FAIL")
+                    return 1
 
     ok = True
     for (x_name, y_name, floor) in (("engine", "engine_reference", 0.9999), ("engine", "ort_qdq", 0.999),

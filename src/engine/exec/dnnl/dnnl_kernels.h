@@ -43,6 +43,9 @@ std::unique_ptr<DnnlKernel> make_dnnl_conv(const Node& n, const std::vector<Valu
 // pm.QConv (ops/qconv.cc): quantising reorder + int8 convolution.
 std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<ValueType>& in,
                                             const std::vector<ValueType>& out, std::string& why);
+// pm.QGemm (ops/qgemm.cc): quantising reorder + int8 matmul.
+std::unique_ptr<DnnlKernel> make_dnnl_qgemm(const Node& n, const std::vector<ValueType>& in,
+                                            const std::vector<ValueType>& out, std::string& why);
 std::unique_ptr<DnnlKernel> make_dnnl_conv_transpose(const Node& n, const std::vector<ValueType>& in,
                                                      const std::vector<ValueType>& out, std::string& why);
 std::unique_ptr<DnnlKernel> make_dnnl_pool(const Node& n, const std::vector<ValueType>& in,

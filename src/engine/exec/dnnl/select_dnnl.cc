@@ -11,6 +11,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_kernel(const Node& n, const std::vector<Va
   if (op == "Conv" || op == "pm.FusedConv" || op == "pm.FusedConvDw") return make_dnnl_conv(n, in, out, opts, false, why);
   if (op == "ConvTranspose") return make_dnnl_conv_transpose(n, in, out, why);
   if (op == "pm.QConv") return make_dnnl_qconv(n, in, out, why);
+  if (op == "pm.QGemm") return make_dnnl_qgemm(n, in, out, why);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
     return make_dnnl_pool(n, in, in_layouts, out, why);
   if (op == "Gemm") return make_dnnl_gemm(n, in, out, why);
