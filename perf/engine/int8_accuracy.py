@@ -4,7 +4,7 @@ items 3 and 5), for a model whose card takes uint8 NHWC pixels (the default, ssc
 
   perf/engine/int8_accuracy.py --pixelmill BIN [--model models/sscd_distilled.json]
       [--images 24] [--check-images 18] [--work DIR] [--threads 1]
-      [--configs minmax:0,percentile:0,entropy:0,percentile:0.99,entropy:0.99]
+      [--configs minmax:0.99,minmax:0.99:equalize,percentile:0.99,...]
 
 The photos are the ones Debian's darknet, opencv-doc and python3-skimage packages ship (the
 set perf/dedup/ivf_recall.py crops). Sorted by path, every third photo goes to
@@ -73,7 +73,8 @@ def main():
     ap.add_argument("--check-images", type=int, default=18)
     ap.add_argument("--work", default="")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--configs", default="minmax:0,percentile:0,entropy:0,percentile:0.99,entropy:0.99")
+    ap.add_argument("--configs", default="minmax:0.99,minmax:0.99:equalize,percentile:0.99,entropy:0.99,"
+                                         "minmax:0,minmax:0:equalize,percentile:0,entropy:0")
     a = ap.parse_args()
     with open(a.model) as f:
         card = json.load(f)
