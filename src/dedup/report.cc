@@ -290,8 +290,8 @@ ReportSummary write_report(const ReportOptions& options) {
   std::map<std::int64_t, std::vector<std::int64_t>> object_groups;
   for (std::size_t k = 0; k < crop.group.size(); ++k) object_groups[crop.group[k]].push_back(static_cast<std::int64_t>(k));
   std::vector<const std::vector<std::int64_t>*> shown_groups;
-  for (const auto& [gid, members] : object_groups)
-    if (members.size() >= 2) shown_groups.push_back(&members);
+  for (const auto& [gid, in_group] : object_groups)
+    if (in_group.size() >= 2) shown_groups.push_back(&in_group);
   const std::size_t object_group_count = shown_groups.size();
   std::stable_sort(shown_groups.begin(), shown_groups.end(), [](const auto* a, const auto* b) { return a->size() > b->size(); });
   if (static_cast<std::int64_t>(shown_groups.size()) > options.max_groups)
@@ -299,13 +299,13 @@ ReportSummary write_report(const ReportOptions& options) {
   if (!shown_groups.empty()) {
     html << "<h2>Object groups, largest first (" << shown_groups.size() << " of " << object_group_count
          << " groups of two or more objects from dedup --on crops)</h2>";
-    for (const auto* members : shown_groups) {
-      html << "<div class='group'><div class='ghead'>object group " << members->front() << " &middot; "
-           << members->size() << " objects</div><div class='strip'>";
+    for (const auto* in_group : shown_groups) {
+      html << "<div class='group'><div class='ghead'>object group " << in_group->front() << " &middot; "
+           << in_group->size() << " objects</div><div class='strip'>";
       int shown = 0;
-      for (std::int64_t k : *members) {
+      for (std::int64_t k : *in_group) {
         if (shown++ >= options.max_members) {
-          html << "<div class='cell'>+" << (members->size() - static_cast<std::size_t>(options.max_members))
+          html << "<div class='cell'>+" << (in_group->size() - static_cast<std::size_t>(options.max_members))
                << " more</div>";
           break;
         }
