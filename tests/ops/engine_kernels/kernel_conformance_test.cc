@@ -187,6 +187,44 @@ TEST(Kernels, SiluAndDecomposedHardSwishFuseIntoTheConv) {
   EXPECT_FALSE(any_kernel(r, [](const KernelChoice& k) { return k.op == "Div" || k.op == "Clip"; })) << describe(r);
 }
 
+// GeM pooling's Clip(eps) -> Pow(p) on oneDNN: exponents 2 and 3 are computed as
+// x*x and (x*x)*x, bit for bit the reference's values, by jitted kernels (oneDNN's general
+// power calls powf per element); other exponents stay on oneDNN's pow.
+TEST(Kernels, GemPowerIsExactAndJittedForSmallIntegerExponents) {
+  for (float p : {2.f, 3.f, 0.5f, 2.5f}) {
+    for (bool blocked : {false, true}) {
+      const Dims x{2, 4, 9, 11};
+      GB b = blocked ? conv_then(x) : GB{};
+      if (!blocked) b.input("c", x);
+      b.constant("eps", scalar_of(1e-6f));
+      b.constant("p", scalar_of(p));
+      b.node("Clip", {"c", "eps"}, {"k"});
+      b.node("Pow", {"k", "p"}, {"y"});
+      b.node("Neg", {"k"}, {"z"});  // keeps the Clip from fusing into the conv
+      b.output("y");
+      b.output("z");
+      const std::string tag = "gem_pow_" + std::to_string(static_cast<int>(p * 10)) + (blocked ? "_blocked" : "");
+      const std::vector<Tensor> in{random_input(x, 70)};
+      const bool exact = !blocked && (p == 2.f || p == 3.f);
+      expect_same(b, tag, in);
+      if (exact) {  // and bit for bit
+        const std::string path = b.save(tag + "_bits");
+        EngineOptions ref_opts;
+        ref_opts.reference = true;
+        Session fast(Model::load(path)), ref(Model::load(path, ref_opts));
+        const Tensor got = fast.run(in)[0], want = ref.run(in)[0];
+        ASSERT_EQ(got.numel(), want.numel());
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), static_cast<std::size_t>(got.numel()) * sizeof(float)), 0) << tag;
+        const PlanReport r = fast.plan_report();
+        EXPECT_TRUE(any_kernel(r, [](const KernelChoice& k) {
+          return k.op == "Pow" && k.backend == KernelBackend::kOneDnn && k.implementation.find("ref") == std::string::npos;
+        })) << describe(r);
+        std::remove(path.c_str());
+      }
+    }
+  }
+}
+
 TEST(Kernels, SqueezeExcitationBroadcastMul) {
   GB b = conv_then({2, 8, 10, 10});
   b.node("GlobalAveragePool", {"c"}, {"p"});

@@ -13,6 +13,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_eltwise(const Node& n, const std::vector<V
   using A = dnnl::algorithm;
   A alg{};
   float alpha = 0.f, beta = 0.f;
+  bool times_x = false;  // a binary post-op multiplying the result by the input
   const std::string& op = n.op;
   if (op == "Relu") alg = A::eltwise_relu;
   else if (op == "LeakyRelu") { alg = A::eltwise_relu; alpha = n.attr_f("alpha", 0.01f); }
@@ -32,6 +33,14 @@ std::unique_ptr<DnnlKernel> make_dnnl_eltwise(const Node& n, const std::vector<V
     alg = A::eltwise_pow;
     alpha = 1.f;
     beta = in[1].value->ptr<float>()[0];
+    // oneDNN 2.6 computes a general power with a call to powf per element; GeM's
+    // exponent 3 is (x*x)*x instead (a square with a multiply-by-x post-op), exactly as
+    // the reference Pow computes it.
+    if (beta == 2.f) alg = A::eltwise_square;
+    if (beta == 3.f) {
+      alg = A::eltwise_square;
+      times_x = true;
+    }
   } else if (op == "HardSigmoid") {  // clamp(alpha*x + beta, 0, 1) = clip(linear)
     why = "HardSigmoid needs two oneDNN eltwise ops";
     return nullptr;
@@ -52,11 +61,27 @@ std::unique_ptr<DnnlKernel> make_dnnl_eltwise(const Node& n, const std::vector<V
   try {
     auto& eng = cpu_engine();
     const dnnl::memory::desc md = in_layouts[0] ? *in_layouts[0] : plain_desc(in[0].shape);
-    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
-    dnnl::eltwise_forward::primitive_desc pd(d, eng);
-    auto k = std::make_unique<PrimitiveKernel>(dnnl::eltwise_forward(pd), pd.impl_info_str(),
-                                               std::vector<PrimitiveKernel::Arg>{{DNNL_ARG_SRC, 0, md}},
-                                               pd.dst_desc(), std::unordered_map<int, dnnl::memory>{});
+    std::unique_ptr<PrimitiveKernel> k;
+    if (times_x) {
+      // (x * x) * x: a binary multiply of x by itself with a multiply-by-x post-op (the
+      // eltwise primitive takes a binary post-op only in its slow reference version).
+      dnnl::post_ops po;
+      po.append_binary(A::binary_mul, md);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      dnnl::binary::desc d(A::binary_mul, md, md, md);
+      dnnl::binary::primitive_desc pd(d, attr, eng);
+      std::vector<PrimitiveKernel::Arg> args{
+          {DNNL_ARG_SRC_0, 0, md}, {DNNL_ARG_SRC_1, 0, md}, {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, 0, md}};
+      k = std::make_unique<PrimitiveKernel>(dnnl::binary(pd), pd.impl_info_str(), std::move(args), pd.dst_desc(),
+                                            std::unordered_map<int, dnnl::memory>{});
+    } else {
+      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
+      dnnl::eltwise_forward::primitive_desc pd(d, eng);
+      k = std::make_unique<PrimitiveKernel>(dnnl::eltwise_forward(pd), pd.impl_info_str(),
+                                            std::vector<PrimitiveKernel::Arg>{{DNNL_ARG_SRC, 0, md}}, pd.dst_desc(),
+                                            std::unordered_map<int, dnnl::memory>{});
+    }
     k->in_mds = {in_layouts[0]};
     for (std::size_t i = 1; i < n.inputs.size(); ++i) k->in_mds.push_back(std::nullopt);
     return k;
