@@ -14,6 +14,7 @@
 
 #include "exif.h"
 #include "image_header.h"
+#include "jpeg_rgb.h"
 #include "pixelmill/decode.h"
 
 namespace pm {
@@ -132,11 +133,21 @@ void decode_impl(std::string_view bytes, const DecodeOptions& opt, DecodedImage&
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U,
                     const_cast<char*>(bytes.data()));
   cv::Mat decoded;
+  bool decoded_rgb8 = false;  // already 8-bit RGB (the direct JPEG decoder's output)
   int reduction = 1;
   if (h.format == ImageFormat::kJpeg) {
     if (!image::jpeg_is_complete(bytes))
       return fail(StatusCode::kCorrupt, "truncated JPEG (the data ends before the EOI marker)");
     reduction = pick_reduction(out.width, out.height, opt);
+    image::JpegRgb direct = image::decode_jpeg_rgb(bytes, reduction);
+    if (direct.outcome == image::JpegRgb::Outcome::kFailed)
+      return fail(StatusCode::kCorrupt, fmt + " decoder could not read the image: " + direct.error);
+    decoded_rgb8 = direct.outcome == image::JpegRgb::Outcome::kDecoded;
+    decoded = std::move(direct.rgb);
+  }
+  if (decoded_rgb8) {
+    // decoded above
+  } else if (h.format == ImageFormat::kJpeg) {  // CMYK, or Motion-JPEG without tables
     int flags = cv::IMREAD_COLOR;
     if (reduction == 2) flags = cv::IMREAD_REDUCED_COLOR_2;
     if (reduction == 4) flags = cv::IMREAD_REDUCED_COLOR_4;
@@ -176,9 +187,11 @@ void decode_impl(std::string_view bytes, const DecodeOptions& opt, DecodedImage&
                                           std::to_string(h.width) + "x" + std::to_string(h.height));
   }
 
-  cv::Mat rgb;
-  Status s = to_rgb8(decoded, rgb);
-  if (!s.is_ok()) return fail(s.code, fmt + ": " + s.message);
+  cv::Mat rgb = decoded;
+  if (!decoded_rgb8) {
+    const Status s = to_rgb8(decoded, rgb);
+    if (!s.is_ok()) return fail(s.code, fmt + ": " + s.message);
+  }
   out.rgb = image::apply_orientation(rgb, h.orientation);
   out.reduction = reduction;
   out.status = Status::ok();
