@@ -47,7 +47,8 @@ int cmd_extract(const Args& args, const Comm& comm) {
       ("threads,t", po::value(&o.threads)->default_value(0),
        "compute threads per rank (0 = this rank's share of its CPUs; at most 4096)")
       ("decode-threads", po::value(&o.decode_threads)->default_value(0),
-       "decode threads per rank (0 = half the compute threads, at least 1; at most 4096)")
+       "decode threads per rank, fixed (0 = as many as compute threads, how many decode at once balanced"
+       " from measured CPU costs; at most 4096)")
       ("max-pixels", po::value(&o.max_pixels)->default_value(o.max_pixels),
        "largest image (width x height, from the header) decoded; larger -> too_large")
       ("max-bytes", po::value(&o.max_bytes)->default_value(o.max_bytes),

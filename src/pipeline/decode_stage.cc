@@ -1,5 +1,6 @@
 #include "decode_stage.h"
 
+#include <ctime>
 #include <exception>
 
 #include "pixelmill/hashes.h"
@@ -9,10 +10,10 @@ namespace pm::pipeline {
 
 DecodeStage::DecodeStage(BoundedQueue<DecodeItem>& in, BatchAssembler& assembler,
                          BoundedQueue<std::shared_ptr<Batch>>& ready, SplitTracker& tracker,
-                         ErrorSlot& error, RankStats& stats, const ModelCard& card,
-                         const DecodeOptions& options, AnnotatorFactory make_annotator)
+                         ErrorSlot& error, RankStats& stats, DecodeBalancer& balancer,
+                         const ModelCard& card, const DecodeOptions& options, AnnotatorFactory make_annotator)
     : in_(in), assembler_(assembler), ready_(ready), tracker_(tracker), error_(error), stats_(stats),
-      card_(card), options_(options), make_annotator_(std::move(make_annotator)) {}
+      balancer_(balancer), card_(card), options_(options), make_annotator_(std::move(make_annotator)) {}
 
 void DecodeStage::start(int threads, const ThreadSpawner& spawn) {
   left_ = threads;
@@ -24,11 +25,39 @@ void DecodeStage::join() {
     if (t.joinable()) t.join();
 }
 
+namespace {
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// One record's pass through the gate, its thread CPU time handed to the balancer.
+class GatePass {
+ public:
+  explicit GatePass(DecodeBalancer& b) : b_(b) {
+    b_.gate().enter();
+    start_ = thread_cpu_ns();
+  }
+  ~GatePass() {
+    b_.add_decode(thread_cpu_ns() - start_);
+    b_.gate().leave();
+  }
+  GatePass(const GatePass&) = delete;
+  GatePass& operator=(const GatePass&) = delete;
+
+ private:
+  DecodeBalancer& b_;
+  std::int64_t start_ = 0;
+};
+}  // namespace
+
 void DecodeStage::run() {
   try {
     const std::unique_ptr<ObjectAnnotator> annotator = make_annotator_ ? make_annotator_() : nullptr;
     while (auto item = in_.pop()) {
       ImageResult& row = *item->row;
+      const GatePass pass(balancer_);
       StageTimer timer(stats_, Stage::kDecode);
       row.content_hash = sha256(item->bytes);
       DecodedImage img = decode_image(item->bytes, options_);

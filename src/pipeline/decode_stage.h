@@ -1,7 +1,8 @@
 // Decode threads: for each record handed on by the readers, the content hash, the decode
 // (pixel limit from the header first), the perceptual hash, with --detector the objects
 // (object_annotator.h), and preprocessing straight
-// into a slot of a batch tensor (BatchAssembler). An image that cannot be decoded or
+// into a slot of a batch tensor (BatchAssembler). Each record is processed inside the
+// DecodeBalancer's gate, and its thread CPU time is measured for the balancing. An image that cannot be decoded or
 // preprocessed gets its row's status here (the job goes on); the last decoder to end
 // flushes the partial batch and closes the inference queue. A decoder's exception is
 // captured into the ErrorSlot.
@@ -15,6 +16,7 @@
 
 #include "batch_assembler.h"
 #include "bounded_queue.h"
+#include "decode_balancer.h"
 #include "error_slot.h"
 #include "object_annotator.h"
 #include "pixelmill/decode.h"
@@ -36,8 +38,8 @@ class DecodeStage {
  public:
   DecodeStage(BoundedQueue<DecodeItem>& in, BatchAssembler& assembler,
               BoundedQueue<std::shared_ptr<Batch>>& ready, SplitTracker& tracker, ErrorSlot& error,
-              RankStats& stats, const ModelCard& card, const DecodeOptions& options,
-              AnnotatorFactory make_annotator = {});
+              RankStats& stats, DecodeBalancer& balancer, const ModelCard& card,
+              const DecodeOptions& options, AnnotatorFactory make_annotator = {});
   DecodeStage(const DecodeStage&) = delete;
   DecodeStage& operator=(const DecodeStage&) = delete;
   ~DecodeStage() { join(); }  // the owner closes the queues first
@@ -57,6 +59,7 @@ class DecodeStage {
   SplitTracker& tracker_;
   ErrorSlot& error_;
   RankStats& stats_;
+  DecodeBalancer& balancer_;  // how many decoders work at once (decode_balancer.h)
   const ModelCard& card_;
   const DecodeOptions options_;
   const AnnotatorFactory make_annotator_;  // extract --detector; empty otherwise

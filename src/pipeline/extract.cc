@@ -136,10 +136,14 @@ void announce(const Comm& comm, const ExtractOptions& o, const Source& source, c
               const LoadedModel& loaded, const DetectionJob* detection, const ThreadBudget& budget) {
   if (comm.rank() != 0 || o.quiet) return;
   const std::string kernels = (o.reference ? "reference kernels " : "oneDNN ") + describe_choice(loaded.precision);
-  std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s on %s, %d rank(s) x %d compute + %d decode threads"
+  const std::string decode = budget.decode_balanced
+                                 ? std::to_string(budget.decode_started()) + " decode threads (" +
+                                       std::to_string(budget.decode) + " decoding at first, balanced from measured costs)"
+                                 : std::to_string(budget.decode) + " decode threads";
+  std::fprintf(stderr, "pixelmill extract: %s, %zu splits, model %s on %s, %d rank(s) x %d compute + %s"
                        " (rank 0 may run on %d CPU(s), shared by %d rank(s))\n",
                source.describe().c_str(), w.splits.size(), loaded.card.name.c_str(), kernels.c_str(),
-               comm.size(), budget.compute, budget.decode, budget.cpus.allowed, budget.cpus.sharers);
+               comm.size(), budget.compute, decode.c_str(), budget.cpus.allowed, budget.cpus.sharers);
   if (detection)
     std::fprintf(stderr, "pixelmill extract: detector %s: %s; crop model %s: %s\n",
                  detection->detector_card.name.c_str(), describe_choice(detection->detector_precision).c_str(),
@@ -174,7 +178,9 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
     check_paths(o, comm.rank() == 0);
   });
   const int scanners = o.scanners > 0 ? o.scanners : (is_hbase_url(o.input) ? 4 : 1);
-  const ThreadBudget budget = plan_threads(comm, o.threads, o.decode_threads, scanners);
+  ThreadBudget budget = plan_threads(comm, o.threads, o.decode_threads, scanners);
+  // With --detector each decode thread owns a detector sized by the split: kept fixed.
+  if (!o.detector.empty()) fix_decode_threads(budget);
   SourceOptions so = source_options(comm, o);
   // --precision is decided once, here, for every network, on what every rank's CPU runs.
   const CpuCapabilities cpu = agreed_cpu_capabilities(comm);
@@ -249,6 +255,8 @@ ExtractSummary run_extract(const Comm& comm, const ExtractOptions& o) {
   in.embedding_dim = card.embedding.dim;
   in.compute_threads = budget.compute;
   in.decode_threads = budget.decode;
+  in.decode_started = budget.decode_started();
+  in.decode_balanced = budget.decode_balanced;
   in.readers = budget.readers;
   in.rounds = outcome.rounds;
   in.cpus = budget.cpus;

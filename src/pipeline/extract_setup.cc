@@ -56,7 +56,7 @@ void check_options(const ExtractOptions& o) {
                 " (0 = this rank's share of its CPUs), not " + std::to_string(o.threads));
   if (o.decode_threads < 0 || o.decode_threads > kMaxThreadsPerRank)
     throw Error("--decode-threads must be in 0.." + std::to_string(kMaxThreadsPerRank) +
-                " (0 = half the compute threads), not " + std::to_string(o.decode_threads));
+                " (0 = balanced), not " + std::to_string(o.decode_threads));
   if (o.max_pixels < 1) throw Error("--max-pixels must be positive");
   if (o.max_bytes < 1) throw Error("--max-bytes must be positive");
   if (!(o.checkpoint_seconds > 0) || o.checkpoint_seconds > 7 * 86400)

@@ -16,7 +16,7 @@ enum VoteValue : int {
 RankLoop::RankLoop(const RankLinks& links, const Source& source, const JobConfig& cfg,
                    RankStats& stats, const LoopTiming& timing)
     : links_(links), source_(source), cfg_(cfg), stats_(stats), timing_(timing) {
-  last_publish_ = last_report_ = last_look_ = last_round_ = Clock::now();
+  last_publish_ = last_report_ = last_look_ = last_round_ = last_balance_ = Clock::now();
 }
 
 void RankLoop::publish() {
@@ -28,6 +28,11 @@ void RankLoop::publish() {
 // --progress-seconds, where a line is printed); then look for a stop request.
 void RankLoop::tick(RankStages& stages) {
   std::this_thread::sleep_for(timing_.idle_pause);
+  if (Clock::now() - last_balance_ > timing_.balance_every) {
+    stages.balance();
+    stats_.set_decode_balance(stages.balance_summary());
+    last_balance_ = Clock::now();
+  }
   if (Clock::now() - last_publish_ > timing_.publish_every) {
     publish();
     last_publish_ = Clock::now();
@@ -124,6 +129,7 @@ RankOutcome RankLoop::run(RankStages& stages, const std::vector<SplitSpec>& spli
   }
   stages.end_of_splits();
   stages.join();
+  stats_.set_decode_balance(stages.balance_summary());
   publish();
 
   // Agree on success before anything collective follows: a rank that failed must not

@@ -25,6 +25,7 @@ struct LoopTiming {
   std::chrono::milliseconds idle_pause{20};      // sleep when nothing was claimed
   std::chrono::milliseconds publish_every{500};  // this rank's numbers to the progress board
   std::chrono::milliseconds look_every{500};     // the claimer checked for another rank's stop
+  std::chrono::milliseconds balance_every{1000}; // the decode/inference balance updated
 };
 
 class RankLoop {
@@ -54,7 +55,7 @@ class RankLoop {
   RankStats& stats_;
   const LoopTiming timing_;
   bool stopping_ = false;
-  Clock::time_point last_publish_, last_report_, last_look_, last_round_;
+  Clock::time_point last_publish_, last_report_, last_look_, last_round_, last_balance_;
 };
 
 }  // namespace pm::pipeline

@@ -25,10 +25,13 @@ RankStages::RankStages(Source& source, const ModelCard& card, const JobConfig& c
         decode_queue_.close();
         ready_.close();
         assembler_.abort();
+        balancer_.gate().open();
       }),
+      balancer_(cfg.threads.compute, cfg.threads.decode, cfg.threads.decode_started(), cfg.threads.decode_balanced),
       infer_(ready_, assembler_, tracker_, error_, stats, std::move(make_embedder),
              InferOptions{cfg.batch, cfg.embedding_output, card.embedding.dim, cfg.normalize_l2}),
-      decode_(decode_queue_, assembler_, ready_, tracker_, error_, stats, card, cfg.decode, cfg.make_annotator),
+      decode_(decode_queue_, assembler_, ready_, tracker_, error_, stats, balancer_, card, cfg.decode,
+              cfg.make_annotator),
       read_(source, tracker_, splits_, decode_queue_, error_, stats, cfg.max_key_bytes) {}
 
 RankStages::~RankStages() {
@@ -40,7 +43,7 @@ RankStages::~RankStages() {
 
 void RankStages::start(const ThreadSpawner& spawn) {
   const int readers = cfg_.threads.readers;
-  const int decoders = cfg_.threads.decode;
+  const int decoders = cfg_.threads.decode_started();
   try {
     infer_.start(spawn);
     decode_.start(decoders, spawn);
@@ -68,6 +71,7 @@ void RankStages::cancel() {
   decode_queue_.close();
   ready_.close();
   assembler_.abort();
+  balancer_.gate().open();
 }
 
 void RankStages::join() {

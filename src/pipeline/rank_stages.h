@@ -10,6 +10,7 @@
 
 #include "batch_assembler.h"
 #include "bounded_queue.h"
+#include "decode_balancer.h"
 #include "decode_stage.h"
 #include "embedder.h"
 #include "error_slot.h"
@@ -51,6 +52,10 @@ class RankStages {
   bool failed() const { return error_.has(); }
   std::string error_message() const { return error_.message(); }
   SplitTracker& tracker() { return tracker_; }
+  // The decode/inference balance: update from the CPU time measured so far (the main
+  // thread, every interval), and what it did.
+  void balance() { balancer_.update(); }
+  DecodeBalance balance_summary() const { return balancer_.summary(); }
   // Waits for every thread; call after end_of_splits(), a stop or cancel().
   void join();
 
@@ -62,6 +67,7 @@ class RankStages {
   BoundedQueue<std::shared_ptr<Batch>> ready_;
   BatchAssembler assembler_;
   ErrorSlot error_;
+  DecodeBalancer balancer_;
   // Destroyed (joined) before the queues they use.
   InferStage infer_;
   DecodeStage decode_;

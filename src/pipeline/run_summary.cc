@@ -22,7 +22,11 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
   j["input"] = in.input;
   j["output"] = in.output;
   j["ranks"] = comm.size();
+  // decode: decoding at once at the start; decode_started: threads started, of which
+  // with decode_balanced the measured costs chose how many decode (per_rank's
+  // decode_active).
   j["threads_per_rank"] = {{"compute", in.compute_threads}, {"decode", in.decode_threads},
+                           {"decode_started", in.decode_started}, {"decode_balanced", in.decode_balanced},
                            {"readers", in.readers}};
   // Rank 0's CPUs (its affinity mask, as Slurm or mpirun bound it), for "why this many
   // threads?": the default compute threads are allowed / sharers.
@@ -56,7 +60,10 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
     per_rank.push_back({{"rank", r}, {"records", ranks[r].records()},
                         {"peak_rss_mb", static_cast<double>(peak_rss[r]) / (1024.0 * 1024.0)},
                         {"infer_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kInfer))},
-                        {"decode_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kDecode))}});
+                        {"decode_seconds", ranks[r].stage_seconds(static_cast<int>(Stage::kDecode))},
+                        {"decode_active", {{"last", ranks[r].decode_active()},
+                                           {"fewest", ranks[r].decode_fewest()},
+                                           {"most", ranks[r].decode_most()}}}});
     max_records = std::max(max_records, ranks[r].records());
     sum_records += ranks[r].records();
   }
@@ -79,6 +86,16 @@ void report_on_root(const Comm& comm, const std::vector<StatsSnapshot>& ranks,
     std::printf("\n  per rank records:");
     for (std::size_t r = 0; r < ranks.size(); ++r) std::printf(" %.0f", ranks[r].records());
     std::printf(" (max/mean %.2f)\n", j["imbalance"].get<double>());
+    if (in.decode_balanced) {
+      int fewest = in.decode_started, most = 0;
+      for (const auto& r : ranks) {
+        fewest = std::min(fewest, r.decode_fewest());
+        most = std::max(most, r.decode_most());
+      }
+      std::printf("  decode threads: %d started per rank, %d to %d decoding at once (balanced from measured costs;"
+                  " rank 0 ended at %d)\n",
+                  in.decode_started, fewest, most, ranks.empty() ? 0 : ranks[0].decode_active());
+    }
     std::printf("  peak memory of a rank: %.0f MiB; %lld checkpoint round(s)\n", j["peak_rss_mb"].get<double>(),
                 static_cast<long long>(in.rounds));
     if (total.remote())

@@ -19,7 +19,9 @@ struct SummaryInputs {
   std::string input;
   int embedding_dim = 0;
   int compute_threads = 0;
-  int decode_threads = 0;
+  int decode_threads = 0;    // decoding at once at the start
+  int decode_started = 0;    // decode threads started
+  bool decode_balanced = false;
   int readers = 0;
   std::int64_t rounds = 0;  // checkpoint rounds written
   RankCpus cpus;  // rank 0's: what the default thread counts were computed from

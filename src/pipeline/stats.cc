@@ -24,6 +24,10 @@ StatsSnapshot StatsSnapshot::of(const RankStats& s) {
   out.v[kConnection] = s.remote.load(std::memory_order_relaxed) ? 1 : 0;
   out.v[kConnection + 1] = static_cast<double>(s.retries.load(std::memory_order_relaxed));
   out.v[kConnection + 2] = static_cast<double>(s.reconnects.load(std::memory_order_relaxed));
+  out.v[kDecode] = s.decode_active.load(std::memory_order_relaxed);
+  out.v[kDecode + 1] = s.decode_fewest.load(std::memory_order_relaxed);
+  out.v[kDecode + 2] = s.decode_most.load(std::memory_order_relaxed);
+  out.v[kDecode + 3] = s.decode_started.load(std::memory_order_relaxed);
   return out;
 }
 

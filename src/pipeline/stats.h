@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "decode_balancer.h"
 #include "pixelmill/source.h"
 #include "pixelmill/status.h"
 
@@ -27,6 +28,16 @@ struct RankStats {
   std::atomic<std::int64_t> retries{0};
   std::atomic<std::int64_t> reconnects{0};
 
+  // The decode threads decoding at once (decode_balancer.h): now, fewest, most; and
+  // how many were started (0 before the stages ran).
+  std::atomic<int> decode_active{0}, decode_fewest{0}, decode_most{0}, decode_started{0};
+
+  void set_decode_balance(const DecodeBalance& b) {
+    decode_active.store(b.last, std::memory_order_relaxed);
+    decode_fewest.store(b.fewest, std::memory_order_relaxed);
+    decode_most.store(b.most, std::memory_order_relaxed);
+    decode_started.store(b.started, std::memory_order_relaxed);
+  }
   void set_connection(const ConnectionCounters& c) {
     remote.store(c.remote, std::memory_order_relaxed);
     retries.store(c.retries, std::memory_order_relaxed);
@@ -45,10 +56,11 @@ struct RankStats {
 
 // Flat snapshot (what travels between ranks): records, bytes, status counts, stage
 // seconds, then the connection counters (remote as 0/1: summed over ranks, > 0 means some
-// rank reads or writes over the network).
+// rank reads or writes over the network), then the decode balance (per rank).
 struct StatsSnapshot {
   static constexpr int kConnection = 2 + kStatusCodeCount + kStageCount;
-  static constexpr int kFields = kConnection + 3;
+  static constexpr int kDecode = kConnection + 3;  // decode threads: active, fewest, most, started
+  static constexpr int kFields = kDecode + 4;
   std::array<double, kFields> v{};
 
   double records() const { return v[0]; }
@@ -59,6 +71,11 @@ struct StatsSnapshot {
   bool remote() const { return v[kConnection] > 0; }
   double retries() const { return v[kConnection + 1]; }
   double reconnects() const { return v[kConnection + 2]; }
+  // Per rank only (a sum over ranks means nothing).
+  int decode_active() const { return static_cast<int>(v[kDecode]); }
+  int decode_fewest() const { return static_cast<int>(v[kDecode + 1]); }
+  int decode_most() const { return static_cast<int>(v[kDecode + 2]); }
+  int decode_started() const { return static_cast<int>(v[kDecode + 3]); }
 
   static StatsSnapshot of(const RankStats& s);
   StatsSnapshot& operator+=(const StatsSnapshot& o) {

@@ -380,5 +380,50 @@ def dedup_gets_threads():
     print(f"PASS: extract --dedup --threads {threads}: the join ran on {threads} threads")
 
 
+def decode_balance():
+    # Without --decode-threads a rank starts as many decode threads as compute threads,
+    # lets half decode at first, and balances the rest from the measured CPU costs: on
+    # photos that cost far more to decode than the tiny model costs to run (large noisy
+    # PNGs), both decode. With --decode-threads the split is fixed.
+    import cv2
+    src = os.path.join(WORK, "balance_src")
+    photos = os.path.join(WORK, "balance")
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.rmtree(photos, ignore_errors=True)
+    os.makedirs(src)
+    os.makedirs(photos)
+    rng = np.random.default_rng(7)
+    for i in range(4):
+        cv2.imwrite(os.path.join(src, f"noise{i}.png"), rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8))
+    for i in range(160):  # links: many records, little disk
+        os.link(os.path.join(src, f"noise{i % 4}.png"), os.path.join(photos, f"p{i:03d}.png"))
+    metrics = os.path.join(WORK, "balance-metrics.json")
+    out = os.path.join(WORK, "balance.h5")
+
+    def extract(extra):
+        if os.path.exists(out):
+            os.remove(out)
+        p = run(["extract", "--input", f"dir:{photos}", "--model", TINY, "--batch", "4", "--threads", "2",
+                 "--output", out, "--metrics-json", metrics] + extra)
+        return p, json.load(open(metrics))
+
+    p, m = extract([])
+    t = m["threads_per_rank"]
+    assert t["decode"] == 1 and t["decode_started"] == 2 and t["decode_balanced"] is True, t
+    active = m["per_rank"][0]["decode_active"]
+    assert active["fewest"] == 1 and active["most"] == 2, (active, m)
+    assert "2 decode threads (1 decoding at first, balanced from measured costs)" in p.stderr, p.stderr
+    assert "decode threads: 2 started per rank, 1 to 2 decoding at once" in p.stdout, p.stdout
+    assert m["ok"] == 160, m
+
+    p, m = extract(["--decode-threads", "1"])
+    t = m["threads_per_rank"]
+    assert t["decode"] == 1 and t["decode_started"] == 1 and t["decode_balanced"] is False, t
+    assert m["per_rank"][0]["decode_active"] == {"last": 1, "fewest": 1, "most": 1}, m
+    assert "decode threads:" not in p.stdout, p.stdout
+    assert "2 compute + 1 decode threads (rank 0" in p.stderr, p.stderr
+    print(f"PASS: decode threads balanced to {active} on decode-heavy photos; fixed with --decode-threads")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
