@@ -79,7 +79,7 @@ RankOutcome RankLoop::run(RankStages& stages, const std::vector<SplitSpec>& spli
   RoundVote& vote = links_.vote;
   auto last_vote = Clock::now() - timing_.vote_every;
   last_round_ = Clock::now();
-  bool exhausted = false, someone_failed = false;
+  bool exhausted = false, someone_failed = false, voted_done = false;
   std::int64_t rounds = 0;
   while (true) {
     bool claimed = false;
@@ -100,7 +100,11 @@ RankOutcome RankLoop::run(RankStages& stages, const std::vector<SplitSpec>& spli
     }
     // Done here: nothing more to claim (or a stop or an error), and inference has ended.
     const bool done_here = (exhausted || stopping_ || stages.failed()) && stages.finished();
-    if (!vote.running() && Clock::now() - last_vote >= timing_.vote_every) {
+    // A rank that has just finished votes at once: the job's end does not wait for the
+    // next vote_every.
+    const bool just_done = done_here && !voted_done;
+    if (!vote.running() && (just_done || Clock::now() - last_vote >= timing_.vote_every)) {
+      voted_done = done_here;
       vote.start({want_round(stages) ? 1 : 0, done_here ? 0 : 1, stages.failed() ? 1 : 0, 0});
       last_vote = Clock::now();
     }
