@@ -9,13 +9,16 @@
 #
 #   perf/e2e/bench_e2e.sh [--pixelmill BIN] [--model ONNX] [--work DIR] [--copies 12]
 #                         [--ranks 1,2] [--runs 5] [--batch 16] [--bind core|none]
-#                         [--precision fp32|int8]
+#                         [--precision fp32|int8|bf16]
 #
 # --precision int8: both sides run int8. `pixelmill model quantize` (default options)
 # makes a QDQ sibling of the model, calibrated on Debian's package photos (the ones the
 # demo set is cut from); a copy of the card in WORK/int8/ names it, so `extract` picks it
 # by --precision auto (its default); the Python peer runs the same QDQ file on ONNX
 # Runtime's int8 kernels.
+# --precision bf16: each side's fastest: pixelmill `extract --precision bf16` on the fp32
+# file (AVX512_BF16/AMX; fp32 with a note elsewhere), the Python peer the int8 QDQ file
+# above (ONNX Runtime has no bf16 convolutions on x86 CPUs).
 #
 # The photos: scripts/make-demo-data.sh (70 photos, 0.03-1.4 Mpx, mean 0.39) copied
 # --copies times into WORK/images/copy_NN/ (deterministic: same files, same order; 12
@@ -46,7 +49,7 @@ while [ $# -gt 0 ]; do
     --batch) batch=$2; shift 2 ;;
     --bind) bind=$2; shift 2 ;;
     --precision) precision=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench_e2e: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -65,9 +68,10 @@ py=/usr/bin/python3
 mkdir -p "$work"
 pm_model=$model
 py_model=$model
+pm_precision=()
 case "$precision" in
   fp32) ;;
-  int8)
+  int8|bf16)
     # The int8 sibling beside a copy of the card (the tracked card is left as it is).
     stem=$(basename "$model" .onnx)
     qdir="$work/int8"
@@ -81,10 +85,14 @@ case "$precision" in
       --output "$qdir/$stem.int8.onnx" >&2
     /usr/bin/python3 -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); c["quantized"]=sys.argv[2]; json.dump(c,open(p,"w"),indent=2)' \
       "$qdir/$stem.json" "$stem.int8.json"
-    pm_model="$qdir/$stem.json"
     py_model="$qdir/$stem.int8.onnx"
+    if [ "$precision" = int8 ]; then
+      pm_model="$qdir/$stem.json"
+    else
+      pm_precision=(--precision bf16)
+    fi
     ;;
-  *) echo "bench_e2e: --precision must be fp32 or int8" >&2; exit 2 ;;
+  *) echo "bench_e2e: --precision must be fp32, int8 or bf16" >&2; exit 2 ;;
 esac
 images="$work/images"
 if [ ! -f "$work/.images-copies-$copies" ]; then
@@ -116,7 +124,7 @@ run_pm() {  # N TAG
   t0=$(now)
   mpirun --oversubscribe --allow-run-as-root --bind-to "$bind" -np "$1" "$pm" extract \
     --input "dir:$images" --model "$pm_model" --output "$out/pm.h5" --metrics-json "$out/pm.json" \
-    --batch "$batch" --threads 1 --decode-threads 1 --quiet
+    --batch "$batch" --threads 1 --decode-threads 1 --quiet "${pm_precision[@]}"
   t1=$(now)
   cp "$out/pm.json" "$out/pm.$1.$2.json"
   printf 'pixelmill\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(awk "BEGIN{print $t1 - $t0}")" \
