@@ -5,6 +5,7 @@
 // result for full and reduced decodes and for every format we read it from. (OpenCV 4.6
 // itself applies JPEG EXIF orientation to IMREAD_REDUCED_* decodes too, checked with a
 // Pillow-written orientation-6 file; the tests compare our full-size result with its.)
+#include <algorithm>
 #include <limits>
 #include <new>
 
@@ -139,9 +140,12 @@ void decode_impl(std::string_view bytes, const DecodeOptions& opt, DecodedImage&
     if (!image::jpeg_is_complete(bytes))
       return fail(StatusCode::kCorrupt, "truncated JPEG (the data ends before the EOI marker)");
     reduction = pick_reduction(out.width, out.height, opt);
-    image::JpegRgb direct = image::decode_jpeg_rgb(bytes, reduction);
+    // The frame's own size is checked too: a header parser and libjpeg may disagree.
+    const std::int64_t limit = opt.max_pixels > 0 ? std::min(opt.max_pixels, kOpenCvMaxPixels) : kOpenCvMaxPixels;
+    image::JpegRgb direct = image::decode_jpeg_rgb(bytes, reduction, limit);
     if (direct.outcome == image::JpegRgb::Outcome::kFailed)
       return fail(StatusCode::kCorrupt, fmt + " decoder could not read the image: " + direct.error);
+    if (direct.outcome == image::JpegRgb::Outcome::kTooLarge) return fail(StatusCode::kTooLarge, direct.error);
     decoded_rgb8 = direct.outcome == image::JpegRgb::Outcome::kDecoded;
     decoded = std::move(direct.rgb);
   }

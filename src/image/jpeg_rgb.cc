@@ -49,13 +49,20 @@ bool has_huffman_tables(const jpeg_decompress_struct& c) {
 // Only trivially destructible locals live in this frame: a libjpeg error longjmps back
 // into it. `out` and `d` belong to the caller. Returns false after a libjpeg error.
 bool run_decode(Decompressor& d, const unsigned char* data, unsigned long size, int reduction,
-                JpegRgb& out) {
+                std::int64_t max_pixels, JpegRgb& out) {
   if (setjmp(d.err.jump) != 0) return out.outcome == JpegRgb::Outcome::kDecoded;
   jpeg_decompress_struct& c = d.cinfo;
   jpeg_mem_src(&c, data, size);
   if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK) {
     std::snprintf(d.err.message, sizeof d.err.message, "no image in the JPEG stream");
     return false;
+  }
+  const std::int64_t pixels = std::int64_t{c.image_width} * c.image_height;
+  if (pixels > max_pixels) {
+    std::snprintf(d.err.message, sizeof d.err.message, "JPEG frame is %ux%u = %lld pixels, over the limit of %lld",
+                  c.image_width, c.image_height, static_cast<long long>(pixels), static_cast<long long>(max_pixels));
+    out.outcome = JpegRgb::Outcome::kTooLarge;
+    return true;
   }
   if (c.num_components == 4 || !has_huffman_tables(c)) {
     out.outcome = JpegRgb::Outcome::kNotHandled;
@@ -91,13 +98,15 @@ bool run_decode(Decompressor& d, const unsigned char* data, unsigned long size, 
 
 }  // namespace
 
-JpegRgb decode_jpeg_rgb(std::string_view bytes, int reduction) {
+JpegRgb decode_jpeg_rgb(std::string_view bytes, int reduction, std::int64_t max_pixels) {
   JpegRgb out;
   Decompressor d;
   if (!run_decode(d, reinterpret_cast<const unsigned char*>(bytes.data()),
-                  static_cast<unsigned long>(bytes.size()), reduction, out)) {
+                  static_cast<unsigned long>(bytes.size()), reduction, max_pixels, out)) {
     out.outcome = JpegRgb::Outcome::kFailed;
     out.rgb.release();
+    out.error = d.err.message;
+  } else if (out.outcome == JpegRgb::Outcome::kTooLarge) {
     out.error = d.err.message;
   }
   return out;

@@ -13,6 +13,7 @@
 // which OpenCV supplies the standard ones.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,14 +22,17 @@
 namespace pm::image {
 
 struct JpegRgb {
-  enum class Outcome { kDecoded, kNotHandled, kFailed };
+  // kTooLarge: the frame header (what libjpeg would decode, whatever another parser
+  // read) is over max_pixels; nothing was allocated for it.
+  enum class Outcome { kDecoded, kNotHandled, kFailed, kTooLarge };
   Outcome outcome = Outcome::kFailed;
   cv::Mat rgb;        // CV_8UC3, ceil(size / reduction) with kDecoded
-  std::string error;  // libjpeg's message with kFailed
+  std::string error;  // libjpeg's message with kFailed, the size with kTooLarge
 };
 
-// reduction: 1, 2, 4 or 8 (libjpeg's DCT scaling). Never throws for bad bytes (a libjpeg
-// error is kFailed); may throw std::bad_alloc.
-JpegRgb decode_jpeg_rgb(std::string_view bytes, int reduction);
+// reduction: 1, 2, 4 or 8 (libjpeg's DCT scaling); max_pixels: the largest frame (full
+// size, width x height) decoded. Never throws for bad bytes (a libjpeg error is kFailed);
+// may throw std::bad_alloc.
+JpegRgb decode_jpeg_rgb(std::string_view bytes, int reduction, std::int64_t max_pixels);
 
 }  // namespace pm::image

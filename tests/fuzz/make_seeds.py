@@ -50,6 +50,19 @@ def images():
     put("image_header", "seed-comment.pgm", b"P5\n# a comment\r6 4\n255\n" + bytes(24))
 
 
+def jpegs():
+    # The first byte picks the reduction (1, 2, 4, 8); then a whole JPEG.
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    for i, (name, params) in enumerate([("baseline", []), ("progressive", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]),
+                                        ("restart", [cv2.IMWRITE_JPEG_RST_INTERVAL, 1])]):
+        ok, buf = cv2.imencode(".jpg", img, params)
+        assert ok
+        put("jpeg_rgb", f"seed-{name}", bytes([i]) + buf.tobytes())
+    ok, buf = cv2.imencode(".jpg", img[:, :, 0])
+    put("jpeg_rgb", "seed-grey", bytes([3]) + buf.tobytes())
+
+
 def tiff_orientation(value, order=">"):
     mark = b"MM" if order == ">" else b"II"
     return (mark + struct.pack(order + "HI", 42, 8) + struct.pack(order + "H", 1) +
@@ -136,6 +149,6 @@ def urls():
     put("hbase_url", "ipv6", "hbase://[::1]:9091/t?splits_per_region=8&rows_per_call=64\n\nfam:q:x")
 
 
-for fn in (images, exif, onnx_seeds, npy_seeds, cards, splits, urls):
+for fn in (images, jpegs, exif, onnx_seeds, npy_seeds, cards, splits, urls):
     fn()
 print("seeds written under", root)

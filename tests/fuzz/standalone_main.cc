@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   std::vector<std::filesystem::path> inputs;
   for (int i = 1; i < argc; ++i) {
     const std::filesystem::path p(argv[i]);
+    if (!std::filesystem::exists(p)) {  // a missing corpus must not pass as an empty run
+      std::fprintf(stderr, "%s: %s does not exist\n", argv[0], argv[i]);
+      return 2;
+    }
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::directory_iterator(p))
         if (e.is_regular_file()) inputs.push_back(e.path());

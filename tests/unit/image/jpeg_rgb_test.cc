@@ -21,6 +21,7 @@ namespace pm::image {
 namespace {
 
 using Outcome = JpegRgb::Outcome;
+constexpr std::int64_t kNoLimit = std::int64_t{1} << 40;
 
 // OpenCV's decode of the same bytes at the same reduction, as RGB (empty if it fails).
 cv::Mat opencv_rgb(const std::string& bytes, int reduction) {
@@ -38,7 +39,7 @@ cv::Mat opencv_rgb(const std::string& bytes, int reduction) {
 // Fails the test (with the file's name) unless both decoders give identical pixels.
 void expect_same_as_opencv(const std::string& bytes, const std::string& name) {
   for (int r : {1, 2, 4, 8}) {
-    const JpegRgb got = decode_jpeg_rgb(bytes, r);
+    const JpegRgb got = decode_jpeg_rgb(bytes, r, kNoLimit);
     ASSERT_EQ(got.outcome, Outcome::kDecoded) << name << " 1/" << r << ": " << got.error;
     const cv::Mat want = opencv_rgb(bytes, r);
     ASSERT_FALSE(want.empty()) << name;
@@ -122,14 +123,25 @@ TEST(JpegRgb, SameAsOpenCvForEverySubsamplingScanModeAndRestartInterval) {
 }
 
 TEST(JpegRgb, LeavesCmykToOpenCv) {
-  const JpegRgb got = decode_jpeg_rgb(test::read_file(test::bad_images_dir() + "/cmyk.jpg"), 1);
+  const JpegRgb got = decode_jpeg_rgb(test::read_file(test::bad_images_dir() + "/cmyk.jpg"), 1, kNoLimit);
   EXPECT_EQ(got.outcome, Outcome::kNotHandled);
   EXPECT_TRUE(got.rgb.empty());
 }
 
+TEST(JpegRgb, AFrameOverThePixelLimitIsRefusedBeforeDecoding) {
+  const std::string jpg = write_jpeg(test_picture(50, 40), 2, 2, false, 0);  // 40x50 = 2000 px
+  const JpegRgb over = decode_jpeg_rgb(jpg, 1, 1999);
+  EXPECT_EQ(over.outcome, Outcome::kTooLarge);
+  EXPECT_TRUE(over.rgb.empty());
+  EXPECT_NE(over.error.find("40x50 = 2000 pixels, over the limit of 1999"), std::string::npos) << over.error;
+  // The limit is on the frame, not on the reduced output.
+  EXPECT_EQ(decode_jpeg_rgb(jpg, 8, 1999).outcome, Outcome::kTooLarge);
+  EXPECT_EQ(decode_jpeg_rgb(jpg, 1, 2000).outcome, Outcome::kDecoded);
+}
+
 TEST(JpegRgb, BadBytesAreAFailureWithLibjpegsMessage) {
   for (const std::string& bytes : {std::string(), std::string("\xFF\xD8\xFF\xE0", 4), std::string(100, 'x')}) {
-    const JpegRgb got = decode_jpeg_rgb(bytes, 1);
+    const JpegRgb got = decode_jpeg_rgb(bytes, 1, kNoLimit);
     EXPECT_EQ(got.outcome, Outcome::kFailed);
     EXPECT_FALSE(got.error.empty());
     EXPECT_TRUE(got.rgb.empty());
@@ -150,7 +162,7 @@ TEST(JpegRgb, CorruptDataGivesOpenCvsResult) {
       for (int e = 0; e < edits; ++e)  // after the headers, before EOI
         m[static_cast<std::size_t>(rng.uniform(700, static_cast<int>(m.size()) - 2))] =
             static_cast<char>(rng.uniform(0, 256));
-      const JpegRgb got = decode_jpeg_rgb(m, 1);
+      const JpegRgb got = decode_jpeg_rgb(m, 1, kNoLimit);
       const cv::Mat want = opencv_rgb(m, 1);
       if (want.empty()) {
         EXPECT_EQ(got.outcome, Outcome::kFailed) << "trial " << trial;
