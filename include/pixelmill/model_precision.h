@@ -5,7 +5,10 @@
 //
 //   auto  the fastest the card allows here: its quantized sibling in int8 where the CPU
 //         has VNNI; else bf16 where the card lists it and the CPU has AVX512_BF16/AMX;
-//         else fp32. An int8 card itself runs in int8.
+//         else fp32. Where both the int8 sibling and bf16 can run, which is faster depends
+//         on the model (a sibling that keeps its costliest layers fp32 can lose to bf16):
+//         the choice says measure_bf16, and a job times both and keeps the faster. An int8
+//         card itself runs in int8.
 //   int8  the quantized sibling (or the int8 card itself), with or without VNNI (without,
 //         the engine runs its Q/DQ as written, in fp32 arithmetic: a note says so). A card
 //         with neither is refused (IfNoInt8::kRefuse) or runs fp32 with a note
@@ -51,6 +54,9 @@ struct PrecisionChoice {
   std::string reason;
   // A fallback the user should hear of before the run ("" = none).
   std::string note;
+  // auto, with the int8 sibling chosen and bf16 also possible: the caller may time both
+  // (at its batch size, on its threads) and run the card's own file in bf16 if faster.
+  bool measure_bf16 = false;
 };
 
 // Pure: the decision alone (no file is read; the sibling is checked when it is loaded).

@@ -19,14 +19,17 @@ const char* const kNoVnni =
     "written, in fp32 arithmetic (slower than the fp32 model)";
 
 PrecisionChoice made(RunPrecision p, bool sibling, std::string reason, std::string note = "") {
-  return PrecisionChoice{p, sibling, std::move(reason), std::move(note)};
+  return PrecisionChoice{p, sibling, std::move(reason), std::move(note), false};
 }
 
 // `--precision auto`: the fastest the card allows on this CPU, and why the faster ones
 // were not taken.
 PrecisionChoice choose_auto(const ModelCard& card, const CpuCapabilities& cpu) {
-  if (!card.quantized.empty() && cpu.vnni)
-    return made(RunPrecision::kInt8, true, "auto: quantized sibling " + card.quantized + ", CPU has VNNI");
+  if (!card.quantized.empty() && cpu.vnni) {
+    PrecisionChoice c = made(RunPrecision::kInt8, true, "auto: quantized sibling " + card.quantized + ", CPU has VNNI");
+    c.measure_bf16 = card_allows_bf16(card) && cpu.bf16;
+    return c;
+  }
   std::string unused;
   if (!card.quantized.empty()) unused = "quantized sibling " + card.quantized + " unused: the CPU has no VNNI";
   const auto with = [&](std::string reason) {

@@ -146,6 +146,12 @@ LoadedModel load_model(const Comm& comm, const ExtractOptions& o, const CpuCapab
       throw Error("extract needs a model with one image input; this one has " +
                   std::to_string(m.model->inputs().size()));
   });
+  if (r.choice.measure_bf16 && !o.reference) {
+    engine::EngineOptions eo;
+    eo.threads = compute_threads;
+    const std::string resumed = resumed_precision(comm, o);
+    m = keep_faster_of_int8_and_bf16(comm, std::move(m), r.given_card, cpu, eo, o.batch, resumed);
+  }
   return m;
 }
 

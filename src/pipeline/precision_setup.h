@@ -3,6 +3,7 @@
 // precision of a choice; and the check that every rank resolved a model to the same file.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "pixelmill/comm.h"
@@ -29,6 +30,25 @@ std::string describe_choice(const PrecisionChoice& choice);
 
 struct LoadedModel;
 struct DetectionJob;
+
+// Seconds per run of `batch` on `model`: one warm-up run (plans, JIT), then the median
+// of three. Not collective.
+double seconds_per_batch(const std::shared_ptr<const engine::Model>& model, const Tensor& batch);
+
+// auto where both the int8 sibling and bf16 can run (PrecisionChoice::measure_bf16): the
+// ranks time both at the job's batch size and keep the faster on the slowest rank (the same
+// decision everywhere). `own_card` is the card the user named; `int8` is loaded. Returns
+// the choice that runs: `int8` (its reason now giving both figures) or the card's own file
+// in bf16, loaded. `resumed` ("int8", "bf16" or ""): what the run being resumed ran,
+// taken without timing, so that a resumed run never switches on a close measurement.
+// Collective.
+LoadedModel keep_faster_of_int8_and_bf16(const Comm& comm, LoadedModel int8, const std::string& own_card,
+                                         const CpuCapabilities& cpu, const engine::EngineOptions& options,
+                                         int batch, const std::string& resumed);
+
+// With --resume and an existing --output: the precision its run ran ("" otherwise, or
+// when the file cannot be read: the resume check says why later). Collective.
+std::string resumed_precision(const Comm& comm, const ExtractOptions& o);
 
 // What --precision did in a run: the output file's parameters and --metrics-json say it.
 struct PrecisionRecord {

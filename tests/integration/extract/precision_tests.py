@@ -180,6 +180,54 @@ def auto_picks_int8():
     print("PASS: auto, fp32 and int8 ran what they say, and the file and metrics record it")
 
 
+def auto_measures_int8_against_bf16():
+    """A card that allows bf16 and names an int8 sibling: where the CPU runs both, auto times
+    both at the job's batch size and runs the faster, the same on every rank; a resumed run
+    keeps what it ran, without timing. Where it cannot run both, nothing is timed."""
+    both = os.path.join(MODELS, "both.json")
+    with open(FP32_CARD) as f:
+        card = json.load(f)
+    card["precisions"] = ["fp32", "bf16"]
+    with open(both, "w") as f:
+        json.dump(card, f, indent=2)
+    qdq = os.path.join(MODELS, "tiny_embed.int8.onnx")
+    own = os.path.join(MODELS, "tiny_embed.onnx")
+    a = extract(os.path.join(DIR, "both.h5"), model=both, np_=2)
+    p = a["params"]
+    reason = p["precision_reason"]
+    if not (HAS_VNNI and HAS_BF16):
+        assert "measured" not in reason, p
+        assert p["precision_ran"] == ("int8" if HAS_VNNI else "bf16" if HAS_BF16 else "fp32"), p
+        print(f"PASS: this CPU cannot run both (VNNI {HAS_VNNI}, bf16 {HAS_BF16}): auto ran "
+              f"{p['precision_ran']} without timing")
+        return
+    assert "measured faster" in reason and "img/s" in reason and "slowest rank" in reason, p
+    if p["precision_ran"] == "int8":
+        assert p["model_file_ran"] == qdq and "measured faster than bf16" in reason, p
+    else:
+        assert p["precision_ran"] == "bf16" and p["model_file_ran"] == own, p
+        assert "measured faster than quantized sibling tiny_embed.int8.json in int8" in reason, p
+    assert reason in a["stderr"], "the banner does not give the measured reason"
+    # A stopped run (a finished one marked incomplete) continues at what it ran, whichever
+    # the timing would favour now.
+    for ran in ("int8", "bf16"):
+        out = os.path.join(DIR, f"both_resume_{ran}.h5")
+        extract(out, model=both, extra=["--precision", ran])
+        with h5py.File(out, "r+") as f:
+            f.attrs.modify("complete", 0)
+        r = ok(["extract", "--input", f"dir:{IMAGES}", "--model", both, "--output", out, "--resume",
+                "--batch", "4"], 2)
+        assert "as the run being resumed" in r.stderr, r.stderr
+        with h5py.File(out, "r") as f:
+            assert int(f.attrs["complete"]) == 1
+            assert json.loads(f.attrs["parameters"])["precision_ran"] == ran
+    # As oneDNN sees a CPU with VNNI and no bf16: the sibling, nothing timed.
+    n = extract(os.path.join(DIR, "both_no_bf16.h5"), model=both, env={"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"})
+    assert n["params"]["precision_ran"] == "int8" and "measured" not in n["params"]["precision_reason"], n["params"]
+    print(f"PASS: auto timed int8 and bf16 and ran {p['precision_ran']} ({reason}); resumed runs kept "
+          f"int8 and bf16; without bf16 nothing was timed")
+
+
 def refusals():
     stale = os.path.join(MODELS, "stale")
     shutil.rmtree(stale, ignore_errors=True)

@@ -68,7 +68,13 @@ TEST(ModelPrecision, AutoTakesTheSiblingWhereTheCpuHasVnni) {
     EXPECT_TRUE(c.sibling);
     EXPECT_EQ(c.reason, "auto: quantized sibling net.int8.json, CPU has VNNI");
     EXPECT_EQ(c.note, "");
+    // Timing against bf16 only where the card allows bf16 and the CPU has it.
+    EXPECT_EQ(c.measure_bf16, cpu.bf16);
   }
+  EXPECT_FALSE(choose_precision(card(false, true), PrecisionRequest::kAuto, kBoth, IfNoInt8::kRefuse).measure_bf16);
+  // Never for an explicit precision.
+  for (const PrecisionRequest r : {PrecisionRequest::kInt8, PrecisionRequest::kBf16, PrecisionRequest::kFp32})
+    EXPECT_FALSE(choose_precision(card(true, true), r, kBoth, IfNoInt8::kRefuse).measure_bf16);
 }
 
 TEST(ModelPrecision, AutoWithoutVnniTakesBf16WhereAllowedAndPresent) {
