@@ -7,10 +7,10 @@
 // post-op, both applied to the scaled float32 result. Weights are reordered once, when the
 // kernel is built.
 #include <cmath>
-#include <cstring>
 
 #include "exec/dnnl/dnnl_common.h"
 #include "exec/dnnl/dnnl_kernels.h"
+#include "exec/dnnl/int8_kernel.h"
 #include "ops/conv.h"
 #include "ops/conv_geometry.h"
 
@@ -20,42 +20,6 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-class DnnlQConv final : public DnnlKernel {
- public:
-  DnnlQConv(dnnl::reorder::primitive_desc quantize, dnnl::convolution_forward::primitive_desc conv,
-            dnnl::memory weights, dnnl::memory bias, bool has_sum)
-      : quantize_pd_(std::move(quantize)), quantize_(quantize_pd_), pd_(std::move(conv)), prim_(pd_),
-        weights_(std::move(weights)), bias_(std::move(bias)), q_(pd_.src_desc(), cpu_engine()),
-        has_sum_(has_sum), stream_(cpu_engine()) {
-    in_mds = {quantize_pd_.src_desc(), std::nullopt, std::nullopt, std::nullopt};
-    if (has_sum_) in_mds.push_back(pd_.dst_desc());
-    dst_md = pd_.dst_desc();
-  }
-
-  void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
-    if (has_sum_ && in[4]->data() != out[0].data())
-      std::memcpy(out[0].data(), in[4]->data(), dst_md.get_size());
-    dnnl::memory x(*in_mds[0], cpu_engine(), const_cast<void*>(in[0]->data()));
-    quantize_.execute(stream_, x, q_);
-    dnnl::memory dst(dst_md, cpu_engine(), out[0].data());
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, q_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
-    if (bias_) args[DNNL_ARG_BIAS] = bias_;
-    prim_.execute(stream_, args);
-    stream_.wait();
-  }
-  std::string implementation() const override { return std::string("int8 ") + pd_.impl_info_str(); }
-
- private:
-  dnnl::reorder::primitive_desc quantize_pd_;
-  dnnl::reorder quantize_;
-  dnnl::convolution_forward::primitive_desc pd_;
-  dnnl::convolution_forward prim_;
-  dnnl::memory weights_, bias_;
-  dnnl::memory q_;  // the quantised activation, the convolution's source
-  bool has_sum_;
-  dnnl::stream stream_;
-};
 
 }  // namespace
 
@@ -160,7 +124,11 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
       for (std::size_t o = 0; o < scales.size(); ++o) b[o] = bias[o] / scales[o];
     }
     s.wait();
-    return std::make_unique<DnnlQConv>(quantize, pd, w_mem, b_mem, has_sum);
+    auto k = std::make_unique<Int8Kernel<dnnl::convolution_forward>>(quantize, pd, w_mem, b_mem, has_sum ? 4 : -1);
+    k->in_mds = {k->float_src_desc(), std::nullopt, std::nullopt, std::nullopt};
+    if (has_sum) k->in_mds.push_back(pd.dst_desc());
+    k->dst_md = pd.dst_desc();
+    return k;
   } catch (const dnnl::error& e) {
     why = std::string("oneDNN refused: ") + e.what();
     return nullptr;
