@@ -6,7 +6,13 @@
 // A fused residual (input 4) is oneDNN's sum post-op and a fused activation its eltwise
 // post-op, both applied to the scaled float32 result. Weights are reordered once, when the
 // kernel is built.
+// With x_quantized (passes/quantize_between_qconvs.cc) x is already uint8/int8 in the
+// convolution's source layout and there is no reorder; with y_scale the convolution writes
+// q(y): after the activation an eltwise linear post-op y / y_scale + y_zero_point, then
+// oneDNN's saturation and round-to-nearest-even into uint8/int8, the arithmetic of the
+// quantising reorder the readers would have run (x * (1/scale) + zero point).
 #include <cmath>
+#include <optional>
 
 #include "exec/dnnl/dnnl_common.h"
 #include "exec/dnnl/dnnl_kernels.h"
@@ -56,14 +62,18 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
     dnnl::memory::desc src_md(src_dims, src_dt, tag::any);
     dnnl::memory::desc w_md(w_dims, dt::s8, tag::any);
     dnnl::memory::desc b_md({ws[0]}, dt::f32, tag::x);
-    dnnl::memory::desc dst_md(dst_dims, dt::f32, tag::any);
+    const bool x_quantized = n.attr_i("x_quantized", 0) != 0;
+    const bool y_quantised = n.has_attr("y_scale");
+    const float sy = n.attr_f("y_scale", 1.f);
+    const dt dst_dt = !y_quantised ? dt::f32 : n.attr_i("y_signed", 0) ? dt::s8 : dt::u8;
+    dnnl::memory::desc dst_md(dst_dims, dst_dt, tag::any);
     std::vector<float> scales(static_cast<std::size_t>(ws[0]));
     const float* sw = in[2].value->ptr<float>();
     for (std::size_t o = 0; o < scales.size(); ++o) scales[o] = sx * sw[o];
     // Scales that are zero, denormal or overflow would give inf/NaN where the reference
     // gives numbers (bias / scale, 1 / x_scale): such a node runs on its reference kernel.
     const float* bias_v = n.has_input(3) ? in[3].value->ptr<float>() : nullptr;
-    bool finite = std::isnormal(sx) && std::isfinite(1.f / sx);
+    bool finite = std::isnormal(sx) && std::isfinite(1.f / sx) && (!y_quantised || (std::isnormal(sy) && std::isfinite(1.f / sy)));
     for (std::size_t o = 0; o < scales.size() && finite; ++o)
       finite = std::isnormal(scales[o]) && (!bias_v || std::isfinite(bias_v[o] / scales[o]));
     if (!finite) {
@@ -87,6 +97,8 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
       }
       po.append_eltwise(1.f, alg, act.kind == "Relu" ? 0.f : act.alpha, act.beta);
     }
+    if (y_quantised)
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, static_cast<float>(n.attr_i("y_zero_point", 0)));
     attr.set_post_ops(po);
     const bool has_bias = n.has_input(3);
     const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
@@ -103,12 +115,15 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
       return nullptr;
     }
     // The quantising reorder: float32 in the convolution's source layout -> its int8 source.
-    dnnl::memory::desc f32_md = pd.src_desc();
-    f32_md.data.data_type = dnnl_f32;
-    dnnl::primitive_attr qattr;
-    qattr.set_output_scales(0, {1.f / sx});
-    if (zx != 0) qattr.set_zero_points(DNNL_ARG_DST, 0, {zx});
-    dnnl::reorder::primitive_desc quantize(eng, f32_md, eng, pd.src_desc(), qattr);
+    std::optional<dnnl::reorder::primitive_desc> quantize;
+    if (!x_quantized) {
+      dnnl::memory::desc f32_md = pd.src_desc();
+      f32_md.data.data_type = dnnl_f32;
+      dnnl::primitive_attr qattr;
+      qattr.set_output_scales(0, {1.f / sx});
+      if (zx != 0) qattr.set_zero_points(DNNL_ARG_DST, 0, {zx});
+      quantize = dnnl::reorder::primitive_desc(eng, f32_md, eng, pd.src_desc(), qattr);
+    }
 
     dnnl::stream s(eng);
     dnnl::memory w_plain({w_dims, dt::s8, w_tag}, eng, const_cast<void*>(in[1].value->data()));
@@ -125,7 +140,7 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
     }
     s.wait();
     auto k = std::make_unique<Int8Kernel<dnnl::convolution_forward>>(quantize, pd, w_mem, b_mem, has_sum ? 4 : -1);
-    k->in_mds = {k->float_src_desc(), std::nullopt, std::nullopt, std::nullopt};
+    k->in_mds = {k->x_desc(), std::nullopt, std::nullopt, std::nullopt};
     if (has_sum) k->in_mds.push_back(pd.dst_desc());
     k->dst_md = pd.dst_desc();
     return k;
