@@ -32,6 +32,10 @@ struct Chain {
   bool signed_mid = false;        // the expanded activations quantised to int8 instead of uint8
   bool project_is_output = false;  // the project conv's output is also a graph output
   bool second_reader = false;      // the expand output also read by a 1x1 conv with another scale
+  // The expanded activations quantised over [0, 12] instead of [0, 6]: ReLU6's upper bound
+  // then falls inside the uint8 range and the int8 kernel must apply it (scaled), not leave
+  // it to saturation.
+  bool wide_mid = false;
 };
 
 constexpr std::int64_t kC = 8, kWide = 32, kHw = 12;
@@ -95,7 +99,7 @@ void relu6(GraphBuilder& b, const std::string& x, const std::string& out) {
 GraphBuilder chain(const Chain& t) {
   GraphBuilder b(13);
   b.input("x", {2, kC, kHw, kHw});
-  const float s0 = 0.03f, s_mid = 6.f / 255.f, s3 = 0.05f;
+  const float s0 = 0.03f, s_mid = (t.wide_mid ? 12.f : 6.f) / 255.f, s3 = 0.05f;
   const int z_mid = t.signed_mid ? -128 : 0;
   qconv(b, qdq(b, "x", "q0", s0, 128, false), "e0", "expand", s0, kWide, kC, 1, 1, 1);
   relu6(b, "e0", "e");
@@ -114,7 +118,7 @@ GraphBuilder chain(const Chain& t) {
 
 std::string tag_of(const Chain& t) {
   return "qchain_s" + std::to_string(t.stride) + (t.signed_mid ? "_s8" : "_u8") + (t.project_is_output ? "_out" : "") +
-         (t.second_reader ? "_two" : "");
+         (t.second_reader ? "_two" : "") + (t.wide_mid ? "_wide" : "");
 }
 
 Tensor chain_input(std::uint64_t seed) {
@@ -210,7 +214,8 @@ TEST(QConvChain, PassLeavesGraphOutputsAndReadersThatQuantiseOtherwise) {
 // The marked graph on the reference kernels computes the QDQ graph's value bit for bit:
 // q(y) is computed once by the producer instead of by each reader.
 TEST(QConvChain, ReferenceKernelsOfTheMarkedGraphMatchTheQdqGraphExactly) {
-  for (const Chain& t : {Chain{}, Chain{.stride = 2}, Chain{.signed_mid = true}, Chain{.second_reader = true}}) {
+  for (const Chain& t : {Chain{}, Chain{.stride = 2}, Chain{.signed_mid = true}, Chain{.second_reader = true},
+                         Chain{.wide_mid = true}}) {
     const std::string tag = tag_of(t);
     const std::string path = chain(t).save(tag);
     const Tensor x = chain_input(5);
@@ -232,12 +237,15 @@ TEST(QConvChain, ReferenceKernelsOfTheMarkedGraphMatchTheQdqGraphExactly) {
     int top = 0;
     for (std::int64_t i = 0; i < e.numel(); ++i)
       top = std::max(top, t.signed_mid ? e.ptr<std::int8_t>()[i] + 128 : static_cast<int>(e.ptr<std::uint8_t>()[i]));
-    EXPECT_GT(top, 128) << tag;
+    EXPECT_GT(top, t.wide_mid ? 64 : 128) << tag;
   }
 }
 
 // --precision int8 on oneDNN (u8/s8 written by the convolutions, no reorders between them)
-// against the QDQ graph as written on the reference kernels.
+// against the QDQ graph as written on the reference kernels. The cases cover both ways the
+// kernel writes q(y) (conv_int8_dnnl.cc): ReLU6 left to uint8 saturation (zero point 0),
+// ReLU6 applied with scaled bounds (wide_mid; int8 with zero point -128), and a destination
+// zero point (the project conv's output, zero point 120).
 //
 // Tolerance: oneDNN quantises with x * (1/scale) + zero point after summing in int32, the
 // reference with x / scale after summing dequantised products in float, so an intermediate
@@ -249,7 +257,7 @@ TEST(QConvChain, ReferenceKernelsOfTheMarkedGraphMatchTheQdqGraphExactly) {
 // elements. (These inputs put one or two there, with or without the pass: the same
 // arithmetic as the quantising reorders it replaces.)
 TEST(QConvChain, Int8KernelsMatchTheQdqGraph) {
-  for (const Chain& t : {Chain{}, Chain{.stride = 2}, Chain{.signed_mid = true}}) {
+  for (const Chain& t : {Chain{}, Chain{.stride = 2}, Chain{.signed_mid = true}, Chain{.wide_mid = true}}) {
     const std::string tag = tag_of(t);
     const std::string path = chain(t).save(tag);
     const Tensor x = chain_input(9);

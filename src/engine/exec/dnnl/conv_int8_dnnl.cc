@@ -8,9 +8,18 @@
 // kernel is built.
 // With x_quantized (passes/quantize_between_qconvs.cc) x is already uint8/int8 in the
 // convolution's source layout and there is no reorder; with y_scale the convolution writes
-// q(y): after the activation an eltwise linear post-op y / y_scale + y_zero_point, then
-// oneDNN's saturation and round-to-nearest-even into uint8/int8, the arithmetic of the
-// quantising reorder the readers would have run (x * (1/scale) + zero point).
+// q(y) into uint8/int8 (oneDNN saturates and rounds to nearest even), one of two ways:
+// - folded: 1/y_scale joins the output scales, y_zero_point is oneDNN's destination zero
+//   point, and the activation is scaled with them (Relu as it is, Clip's bounds / y_scale)
+//   or dropped where saturation does its work already (Relu, or Clip(0, b) with b / y_scale
+//   >= 255, when y_zero_point is 0 and y is uint8: ReLU6 into [0, 6] quantised to uint8,
+//   MobileNet's case). No eltwise post-op then; the epilogue dominates convolutions with
+//   few input channels. Only for activations that commute with a positive scale, and only
+//   where oneDNN's kernel for it is not its reference one.
+// - otherwise, after the activation an eltwise linear post-op y / y_scale + y_zero_point,
+//   the arithmetic of the quantising reorder the readers would have run.
+// Either way the value differs from the reference's q(y) only by float rounding (one step
+// where y / y_scale sits at a rounding boundary).
 #include <cmath>
 #include <optional>
 
@@ -80,26 +89,21 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
       why = "a scale is zero, denormal or too small for its bias";
       return nullptr;
     }
-    dnnl::primitive_attr attr;
-    // Per output channel: dimension 1 of dst ("o" in oihw; with groups oneDNN also counts
-    // the output channel over all groups as dst dimension 1).
-    attr.set_output_scales(1 << 1, scales);
-    if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {zx});
     const bool has_sum = n.has_input(4);
     const FusedActivation act = fused_activation(n);
-    dnnl::post_ops po;
-    if (has_sum) po.append_sum(1.f);
-    if (!act.kind.empty()) {
-      dnnl::algorithm alg{};
-      if (!dnnl_eltwise_for(act.kind, alg)) {
-        why = "activation " + act.kind + " has no oneDNN post-op";
-        return nullptr;
-      }
-      po.append_eltwise(1.f, alg, act.kind == "Relu" ? 0.f : act.alpha, act.beta);
+    dnnl::algorithm alg{};
+    if (!act.kind.empty() && !dnnl_eltwise_for(act.kind, alg)) {
+      why = "activation " + act.kind + " has no oneDNN post-op";
+      return nullptr;
     }
-    if (y_quantised)
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, static_cast<float>(n.attr_i("y_zero_point", 0)));
-    attr.set_post_ops(po);
+    const auto zy = static_cast<std::int32_t>(n.attr_i("y_zero_point", 0));
+    const bool y_u8 = dst_dt == dt::u8;
+    // Activations that commute with a positive scale: act(v) / s = act'(v / s).
+    const bool scalable = act.kind.empty() || act.kind == "Relu" || act.kind == "Clip" || act.kind == "LeakyRelu";
+    // Saturation into uint8 with zero point 0 clips at 0 and at 255 steps already.
+    const bool act_redundant =
+        y_u8 && zy == 0 &&
+        (act.kind == "Relu" || (act.kind == "Clip" && act.alpha == 0.f && act.beta / sy >= 255.f));
     const bool has_bias = n.has_input(3);
     const dnnl::memory::dims strides{w.sh, w.sw}, dil{w.dh - 1, w.dw - 1}, pl{w.pt, w.pl}, pr{w.pb, w.pr};
     auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
@@ -108,9 +112,43 @@ std::unique_ptr<DnnlKernel> make_dnnl_qconv(const Node& n, const std::vector<Val
                          : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
                                                            dnnl::algorithm::convolution_direct, src_md, w_md,
                                                            dst_md, strides, dil, pl, pr);
-    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    auto make_pd = [&](bool fold) {
+      dnnl::primitive_attr attr;
+      // Per output channel: dimension 1 of dst ("o" in oihw; with groups oneDNN also counts
+      // the output channel over all groups as dst dimension 1).
+      std::vector<float> out_scales = scales;
+      if (fold)
+        for (auto& v : out_scales) v /= sy;
+      attr.set_output_scales(1 << 1, out_scales);
+      if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {zx});
+      if (fold && zy != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {zy});
+      dnnl::post_ops po;
+      if (has_sum) po.append_sum(1.f);
+      const float k = fold ? 1.f / sy : 1.f;
+      if (!act.kind.empty() && !(fold && act_redundant))
+        po.append_eltwise(1.f, alg, act.kind == "Relu" ? 0.f : act.kind == "Clip" ? act.alpha * k : act.alpha,
+                          act.kind == "Clip" ? act.beta * k : act.beta);
+      if (y_quantised && !fold) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, static_cast<float>(zy));
+      attr.set_post_ops(po);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    };
+    auto is_ref = [](const dnnl::convolution_forward::primitive_desc& p) {
+      return std::string(p.impl_info_str()).find("ref") != std::string::npos;
+    };
+    std::optional<dnnl::convolution_forward::primitive_desc> folded;
+    bool foldable = y_quantised && scalable && !has_sum;
+    for (std::size_t o = 0; o < scales.size() && foldable; ++o) foldable = std::isnormal(scales[o] / sy);
+    if (foldable) {
+      try {
+        folded = make_pd(true);
+        if (is_ref(*folded)) folded.reset();
+      } catch (const dnnl::error&) {
+        folded.reset();  // no kernel for the destination zero point: the linear post-op then
+      }
+    }
+    dnnl::convolution_forward::primitive_desc pd = folded ? *folded : make_pd(false);
     const std::string impl = pd.impl_info_str();
-    if (impl.find("ref") != std::string::npos) {
+    if (is_ref(pd)) {
       why = "oneDNN has only its reference int8 convolution for this shape (" + impl + ")";
       return nullptr;
     }
