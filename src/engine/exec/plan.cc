@@ -194,6 +194,15 @@ Plan::~Plan() {
   std::cerr << "[engine] profile over " << runs << " runs, " << total / runs * 1e3 << " ms per run\n";
   for (const auto& [k, t] : by_kernel)
     std::cerr << "[engine]   " << k << ": " << t / runs * 1e3 << " ms (" << 100.0 * t / total << "%)\n";
+  // PM_ENGINE_PROFILE=steps: also every step, costliest first (which layer, not just which
+  // kernel family).
+  const char* how = std::getenv("PM_ENGINE_PROFILE");
+  if (!how || std::string(how) != "steps") return;
+  std::vector<const Step*> order;
+  for (const auto& s : steps) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->seconds > b->seconds; });
+  for (const Step* s : order)
+    std::cerr << "[engine]     " << s->seconds / runs * 1e3 << " ms  " << s->label << "  " << s->kernel->name() << "\n";
 }
 
 namespace {
