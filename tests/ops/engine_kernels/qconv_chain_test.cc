@@ -210,9 +210,13 @@ TEST(QConvChain, PassLeavesGraphOutputsAndReadersThatQuantiseOtherwise) {
     const std::string kept = t.project_is_output ? "p" : "e";
     EXPECT_EQ(p.types.at(kept).dtype, DType::kF32) << tag;
     EXPECT_FALSE(producer_of(p.g, kept)->has_attr("y_scale")) << tag;
-    for (const Node& n : p.g.nodes)
-      for (std::size_t i = 0; i < n.inputs.size(); ++i)
-        if (n.inputs[i] == kept) EXPECT_EQ(n.attr_i("x_quantized", 0), 0) << tag << ": " << n.name;
+    for (const Node& n : p.g.nodes) {
+      for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+        if (n.inputs[i] == kept) {
+          EXPECT_EQ(n.attr_i("x_quantized", 0), 0) << tag << ": " << n.name;
+        }
+      }
+    }
     // The other links still are.
     EXPECT_EQ(p.types.at(t.project_is_output ? "e" : "p").dtype, DType::kU8) << tag;
   }
