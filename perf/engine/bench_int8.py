@@ -10,6 +10,10 @@
 
   perf/engine/bench_int8.py --pixelmill BIN [--zoo DIR] [--models resnet50,mobilenet_v2]
                             [--threads 1,2] [--batch 16] [--runs 5] [--warmup 2]
+                            [--baseline OLD_BIN]
+--baseline: another pixelmill binary (a build of the commit before a change) timed in int8
+right before BIN each time, so that before and after come from the same minutes of the
+same run; adds the columns "baseline int8" and "int8 / baseline".
 Never run by the test suite; run it when the machine is quiet (check `uptime`).
 """
 import argparse
@@ -53,6 +57,7 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--baseline", help="a second pixelmill binary, timed in int8 before --pixelmill")
     a = ap.parse_args()
     os.makedirs(a.zoo, exist_ok=True)
     print(f"# pixelmill int8 vs ONNX Runtime {pm_peers.ORT_VERSION}  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  "
@@ -70,9 +75,12 @@ def main():
               f"{c_ort:.5f}; pixelmill int8 to ORT QDQ {c_both:.5f}", flush=True)
         for t in [int(x) for x in a.threads.split(",") if x]:
             figs = {}
-            for name, path, prec in (("pixelmill int8", qdq, "int8"), ("pixelmill fp32", fp32, "fp32")):
+            runs = [("pixelmill int8", a.pixelmill, qdq, "int8"), ("pixelmill fp32", a.pixelmill, fp32, "fp32")]
+            if a.baseline:
+                runs.insert(0, ("baseline int8", a.baseline, qdq, "int8"))
+            for name, binary, path, prec in runs:
                 ld = bench.load1()
-                s, line = bench.pixelmill_bench(a.pixelmill, path, a.batch, t, prec, side, a.runs, a.warmup)
+                s, line = bench.pixelmill_bench(binary, path, a.batch, t, prec, side, a.runs, a.warmup)
                 figs[name] = (s, ld)
                 print(f"  {m} t{t} {name}: {bench.fmt(s)} img/s load {ld:.2f} ({line.strip()[:100]})", flush=True)
             for name, path in (("ORT int8 (QDQ)", qdq), ("ORT fp32", fp32)):
@@ -87,9 +95,10 @@ def main():
                 figs[name] = best or (None, bench.load1())
             rows.append((m, t, figs))
     print()
+    extra = " baseline int8 | int8 / baseline |" if a.baseline else ""
     print("| model | threads | pixelmill int8 | pixelmill fp32 | ORT int8 (same QDQ file) | ORT fp32 | "
-          "int8 / ORT fp32 | int8 / ORT int8 | int8 / pixelmill fp32 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "int8 / ORT fp32 | int8 / ORT int8 | int8 / pixelmill fp32 |" + extra)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if a.baseline else ""))
 
     def cell(f):
         s, ld = f
@@ -99,8 +108,9 @@ def main():
         return f"{x[0]['median'] / y[0]['median']:.2f}" if x[0] and y[0] else "n/a"
     for m, t, f in rows:
         i8, p32, oi8, o32 = f["pixelmill int8"], f["pixelmill fp32"], f["ORT int8 (QDQ)"], f["ORT fp32"]
+        tail = f" {cell(f['baseline int8'])} | {ratio(i8, f['baseline int8'])} |" if a.baseline else ""
         print(f"| {m} | {t} | {cell(i8)} | {cell(p32)} | {cell(oi8)} | {cell(o32)} | {ratio(i8, o32)} | "
-              f"{ratio(i8, oi8)} | {ratio(i8, p32)} |")
+              f"{ratio(i8, oi8)} | {ratio(i8, p32)} |" + tail)
     return 0
 
 

@@ -39,7 +39,7 @@ class Builder {
     s.type = t;
     // A oneDNN layout that is just the plain one is recorded as plain, so that reference
     // kernels read it directly.
-    if (layout && t.dtype == DType::kF32 && !t.shape.empty() && *layout == plain_desc(t.shape)) layout.reset();
+    if (layout && !t.shape.empty() && *layout == plain_desc(t.shape, t.dtype)) layout.reset();
     s.layout = std::move(layout);
     s.bytes = s.layout ? s.layout->get_size() : static_cast<std::size_t>(dims_product(t.shape)) * dtype_size(t.dtype);
     info_.push_back(s);
@@ -54,15 +54,15 @@ class Builder {
     const SlotInfo& s = info(id);
     auto same = [&](const std::optional<dnnl::memory::desc>& a, const std::optional<dnnl::memory::desc>& b) {
       if (!a && !b) return true;
-      const dnnl::memory::desc pa = a ? *a : plain_desc(s.type.shape);
-      const dnnl::memory::desc pb = b ? *b : plain_desc(s.type.shape);
+      const dnnl::memory::desc pa = a ? *a : plain_desc(s.type.shape, s.type.dtype);
+      const dnnl::memory::desc pb = b ? *b : plain_desc(s.type.shape, s.type.dtype);
       return pa == pb;
     };
     if (same(s.layout, want)) return id;
     for (const auto& [from, layout, to] : converted_)
       if (from == id && same(layout, want)) return to;
-    const dnnl::memory::desc from_md = s.layout ? *s.layout : plain_desc(s.type.shape);
-    const dnnl::memory::desc to_md = want ? *want : plain_desc(s.type.shape);
+    const dnnl::memory::desc from_md = s.layout ? *s.layout : plain_desc(s.type.shape, s.type.dtype);
+    const dnnl::memory::desc to_md = want ? *want : plain_desc(s.type.shape, s.type.dtype);
     const int to = add_slot(s.type, want);
     info(to).planned = true;
     Plan::Step step;
@@ -194,6 +194,15 @@ Plan::~Plan() {
   std::cerr << "[engine] profile over " << runs << " runs, " << total / runs * 1e3 << " ms per run\n";
   for (const auto& [k, t] : by_kernel)
     std::cerr << "[engine]   " << k << ": " << t / runs * 1e3 << " ms (" << 100.0 * t / total << "%)\n";
+  // PM_ENGINE_PROFILE=steps: also every step, costliest first (which layer, not just which
+  // kernel family).
+  const char* how = std::getenv("PM_ENGINE_PROFILE");
+  if (!how || std::string(how) != "steps") return;
+  std::vector<const Step*> order;
+  for (const auto& s : steps) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const Step* a, const Step* b) { return a->seconds > b->seconds; });
+  for (const Step* s : order)
+    std::cerr << "[engine]     " << s->seconds / runs * 1e3 << " ms  " << s->label << "  " << s->kernel->name() << "\n";
 }
 
 namespace {

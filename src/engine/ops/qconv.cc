@@ -9,6 +9,10 @@
 // int8 with int32 sums; the two differ by float rounding in the sum, and where an activation
 // sits at a rounding boundary, by one step: oneDNN quantises with x * (1/scale), the spec
 // with x / scale.
+// After the plan pass quantize_between_qconvs: x_quantized = 1 means x is already q(x)
+// (uint8/int8 as x_signed says), and y_scale, y_zero_point, y_signed mean the node writes
+// q(y) instead of y. The value of the chain is unchanged: the producer computes the q(y)
+// its readers would have computed.
 #include <algorithm>
 #include <cstdint>
 
@@ -31,7 +35,14 @@ std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& 
                 "the bias must be float32, one value per output channel");
   if (n.has_input(4)) PM_OP_CHECK(n, in[4].dtype == DType::kF32, "the residual must be float32");
   check_activation_quant(n);
-  std::vector<ValueType> as_conv{in[0], vt(DType::kF32, in[1].shape)};
+  check_output_quant(n);
+  const bool x_quantized = n.attr_i("x_quantized", 0) != 0;
+  if (x_quantized) {
+    const DType want = n.attr_i("x_signed", 0) ? DType::kI8 : DType::kU8;
+    PM_OP_CHECK(n, in[0].dtype == want, "a quantised x must be " + dtype_name(want) + ", not " + dtype_name(in[0].dtype));
+  }
+  PM_OP_CHECK(n, !(n.has_attr("y_scale") && n.has_input(4)), "a quantised output cannot take a fused residual");
+  std::vector<ValueType> as_conv{x_quantized ? vt(DType::kF32, in[0].shape) : in[0], vt(DType::kF32, in[1].shape)};
   Node conv = n;
   conv.op = "Conv";
   conv.inputs.resize(std::min<std::size_t>(conv.inputs.size(), 3));
@@ -42,17 +53,22 @@ std::vector<ValueType> infer_qconv(const Node& n, const std::vector<ValueType>& 
   }
   auto out = find_op("Conv")->infer(conv, as_conv);
   if (n.has_input(4)) PM_OP_CHECK(n, in[4].shape == out[0].shape, "residual shape does not match the output");
+  if (n.has_attr("y_scale")) out[0].dtype = n.attr_i("y_signed", 0) ? DType::kI8 : DType::kU8;
   return out;
 }
 
 void ref_QConv(const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
   // dq(q(x)) and the dequantised weights, as the QDQ graph computes them.
-  const Tensor xd = fake_quantise_activation(n, *in[0]);
+  const Tensor xd =
+      n.attr_i("x_quantized", 0) ? dequantise_activation(n, *in[0]) : fake_quantise_activation(n, *in[0]);
   const Tensor wd = dequantise_weights(*in[1], in[2]->ptr<float>(), 0);
   Node conv = n;
   conv.op = "Conv";
-  conv_reference(conv, xd, wd, in.size() > 3 ? in[3] : nullptr, out[0]);
-  add_residual_and_activate(n, in.size() > 4 ? in[4] : nullptr, out[0]);
+  const bool y_quantised = n.has_attr("y_scale");
+  Tensor y = y_quantised ? Tensor(DType::kF32, out[0].shape()) : out[0];
+  conv_reference(conv, xd, wd, in.size() > 3 ? in[3] : nullptr, y);
+  add_residual_and_activate(n, in.size() > 4 ? in[4] : nullptr, y);
+  if (y_quantised) quantise_output(n, y, out[0]);
 }
 
 }  // namespace

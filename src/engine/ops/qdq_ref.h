@@ -18,6 +18,18 @@ void check_activation_quant(const Node& n);
 // saturation, NaN to the zero point.
 Tensor fake_quantise_activation(const Node& n, const Tensor& x);
 
+// dq(q) for an activation already quantised (uint8/int8 as x_signed says) with the node's
+// x_scale and x_zero_point: (q - zero point) * scale, as fake_quantise_activation's last step.
+Tensor dequantise_activation(const Node& n, const Tensor& q);
+
+// Checks y_scale (> 0), y_zero_point and y_signed when the node has y_scale: the node writes
+// its output quantised (see passes/quantize_between_qconvs.cc).
+void check_output_quant(const Node& n);
+
+// q(y) with the node's y_scale, y_zero_point and y_signed, as QuantizeLinear computes it,
+// into `q` (uint8 or int8, y's shape).
+void quantise_output(const Node& n, const Tensor& y, Tensor& q);
+
 // wq (int8) * scales[c] in float32, c the index of each element along `axis`.
 Tensor dequantise_weights(const Tensor& wq, const float* scales, std::size_t axis);
 

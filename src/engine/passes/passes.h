@@ -40,6 +40,8 @@ void fuse_conv_activation(Graph& g, const PassContext& ctx);  // Conv -> Relu/Cl
 void fuse_conv_swish(Graph& g, const PassContext& ctx);  // Conv -> SiLU / HardSwish written as several ops
 void fuse_input_normalization(Graph& g, const PassContext& ctx);  // Cast/Sub/Div/Transpose
 void fuse_conv_depthwise(Graph& g, const PassContext& ctx);  // Conv1x1 -> depthwise Conv3x3
+// pm.QConv -> pm.QConv(s) quantising alike: the producer writes uint8/int8 (int8 only)
+void quantize_between_qconvs(Graph& g, const PassContext& ctx);
 
 void run_pipeline(Graph& g, const std::vector<Pass>& passes, const PassContext& ctx);
 std::vector<Pass> load_passes(const EngineOptions& opts);

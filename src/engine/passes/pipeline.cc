@@ -32,6 +32,7 @@ std::vector<Pass> plan_passes(const EngineOptions& opts) {
           {"fuse_conv_sum", fuse_conv_sum}, {"fuse_conv_activation", fuse_conv_activation},
           {"fuse_conv_swish", fuse_conv_swish},
           {"fuse_conv_depthwise", fuse_conv_depthwise},
+          {"quantize_between_qconvs", quantize_between_qconvs},
           {"remove_dead_nodes", remove_dead_nodes}};
 }
 

@@ -14,6 +14,7 @@
 
 #include "graph/graph.h"
 #include "graph_builder.h"
+#include "int8_sessions.h"
 #include "onnx/loader.h"
 #include "ops/op_registry.h"
 #include "passes/passes.h"
@@ -208,19 +209,11 @@ TEST(QGemm, Int8KernelMatchesTheReferenceTwin) {
     const std::string tag = tag_of(t);
     const std::string path = qdq_gemm(t).save(tag);
     const Tensor x = activations(t);
-    EngineOptions int8;
-    int8.precision = Precision::kInt8;
-    EngineOptions ref;
-    ref.reference = true;
-    Session fast(Model::load(path, int8));
-    Session graph(Model::load(path, ref));
-    const Tensor got = fast.run({x})[0];
-    const Tensor want = graph.run({x})[0];
+    const Int8Run run = run_int8_and_reference(path, {x});
     std::remove(path.c_str());
-    bool int8_kernel = false;
-    for (const auto& k : fast.plan_report().kernels)
-      int8_kernel |= k.op == "pm.QGemm" && k.implementation.rfind("int8 ", 0) == 0;
-    EXPECT_TRUE(int8_kernel) << tag << ": the matmul did not run on a oneDNN int8 kernel";
+    const Tensor& got = run.got[0];
+    const Tensor& want = run.want[0];
+    EXPECT_TRUE(ran_on_int8_kernel(run.report, "pm.QGemm")) << tag << ": the matmul did not run on a oneDNN int8 kernel";
 
     const Tensor y = twin(t, x);
     ASSERT_EQ(y.shape(), want.shape()) << tag;
@@ -270,16 +263,10 @@ TEST(QGemm, PassLeavesWhatDoesNotFit) {
     const auto int8 = ops_after_load(path, Precision::kInt8);
     EXPECT_FALSE(has(int8, "pm.QGemm")) << tag;
     EXPECT_TRUE(has(int8, "Gemm")) << tag;
-    EngineOptions int8_opts;
-    int8_opts.precision = Precision::kInt8;
-    EngineOptions ref;
-    ref.reference = true;
-    Session fast(Model::load(path, int8_opts));
-    Session graph(Model::load(path, ref));
-    const Tensor x = activations(t);
-    const Tensor got = fast.run({x})[0];
-    const Tensor want = graph.run({x})[0];
+    const Int8Run run = run_int8_and_reference(path, {activations(t)});
     std::remove(path.c_str());
+    const Tensor& got = run.got[0];
+    const Tensor& want = run.want[0];
     ASSERT_EQ(got.shape(), want.shape()) << tag;
     for (std::int64_t i = 0; i < got.numel(); ++i)
       ASSERT_NEAR(got.ptr<float>()[i], want.ptr<float>()[i], 1e-4 * (1 + std::abs(want.ptr<float>()[i]))) << tag;

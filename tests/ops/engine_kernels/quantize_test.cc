@@ -13,6 +13,7 @@
 
 #include "graph/graph.h"
 #include "graph_builder.h"
+#include "int8_sessions.h"
 #include "ops/op_registry.h"
 #include "pixelmill/engine.h"
 #include "pixelmill/error.h"
@@ -209,21 +210,12 @@ TEST(QConv, Int8KernelMatchesTheQdqGraph) {
     for (std::int64_t i = 0; i < x.numel(); ++i)
       x.ptr<float>()[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i))) * (t.zero ? 3.f : 4.f) +
                           (t.zero ? 0.f : 3.5f);
-    EngineOptions int8;
-    int8.precision = Precision::kInt8;
-    EngineOptions ref;
-    ref.reference = true;
-    Session fast(Model::load(path, int8));
-    Session slow(Model::load(path, ref));
-    const Tensor got = fast.run({x})[0];
-    const Tensor want = slow.run({x})[0];
-    const PlanReport report = fast.plan_report();
-    bool int8_kernel = false, unfused = false;
-    for (const auto& k : report.kernels) {
-      int8_kernel |= k.op == "pm.QConv" && k.implementation.rfind("int8 ", 0) == 0;
-      unfused |= k.op == "Add" || k.op == "Relu";
-    }
-    EXPECT_TRUE(int8_kernel) << tag << ": the convolution did not run on a oneDNN int8 kernel";
+    const Int8Run run = run_int8_and_reference(path, {x});
+    const Tensor& got = run.got[0];
+    const Tensor& want = run.want[0];
+    bool unfused = false;
+    for (const auto& k : run.report.kernels) unfused |= k.op == "Add" || k.op == "Relu";
+    EXPECT_TRUE(ran_on_int8_kernel(run.report, "pm.QConv")) << tag << ": the convolution did not run on a oneDNN int8 kernel";
     EXPECT_FALSE(unfused) << tag << ": the residual or the activation was not fused";
     ASSERT_EQ(got.shape(), want.shape()) << tag;
     // One activation a step away changes an output by at most sx * max|w| * sw.

@@ -76,6 +76,9 @@ std::unique_ptr<Kernel> make_dnnl_reorder(const dnnl::memory::desc& from, const 
 
 // The plain row-major float32 descriptor of a shape.
 dnnl::memory::desc plain_desc(const Dims& shape);
+// The same for uint8/int8 (quantised activations between int8 convolutions), float32
+// otherwise.
+dnnl::memory::desc plain_desc(const Dims& shape, DType dtype);
 dnnl::memory::dims to_dnnl_dims(const Dims& d);
 
 }  // namespace pm::engine

@@ -10,6 +10,7 @@
 
 #include "exec/dnnl/dnnl_common.h"
 #include "exec/dnnl/dnnl_kernels.h"
+#include "exec/dnnl/int8_kernel.h"
 
 namespace pm::engine {
 
@@ -17,39 +18,6 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-class DnnlQGemm final : public DnnlKernel {
- public:
-  DnnlQGemm(dnnl::reorder::primitive_desc quantize, dnnl::matmul::primitive_desc mm, dnnl::memory weights,
-            dnnl::memory bias, std::size_t inputs, const Dims& out_shape)
-      : quantize_pd_(std::move(quantize)), quantize_(quantize_pd_), pd_(std::move(mm)), prim_(pd_),
-        weights_(std::move(weights)), bias_(std::move(bias)), q_(pd_.src_desc(), cpu_engine()),
-        stream_(cpu_engine()) {
-    // x and y are plain row-major; the kernel's [M, K] and [M, N] views have the same bytes.
-    in_mds.assign(inputs, std::nullopt);
-    dst_md = plain_desc(out_shape);
-  }
-
-  void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
-    dnnl::memory x(quantize_pd_.src_desc(), cpu_engine(), const_cast<void*>(in[0]->data()));
-    quantize_.execute(stream_, x, q_);
-    dnnl::memory dst(pd_.dst_desc(), cpu_engine(), out[0].data());
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, q_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
-    if (bias_) args[DNNL_ARG_BIAS] = bias_;
-    prim_.execute(stream_, args);
-    stream_.wait();
-  }
-  std::string implementation() const override { return std::string("int8 ") + pd_.impl_info_str(); }
-
- private:
-  dnnl::reorder::primitive_desc quantize_pd_;
-  dnnl::reorder quantize_;
-  dnnl::matmul::primitive_desc pd_;
-  dnnl::matmul prim_;
-  dnnl::memory weights_, bias_;
-  dnnl::memory q_;  // the quantised activation, the matmul's source
-  dnnl::stream stream_;
-};
 
 }  // namespace
 
@@ -119,7 +87,11 @@ std::unique_ptr<DnnlKernel> make_dnnl_qgemm(const Node& n, const std::vector<Val
       for (std::size_t c = 0; c < scales.size(); ++c) b[c] = beta * bias_v[c] / scales[c];
     }
     s.wait();
-    return std::make_unique<DnnlQGemm>(quantize, pd, w_mem, b_mem, in.size(), out[0].shape);
+    auto kernel = std::make_unique<Int8Kernel<dnnl::matmul>>(quantize, pd, w_mem, b_mem);
+    // x and y are plain row-major; the kernel's [M, K] and [M, N] views have the same bytes.
+    kernel->in_mds.assign(in.size(), std::nullopt);
+    kernel->dst_md = plain_desc(out[0].shape);
+    return kernel;
   } catch (const dnnl::error& e) {
     why = std::string("oneDNN refused: ") + e.what();
     return nullptr;

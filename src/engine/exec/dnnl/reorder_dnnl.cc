@@ -46,6 +46,13 @@ dnnl::memory::desc plain_desc(const Dims& shape) {
   return dnnl::memory::desc(d, dnnl::memory::data_type::f32, strides);
 }
 
+dnnl::memory::desc plain_desc(const Dims& shape, DType dtype) {
+  dnnl::memory::desc md = plain_desc(shape);
+  if (dtype == DType::kU8) md.data.data_type = dnnl_u8;
+  if (dtype == DType::kI8) md.data.data_type = dnnl_s8;
+  return md;
+}
+
 }  // namespace pm::engine
 
 namespace pm::engine {
