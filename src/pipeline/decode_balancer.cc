@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 
 namespace pm::pipeline {
 namespace {
@@ -10,12 +9,9 @@ constexpr double kGrowHeadroom = 0.10;    // grow once need exceeds k by 0.1 of 
 constexpr double kShrinkHeadroom = 0.10;  // shrink to k' only if need * 1.1 <= k'
 constexpr std::int64_t kMinImages = 8;    // images an estimate is made from, at least
 constexpr double kSmoothing = 0.5;        // weight of the newest interval
+constexpr double kStarved = 0.10;         // inference waited for input this share of the interval
+constexpr double kBusy = 0.05;            // ... or less: the limit may fall
 
-std::int64_t process_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 }  // namespace
 
 int balanced_decoders(double d, double c, int cores, int max_decoders, int current) {
@@ -75,31 +71,31 @@ DecodeBalancer::DecodeBalancer(int cores, int initial, int started, bool balance
       fewest_(gate_.limit()),
       most_(gate_.limit()) {}
 
-void DecodeBalancer::update() {
-  if (balanced_) update_with(process_cpu_ns());
-}
-
-void DecodeBalancer::update_with(std::int64_t process_ns) {
+void DecodeBalancer::update_at(std::chrono::steady_clock::time_point now) {
   if (!balanced_) return;
   const std::int64_t decode_ns = decode_ns_.load(std::memory_order_relaxed);
   const std::int64_t decoded = decoded_.load(std::memory_order_relaxed);
-  if (last_process_ns_ < 0) {  // the first call: where the measurement starts
-    last_process_ns_ = process_ns;
-    last_decode_ns_ = decode_ns;
-    last_decoded_ = decoded;
-    return;
-  }
-  const std::int64_t images = decoded - last_decoded_;
-  if (images < kMinImages) return;  // too few yet: the interval goes on
-  const double decode_s = static_cast<double>(decode_ns - last_decode_ns_) * 1e-9;
-  const double other_s = std::max(0.0, static_cast<double>(process_ns - last_process_ns_) * 1e-9 - decode_s);
-  last_process_ns_ = process_ns;
+  const std::int64_t infer_ns = infer_ns_.load(std::memory_order_relaxed);
+  const std::int64_t inferred = inferred_.load(std::memory_order_relaxed);
+  const std::int64_t images = decoded - last_decoded_, batch_images = inferred - last_inferred_;
+  if (images < kMinImages || batch_images < kMinImages) return;  // too few yet: the interval goes on
+  const double d = static_cast<double>(decode_ns - last_decode_ns_) * 1e-9 / static_cast<double>(images);
+  const double c = static_cast<double>(infer_ns - last_infer_ns_) * 1e-9 * cores_ / static_cast<double>(batch_images);
+  const std::int64_t wait_ns = infer_wait_ns_.load(std::memory_order_relaxed);
+  const double wall = std::chrono::duration<double>(now - last_update_).count();
+  const double idle = wall > 0 ? static_cast<double>(wait_ns - last_wait_ns_) * 1e-9 / wall : 0;
   last_decode_ns_ = decode_ns;
   last_decoded_ = decoded;
-  const double d = decode_s / static_cast<double>(images), c = other_s / static_cast<double>(images);
+  last_infer_ns_ = infer_ns;
+  last_inferred_ = inferred;
+  last_wait_ns_ = wait_ns;
+  last_update_ = now;
   d_ = d_ > 0 ? (1 - kSmoothing) * d_ + kSmoothing * d : d;
   c_ = c_ > 0 ? (1 - kSmoothing) * c_ + kSmoothing * c : c;
-  const int k = balanced_decoders(d_, c_, cores_, started_, gate_.limit());
+  const int current = gate_.limit();
+  int k = balanced_decoders(d_, c_, cores_, started_, current);
+  if (idle > kStarved) k = std::max(k, std::min(current + 1, started_));  // inference waited: more
+  else if (idle >= kBusy) k = std::max(k, current);                       // in between: never fewer
   gate_.set_limit(k);
   fewest_.store(std::min(fewest_.load(), k));
   most_.store(std::max(most_.load(), k));

@@ -15,13 +15,22 @@
 // makes inference cheaper, so decoding a larger share).
 //
 // So a rank may start more decode threads than it lets decode at a time: a DecodeGate lets
-// `limit` of them in per record, and every interval the rank's main loop hands the CPU
-// time measured since the last update to DecodeBalancer::update, which sets the limit to
-// balanced_decoders(): the smallest k >= need (10 % headroom to grow, none to shrink
+// `limit` of them in per record. The decoders add each record's thread CPU time (d); the
+// inference thread adds each batch's thread CPU time times its team's size (c: the OpenMP
+// team computes while the inference thread does, and the time it spins between batches
+// waiting for input is not counted, or a decode-bound rank would look inference-bound);
+// every interval the rank's main loop calls DecodeBalancer::update, which sets the limit
+// to balanced_decoders(): the smallest k >= need (10 % headroom to grow, none to shrink
 // before k - 1 has 10 % to spare, so that noise does not flap it), within [1, max].
+// CPU time overstates c where decoders and the OpenMP team share cores (a team thread
+// waits at a barrier, spinning, for one a decoder preempted), so the rate is checked
+// against what inference saw: an inference thread that waited for input more than 10 % of
+// the interval gets one more decoder whatever the costs say, and the limit only falls
+// while inference waited less than 5 %.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -76,11 +85,17 @@ class DecodeBalancer {
     decode_ns_.fetch_add(cpu_ns, std::memory_order_relaxed);
     decoded_.fetch_add(1, std::memory_order_relaxed);
   }
-  // From the rank's main loop, every interval: the process's CPU time since the last
-  // update minus the decoders' is the rest (inference, reading, writing); a new limit.
-  void update();
-  // As update(), with the process CPU time given (tests).
-  void update_with(std::int64_t process_cpu_ns);
+  // The inference thread's CPU time for one batch of `images` (its own clock; the team
+  // is `cores` threads).
+  void add_infer(std::int64_t cpu_ns, int images) {
+    infer_ns_.fetch_add(cpu_ns, std::memory_order_relaxed);
+    inferred_.fetch_add(images, std::memory_order_relaxed);
+  }
+  // The inference thread's wait for its next batch (wall time).
+  void add_infer_wait(std::int64_t ns) { infer_wait_ns_.fetch_add(ns, std::memory_order_relaxed); }
+  // From the rank's main loop, every interval: the costs since the last update; a new limit.
+  void update() { update_at(std::chrono::steady_clock::now()); }
+  void update_at(std::chrono::steady_clock::time_point now);  // tests give the time
   DecodeBalance summary() const;
 
  private:
@@ -90,8 +105,13 @@ class DecodeBalancer {
   DecodeGate gate_;
   std::atomic<std::int64_t> decode_ns_{0};
   std::atomic<std::int64_t> decoded_{0};
+  std::atomic<std::int64_t> infer_ns_{0};
+  std::atomic<std::int64_t> inferred_{0};
+  std::atomic<std::int64_t> infer_wait_ns_{0};
   // The main loop's state (one thread).
-  std::int64_t last_process_ns_ = -1, last_decode_ns_ = 0, last_decoded_ = 0;
+  std::int64_t last_decode_ns_ = 0, last_decoded_ = 0, last_infer_ns_ = 0, last_inferred_ = 0,
+               last_wait_ns_ = 0;
+  std::chrono::steady_clock::time_point last_update_ = std::chrono::steady_clock::now();
   double d_ = 0, c_ = 0;  // smoothed CPU-seconds per image
   std::atomic<int> fewest_, most_;
 };

@@ -1,11 +1,20 @@
 #include "infer_stage.h"
 
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <exception>
 #include <string>
 #include <vector>
 
 namespace pm::pipeline {
+namespace {
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
 
 void normalize_l2(float* v, int d) {
   double s = 0;
@@ -39,10 +48,16 @@ void InferStage::run() {
     const std::unique_ptr<Embedder> embedder = make_embedder_();
     const int dim = options_.dim;
     const int at = options_.embedding_output;
+    bool first = true;  // plans and JIT: not a cost per image; the wait for the first batch
+    auto waiting = std::chrono::steady_clock::now();
     while (auto batch = ready_.pop()) {
+      if (options_.balancer && !first)
+        options_.balancer->add_infer_wait(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - waiting).count());
       auto& b = **batch;
       std::vector<Tensor> out;
       std::string failure;
+      const std::int64_t cpu_start = thread_cpu_ns();
       {
         StageTimer timer(stats_, Stage::kInfer);
         try {
@@ -59,6 +74,8 @@ void InferStage::run() {
           failure = e.what();
         }
       }
+      if (options_.balancer && !first) options_.balancer->add_infer(thread_cpu_ns() - cpu_start, b.reserved);
+      first = false;
       if (failure.empty()) {
         const Tensor& emb = out.at(at);
         if (emb.dtype() != DType::kF32 || emb.shape().size() != 2 || emb.shape()[0] != b.reserved ||
@@ -82,6 +99,7 @@ void InferStage::run() {
         tracker_.row_done(static_cast<SplitTracker::Split*>(b.tags[i]));
       }
       assembler_.release(std::move(*batch));
+      waiting = std::chrono::steady_clock::now();
     }
   } catch (...) {
     error_.capture();

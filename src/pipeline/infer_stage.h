@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "batch_assembler.h"
+#include "decode_balancer.h"
 #include "bounded_queue.h"
 #include "embedder.h"
 #include "error_slot.h"
@@ -24,6 +25,7 @@ struct InferOptions {
   int embedding_output = 0;   // index of the embedding among the outputs
   int dim = 0;                // embedding dimension (model card)
   bool normalize_l2 = false;  // the pipeline L2-normalises
+  DecodeBalancer* balancer = nullptr;  // told each batch's CPU time (decode_balancer.h)
 };
 
 class InferStage {

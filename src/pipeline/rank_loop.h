@@ -25,7 +25,7 @@ struct LoopTiming {
   std::chrono::milliseconds idle_pause{20};      // sleep when nothing was claimed
   std::chrono::milliseconds publish_every{500};  // this rank's numbers to the progress board
   std::chrono::milliseconds look_every{500};     // the claimer checked for another rank's stop
-  std::chrono::milliseconds balance_every{1000}; // the decode/inference balance updated
+  std::chrono::milliseconds balance_every{500};  // the decode/inference balance updated
 };
 
 class RankLoop {

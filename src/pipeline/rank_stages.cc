@@ -29,7 +29,7 @@ RankStages::RankStages(Source& source, const ModelCard& card, const JobConfig& c
       }),
       balancer_(cfg.threads.compute, cfg.threads.decode, cfg.threads.decode_started(), cfg.threads.decode_balanced),
       infer_(ready_, assembler_, tracker_, error_, stats, std::move(make_embedder),
-             InferOptions{cfg.batch, cfg.embedding_output, card.embedding.dim, cfg.normalize_l2}),
+             InferOptions{cfg.batch, cfg.embedding_output, card.embedding.dim, cfg.normalize_l2, &balancer_}),
       decode_(decode_queue_, assembler_, ready_, tracker_, error_, stats, balancer_, card, cfg.decode,
               cfg.make_annotator),
       read_(source, tracker_, splits_, decode_queue_, error_, stats, cfg.max_key_bytes) {}

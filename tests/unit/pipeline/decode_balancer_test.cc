@@ -101,23 +101,22 @@ TEST(DecodeGate, OpenReleasesEveryWaiter) {
   EXPECT_EQ(passed.load(), 3);
 }
 
-// Feeds the balancer the CPU time of intervals with a given decode and other cost per image.
-void run_intervals(DecodeBalancer& b, std::int64_t& process_ns, double d_ms, double c_ms, int intervals) {
+// Feeds the balancer intervals of 20 images with a given decode and inference cost per image
+// (CPU-milliseconds; the inference thread's own clock is the team's time / cores).
+void run_intervals(DecodeBalancer& b, int cores, double d_ms, double c_ms, int intervals) {
   for (int i = 0; i < intervals; ++i) {
     for (int n = 0; n < 20; ++n) b.add_decode(static_cast<std::int64_t>(d_ms * kMs));
-    process_ns += static_cast<std::int64_t>(20 * (d_ms + c_ms) * kMs);
-    b.update_with(process_ns);
+    b.add_infer(static_cast<std::int64_t>(20 * c_ms / cores * kMs), 20);
+    b.update();
   }
 }
 
 TEST(DecodeBalancer, FollowsTheMeasuredCostsBothWays) {
   DecodeBalancer b(/*cores=*/8, /*initial=*/4, /*started=*/8, /*balanced=*/true);
-  std::int64_t process_ns = 1000 * kMs;
-  b.update_with(process_ns);  // the baseline
   EXPECT_EQ(b.gate().limit(), 4);
-  run_intervals(b, process_ns, /*decode*/ 9, /*other*/ 1, 6);  // need 7.2
+  run_intervals(b, 8, /*decode*/ 9, /*inference*/ 1, 1);  // need 7.2
   EXPECT_EQ(b.gate().limit(), 8);
-  run_intervals(b, process_ns, 1, 9, 8);  // need 0.8
+  run_intervals(b, 8, 1, 9, 8);  // need 0.8
   EXPECT_EQ(b.gate().limit(), 1);
   const DecodeBalance s = b.summary();
   EXPECT_TRUE(s.balanced);
@@ -127,18 +126,45 @@ TEST(DecodeBalancer, FollowsTheMeasuredCostsBothWays) {
   EXPECT_EQ(s.most, 8);
 }
 
+// Where CPU time overstates inference (decoders preempting the OpenMP team), what
+// inference saw decides: starved (waited > 10 % of the interval) gets one more decoder
+// whatever the costs say; no fewer unless it waited < 5 %.
+TEST(DecodeBalancer, AStarvedInferenceGetsMoreDecodersWhateverTheCostsSay) {
+  using Clock = std::chrono::steady_clock;
+  DecodeBalancer b(/*cores=*/4, /*initial=*/1, /*started=*/4, true);
+  Clock::time_point t = Clock::now();
+  auto interval = [&](double d_ms, double c_ms, double wait_share) {
+    for (int n = 0; n < 20; ++n) b.add_decode(static_cast<std::int64_t>(d_ms * kMs));
+    b.add_infer(static_cast<std::int64_t>(20 * c_ms / 4 * kMs), 20);
+    b.add_infer_wait(static_cast<std::int64_t>(wait_share * 1000 * kMs));  // of a 1 s interval
+    t += std::chrono::seconds(1);
+    b.update_at(t);
+  };
+  b.update_at(t);  // the start of the first interval
+  interval(1, 9, 0.30);  // costs say 1 (need 0.4); inference waited 30 %
+  EXPECT_EQ(b.gate().limit(), 2);
+  interval(1, 9, 0.30);
+  EXPECT_EQ(b.gate().limit(), 3);
+  interval(1, 9, 0.07);  // between 5 and 10 %: never fewer
+  EXPECT_EQ(b.gate().limit(), 3);
+  interval(1, 9, 0.01);  // busy: the costs decide
+  EXPECT_EQ(b.gate().limit(), 1);
+  for (int i = 0; i < 5; ++i) interval(1, 9, 0.50);
+  EXPECT_EQ(b.gate().limit(), 4);  // never more than started
+}
+
 TEST(DecodeBalancer, WaitsForEnoughImagesAndStaysFixedWhenNotBalanced) {
   DecodeBalancer b(8, 4, 8, true);
-  std::int64_t process_ns = 0;
-  b.update_with(process_ns);
   for (int n = 0; n < 3; ++n) b.add_decode(9 * kMs);  // 3 images: too few to judge
-  b.update_with(process_ns += 30 * kMs);
+  b.add_infer(kMs, 3);
+  b.update();
+  EXPECT_EQ(b.gate().limit(), 4);
+  for (int n = 0; n < 20; ++n) b.add_decode(9 * kMs);  // decoded, but no batch inferred yet
+  b.update();
   EXPECT_EQ(b.gate().limit(), 4);
 
   DecodeBalancer fixed(8, 4, 8, false);
-  std::int64_t p = 0;
-  fixed.update_with(p);
-  run_intervals(fixed, p, 9, 1, 4);
+  run_intervals(fixed, 8, 9, 1, 4);
   EXPECT_EQ(fixed.gate().limit(), 4);
   EXPECT_FALSE(fixed.summary().balanced);
 
