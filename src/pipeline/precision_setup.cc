@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "extract_setup.h"
@@ -75,13 +77,20 @@ LoadedModel keep_faster_of_int8_and_bf16(const Comm& comm, LoadedModel int8, con
     bf16.card = r.files.card;
     bf16.onnx = r.files.onnx;
     bf16.precision = r.choice;
-    bf16.model = engine::Model::load(r.files.onnx, eo);
     bf16.embedding_output = int8.embedding_output;  // the same graph outputs, by the sibling check
-    if (resumed == "bf16") return;
+    if (resumed == "bf16") {  // what the stopped run ran: it must load
+      bf16.model = engine::Model::load(r.files.onnx, eo);
+      return;
+    }
     // The batch the job feeds (the sibling's card has the fp32 card's input).
     const Tensor x = make_batch_tensor(int8.card, batch);
     t_int8 = seconds_per_batch(int8.model, x);
-    t_bf16 = seconds_per_batch(bf16.model, x);
+    try {
+      bf16.model = engine::Model::load(r.files.onnx, eo);
+      t_bf16 = seconds_per_batch(bf16.model, x);
+    } catch (const std::exception&) {
+      t_bf16 = std::numeric_limits<double>::infinity();  // bf16 does not run here: int8 stays
+    }
   });
   if (resumed == "bf16") {
     bf16.precision.reason = "auto: bf16 (the card allows it), as the run being resumed; int8 not timed";
@@ -91,8 +100,11 @@ LoadedModel keep_faster_of_int8_and_bf16(const Comm& comm, LoadedModel int8, con
   t_int8 = comm.allreduce_max(t_int8);
   t_bf16 = comm.allreduce_max(t_bf16);
   char figures[160];
-  std::snprintf(figures, sizeof figures, "bf16 %.0f img/s, int8 %.0f img/s (batch %d, slowest rank)",
-                batch / t_bf16, batch / t_int8, batch);
+  if (std::isinf(t_bf16))
+    std::snprintf(figures, sizeof figures, "bf16 did not load or run on some rank");
+  else
+    std::snprintf(figures, sizeof figures, "bf16 %.0f img/s, int8 %.0f img/s (batch %d, slowest rank)",
+                  batch / t_bf16, batch / t_int8, batch);
   if (t_bf16 < t_int8) {
     bf16.precision.reason = "auto: bf16 (the card allows it), measured faster than "
                             "quantized sibling " + std::filesystem::path(int8.card.path).filename().string() +

@@ -13,26 +13,9 @@
 #include <utility>
 
 #include "passes/passes.h"
+#include "passes/qdq_match.h"
 
 namespace pm::engine {
-
-namespace {
-
-Attr int_attr(std::int64_t v) {
-  Attr a;
-  a.kind = Attr::Kind::kInt;
-  a.i = v;
-  return a;
-}
-
-Attr float_attr(float v) {
-  Attr a;
-  a.kind = Attr::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-
-}  // namespace
 
 void quantize_between_qconvs(Graph& g, const PassContext& ctx) {
   if (!ctx.types) return;
