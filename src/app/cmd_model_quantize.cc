@@ -39,7 +39,7 @@ int cmd_model_quantize(const Args& args, const char* synopsis) {
        "activation ranges: minmax, percentile (--percentile of the values) or entropy (least KL divergence)")
       ("percentile", po::value(&o.percentile)->default_value(o.percentile, "99.99"),
        "with --method percentile: the top of each range is this percentile, the bottom the (100 - p)th")
-      ("target-cosine", po::value(&o.target_cosine)->default_value(o.target_cosine, "0.99"),
+      ("target-cosine", po::value(&o.target_cosine)->default_value(o.target_cosine, "0.993"),
        "keep the most sensitive layers fp32 until the median and 1st-percentile cosine of the check "
        "images' embeddings to fp32 reach this (0 = every layer int8)")
       ("equalize", po::bool_switch(&equalize),
