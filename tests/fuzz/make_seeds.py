@@ -3,16 +3,7 @@
 parser takes, for the fuzzers to mutate. Run with Debian's python3 (cv2, numpy, onnx);
 inputs that fuzzers find are added beside these by scripts/fuzz.sh. Deterministic.
 
-The run_file seeds are real run files, made once by the binary (not by this script):
-  pixelmill model make-test --out M
-  pixelmill extract --input dir:P --model M/tiny_embed.onnx --output extract.h5
-  cp extract.h5 dedup.h5 && pixelmill dedup --input dedup.h5 --threshold 0.5
-with P holding darknet's dog, horses and person photos and a copy of dog.jpg. The writer
-allocates 1 MiB chunks (10 MiB files for 4 rows), so each is then rewritten with chunks of
-its 4 rows, nothing else changed (string attributes stay fixed-length):
-  h5repack -l images/content_hash:CHUNK=4x32 -l images/embedding:CHUNK=4x32
-    -l images/key:CHUNK=4x10 -l images/NAME:CHUNK=4 (error, height, key_length, phash,
-    status, timestamp, width) IN OUT"""
+The run_file seeds are real run files, made by the binary (tests/fuzz/make_run_file_seeds.py)."""
 import os
 import struct
 import sys

@@ -34,7 +34,8 @@ class RunFile {
  public:
   static constexpr hsize_t kAny = ~hsize_t{0};
 
-  // Opens `path` read-only with the default (POSIX) driver.
+  // Opens `path` read-only with the default (POSIX) driver. Refuses the older format
+  // without checksums, and a file whose object headers fail theirs (h5_file.h).
   explicit RunFile(const std::string& path);
 
   const std::string& path() const { return path_; }

@@ -164,6 +164,7 @@ std::int64_t RunWriter::finish(const Comm& comm) {
   agreed(comm, "creating " + temp, [&] {
     out = own_file(H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + temp);
   });
+  keep_checksummed_format(out.get());
   try {
     const hid_t dst = out.get();
     own_group(H5Gcreate2(dst, layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /images");

@@ -168,6 +168,7 @@ RunWriter RunWriter::create(const Comm& comm, const std::string& path, int embed
   agreed(comm, "creating " + path, [&] {
     w->file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + path);
   });
+  keep_checksummed_format(w->file.get());
   w->transfer = collective_transfer();
   const hid_t f = w->file.get();
   Handle images = own_group(H5Gcreate2(f, layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
@@ -262,6 +263,7 @@ RunWriter RunWriter::resume(const Comm& comm, const std::string& path, const Run
   agreed(comm, "opening " + path, [&] {
     w->file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
   });
+  keep_checksummed_format(w->file.get());
   w->transfer = collective_transfer();
   const hid_t f = w->file.get();
   ImageColumns columns = image_columns(w->dim, 1);

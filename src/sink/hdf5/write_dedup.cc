@@ -81,6 +81,7 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   agreed(comm, "", [&] {
     file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
   });
+  keep_checksummed_format(file.get());
   const hid_t f = file.get();
   if (exists(f, layout::kImages) && exists(f, layout::kKey)) {
     Handle keys = own_dataset(H5Dopen2(f, layout::kKey, H5P_DEFAULT), "opening /images/key");

@@ -40,6 +40,7 @@ void write_dedup_crops(const Comm& comm, const std::string& path, const CropDedu
   Handle fapl = collective_file_access(comm);
   Handle file;
   agreed(comm, "", [&] { file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path); });
+  keep_checksummed_format(file.get());
   const hid_t f = file.get();
   Handle image = own_dataset(H5Dopen2(f, layout::kDetImage, H5P_DEFAULT), "opening /detections/image");
   PM_CHECK(static_cast<std::int64_t>(extent(image.get()).rows) == rows,

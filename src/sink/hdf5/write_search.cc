@@ -1,5 +1,6 @@
 // /search of `pixelmill search --output`: the hits of each query, written by one process
 // into the queries' own run file after their extract closed it.
+#include "h5_file.h"
 #include "h5_handle.h"
 #include "h5_rows.h"
 #include "pixelmill/error.h"
@@ -11,7 +12,9 @@ void write_search(const std::string& path, int top, const std::vector<std::int64
                   const std::vector<float>& cosine) {
   PM_CHECK(top >= 1 && rows.size() == cosine.size() && rows.size() % static_cast<std::size_t>(top) == 0,
            "write_search: [queries, top] arrays expected");
-  Handle file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "opening " + path);
+  Handle fapl = serial_file_access();
+  Handle file = own_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "opening " + path);
+  keep_checksummed_format(file.get());
   const hid_t f = file.get();
   if (exists(f, "/search")) check(H5Ldelete(f, "/search", H5P_DEFAULT), "deleting /search");
   Handle group = own_group(H5Gcreate2(f, "/search", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /search");

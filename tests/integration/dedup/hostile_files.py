@@ -8,7 +8,9 @@ attribute with 8 or 2000 elements or of the wrong class, a 1-D or out-of-range
 /dedup/pairs, group ids past the rows, a key_length past the key width, an embedding of
 another width than embedding_dim, ... Each command that reads the damaged object must
 exit 1 with one clear message naming it; no command may die of a signal, print a
-sanitizer report or hang. Exit status 0 = pass.
+sanitizer report or hang. One case (`old_format`) rewrites the whole file in the older
+format without checksums, which every reader refuses with the command that converts it.
+Exit status 0 = pass.
 """
 import os
 import shutil
@@ -17,6 +19,9 @@ import sys
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from h5_format import unchecksummed  # noqa: E402
 
 BIN = os.environ["PM_BIN"]
 MPIEXEC = os.environ.get("PM_MPIEXEC", "mpirun")
@@ -58,6 +63,10 @@ def setup():
     with h5py.File(BASE, "r") as f:
         assert f["/dedup/pairs"].shape[0] >= 2, "the setup run found no pairs"
         assert (f["/images/status"][:] == 0).all(), "the setup run has failed rows"
+    # What extract and dedup wrote is checksummed throughout, so damage is refused by
+    # libhdf5's checksum check before its parsers read it (src/sink/hdf5/h5_file.h).
+    problems = unchecksummed(BASE)
+    assert not problems, "the setup run wrote structures without checksums: " + "; ".join(problems)
     print(f"PASS: setup ({BASE})")
 
 
@@ -188,6 +197,16 @@ def regrouped_outside(f):
     f.create_dataset("/dedup/regrouped", data=np.array([[n + 1, n]], dtype=np.int64))
 
 
+def old_format(path):
+    # The format without checksums (superblock 0, version 1 B-trees), as files written
+    # before 2026-11-30 are: refused with the command that rewrites it.
+    subprocess.run(["h5repack", "--low=0", "--high=2", path, path + ".old"], check=True)
+    os.replace(path + ".old", path)
+
+
+old_format.on_path = True
+
+
 def add_index(f, lists, dim, value=0.5):
     g = f.require_group("/index")
     g.create_dataset("centroids", data=np.full((lists, dim), value, dtype=np.float32))
@@ -228,6 +247,7 @@ CASES = {
     "regrouped_outside": (regrouped_outside, "/dedup/regrouped", ["against"]),
     "index_nan": (index_nan, "/index/centroids", ["against_ivf"]),
     "index_wrong_dim": (index_wrong_dim, "/index/centroids", ["against_ivf"]),
+    "old_format": (old_format, "h5repack --low=2 --high=2", ["dedup", "report", "against", "against_ivf"]),
 }
 
 
@@ -249,6 +269,9 @@ def damaged_copy(name):
     path = os.path.join(WORK, name + ".h5")
     shutil.copy(BASE, path)
     shutil.copy(FRESH, path + ".fresh.h5")  # cases may run in parallel: one each
+    if getattr(damage, "on_path", False):
+        damage(path)
+        return path
     with h5py.File(path, "r+") as f:
         damage(f)
     return path

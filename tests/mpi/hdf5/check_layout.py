@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """Checks the sample file from pm_hdf5_sample_writer against the documented layout
 (include/pixelmill/output_layout.h) with h5py: names, types, shapes, chunking,
-attributes, and the values of every row. Exit status 0 when all holds."""
+attributes, the values of every row, and that every structure libhdf5 parses is
+checksummed (superblock 2, version 4 layouts). Exit status 0 when all holds."""
 import json
+import os
 import sys
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration"))
+from h5_format import unchecksummed  # noqa: E402
 
 N, D = 10, 4
 failures = []
@@ -85,6 +90,9 @@ with h5py.File(sys.argv[1], "r") as f:
     expect(int(d["pairs"]) == 3, "dedup pairs attribute")
     expect(int(d["groups"]) == 2, f"dedup groups attribute {d['groups']}")
     expect(json.loads(d["against"]) == [], "dedup against")
+
+# Every structure libhdf5 parses is checksummed (src/sink/hdf5/h5_file.h).
+failures += unchecksummed(sys.argv[1])
 
 if failures:
     print("layout check failed:\n  " + "\n  ".join(failures))

@@ -18,6 +18,7 @@
 
 #include "h5_attributes.h"
 #include "h5_handle.h"
+#include "plain_file.h"
 #include "run_file.h"
 #include "pixelmill/error.h"
 
@@ -31,7 +32,7 @@ class AttributesTest : public ::testing::Test {
   void SetUp() override {
     path_ = (std::filesystem::temp_directory_path() /
              ("pm_attributes_" + std::to_string(getpid()) + ".h5")).string();
-    file_ = h5::own_file(H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create");
+    file_ = h5::own_file(create_checksummed(path_), "create");
   }
   void TearDown() override {
     file_.reset();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pixelmill/error.h"
+#include "plain_file.h"
 #include "pixelmill/hdf5_io.h"
 #include "pixelmill/output_layout.h"
 
@@ -57,7 +58,7 @@ class ReadImagesTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove(path_); }
 
   void write_file(hsize_t key_length_of_row_0) {
-    const hid_t f = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t f = create_checksummed(path_);
     ASSERT_GE(f, 0);
     H5Gclose(H5Gcreate2(f, layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     std::vector<std::uint8_t> key(kRows * kKeyWidth, 0), status(kRows), hash(kRows * 32);
@@ -205,7 +206,7 @@ TEST(ReadImagesMissing, MissingFileOrDatasetThrows) {
   EXPECT_THROW(h5::read_images("/nonexistent/x.h5", 0, 0), Error);
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("pm_empty_" + std::to_string(getpid()) + ".h5")).string();
-  H5Fclose(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  H5Fclose(create_checksummed(path));
   EXPECT_THROW(h5::row_count(path), Error);
   EXPECT_TRUE(h5::read_root_attributes(path).empty());
   std::filesystem::remove(path);
