@@ -84,7 +84,7 @@ def small_chunks(src, dst):
     cols = ["error", "height", "key_length", "phash", "status", "timestamp", "width"]
     layout = ["-l", "images/content_hash:CHUNK=4x32", "-l", "images/embedding:CHUNK=4x32",
               "-l", "images/key:CHUNK=4x10"] + [a for c in cols for a in ("-l", f"images/{c}:CHUNK=4")]
-    subprocess.run(["h5repack", "--low=2", "--high=2"] + layout + [src, dst], check=True)
+    subprocess.run(["h5repack", "--low=2", "--high=2", "-c", "4096", "-d", "4096"] + layout + [src, dst], check=True)
     superblock_2(dst)
 
 

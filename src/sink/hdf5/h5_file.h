@@ -28,6 +28,14 @@ Handle collective_file_access(const Comm& comm);
 // The same without MPI-IO, for a file that one process writes.
 Handle serial_file_access();
 
+// A file-creation property list whose root group keeps its links and attributes in its
+// object header (compact storage), never in dense storage's fractal heaps, which
+// h5_structure.h refuses to read.
+Handle file_creation();
+
+// Creates group `path` under `loc` with the same compact storage.
+Handle create_group(hid_t loc, const char* path);
+
 // Makes every object created in `file` from now on checksummed (the version 4 layout).
 // Call it after each create or open for writing, on every rank that opened the file.
 void keep_checksummed_format(hid_t file);

@@ -5,6 +5,7 @@
 
 #include "h5_attributes.h"
 #include "h5_file.h"
+#include "h5_structure.h"
 #include "pixelmill/error.h"
 #include "pixelmill/output_layout.h"
 #include "pixelmill/status.h"
@@ -68,13 +69,12 @@ std::string dims_text(int rank, const hsize_t* dims) {
 }  // namespace
 
 RunFile::RunFile(const std::string& path) : path_(path), file_(open_read_only(path)) {
-  // Every object header is loaded once here, so that damage libhdf5's checksums find is
-  // reported as the file's, not as whatever lookup happened to load the header first.
-  const auto visit = [](hid_t, const char*, const H5O_info_t*, void*) -> herr_t { return 0; };
+  // Every object is loaded once here (h5_structure.h), so that damage is reported as the
+  // file's, and nothing reads a file whose storage pixelmill does not write.
   try {
-    check(H5Ovisit2(file_.get(), H5_INDEX_NAME, H5_ITER_INC, visit, nullptr, H5O_INFO_BASIC), "visiting its objects");
+    check_structure(file_.get());
   } catch (const Error& e) {
-    throw Error(where("") + "is damaged (" + e.what() + ")");
+    throw Error(where("") + "is damaged or not a pixelmill run file (" + e.what() + ")");
   }
 }
 

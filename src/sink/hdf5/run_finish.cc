@@ -162,20 +162,19 @@ std::int64_t RunWriter::finish(const Comm& comm) {
   Handle fapl = collective_file_access(comm);
   Handle out;
   agreed(comm, "creating " + temp, [&] {
-    out = own_file(H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + temp);
+    out = own_file(H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, file_creation().get(), fapl.get()), "creating " + temp);
   });
   keep_checksummed_format(out.get());
   try {
     const hid_t dst = out.get();
-    own_group(H5Gcreate2(dst, layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /images");
+    create_group(dst, layout::kImages);
     const ImageColumns columns = image_columns(w.dim, w.key_width);
     const Reorder images{final_first, w.first, w.rows, static_cast<hsize_t>(total)};
     for (const ImageColumn& c : columns.columns)
       copy_in_split_order(comm, w.file.get(), dst, c.path, c.file_type, c.mem_type, c.elem_size, c.cols, images,
                           w.transfer.get(), {});
     if (w.detections()) {
-      Handle group = own_group(H5Gcreate2(dst, layout::kDetections, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                               "creating /detections");
+      Handle group = create_group(dst, layout::kDetections);
       for (const auto& [name, value] : w.attrs.detection_attributes)
         write_attribute(group.get(), name.c_str(), value);
       const Reorder dets{det_final_first, w.det_first, w.det_rows, static_cast<hsize_t>(det_total)};
@@ -193,7 +192,7 @@ std::int64_t RunWriter::finish(const Comm& comm) {
       }
     }
     // /progress of the final file: every split done, at its place in split order.
-    own_group(H5Gcreate2(dst, layout::kProgress, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /progress");
+    create_group(dst, layout::kProgress);
     const auto s = static_cast<hsize_t>(w.splits());
     std::vector<RowBlock> blocks;
     if (comm.rank() == 0 && s > 0) blocks.push_back({0, s});

@@ -166,24 +166,21 @@ RunWriter RunWriter::create(const Comm& comm, const std::string& path, int embed
   }
   Handle fapl = collective_file_access(comm);
   agreed(comm, "creating " + path, [&] {
-    w->file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + path);
+    w->file = own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, file_creation().get(), fapl.get()), "creating " + path);
   });
   keep_checksummed_format(w->file.get());
   w->transfer = collective_transfer();
   const hid_t f = w->file.get();
-  Handle images = own_group(H5Gcreate2(f, layout::kImages, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                            "creating /images");
+  Handle images = create_group(f, layout::kImages);
   ImageColumns columns = image_columns(w->dim, w->key_width);
   for (const ImageColumn& c : columns.columns) create_growing(f, c.path, c.file_type, c.elem_size, c.cols, c.is_key);
   if (w->detections()) {
-    Handle group = own_group(H5Gcreate2(f, layout::kDetections, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                             "creating /detections");
+    Handle group = create_group(f, layout::kDetections);
     for (const auto& [name, value] : attrs.detection_attributes) write_attribute(group.get(), name.c_str(), value);
     for (const DetectionColumn& c : detection_columns(static_cast<hsize_t>(w->det_dim)))
       create_growing(f, c.path, c.file_type, c.elem_size, c.cols, false);
   }
-  Handle progress = own_group(H5Gcreate2(f, layout::kProgress, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                              "creating /progress");
+  Handle progress = create_group(f, layout::kProgress);
   // /progress is written entry by entry as rounds publish splits; its datasets are
   // allocated and filled (not done, 0 rows, first row -1) when created.
   const auto make_table = [&](const char* name, hid_t type, const void* fill) {

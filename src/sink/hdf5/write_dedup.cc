@@ -91,8 +91,7 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
   }
   // A rerun replaces the old results. (HDF5 does not reclaim the old group's space.)
   if (exists(f, layout::kDedup)) check(H5Ldelete(f, layout::kDedup, H5P_DEFAULT), "deleting /dedup");
-  Handle group = own_group(H5Gcreate2(f, layout::kDedup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           "creating /dedup");
+  Handle group = create_group(f, layout::kDedup);
   Handle transfer = collective_transfer();
 
   const auto n = static_cast<hsize_t>(rows);
@@ -138,8 +137,7 @@ void write_dedup(const Comm& comm, const std::string& path, const DedupOutput& m
     PM_CHECK(!root || (mine.centroids.size() == static_cast<std::size_t>(lists) * static_cast<std::size_t>(dim) &&
                        mine.list_sizes.size() == static_cast<std::size_t>(lists)),
              "write_dedup: the index's centroids or list sizes have the wrong size");
-    Handle index = own_group(H5Gcreate2(f, layout::kIndex, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                             "creating /index");
+    Handle index = create_group(f, layout::kIndex);
     const std::vector<RowBlock> mine_all = {{0, root ? static_cast<hsize_t>(lists) : 0}};
     Handle c = create_rows(f, layout::kCentroids, H5T_IEEE_F32LE, static_cast<hsize_t>(lists),
                            static_cast<hsize_t>(dim));

@@ -47,8 +47,7 @@ void write_dedup_crops(const Comm& comm, const std::string& path, const CropDedu
            "write_dedup_crops: " + std::to_string(rows) + " groups for " + std::to_string(extent(image.get()).rows) +
                " detections");
   if (exists(f, layout::kDedupCrops)) check(H5Ldelete(f, layout::kDedupCrops, H5P_DEFAULT), "deleting /dedup_crops");
-  Handle group = own_group(H5Gcreate2(f, layout::kDedupCrops, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           "creating /dedup_crops");
+  Handle group = create_group(f, layout::kDedupCrops);
   Handle transfer = collective_transfer();
   const std::vector<RowBlock> my_rows = {{static_cast<hsize_t>(mine.first), mine.group.size()}};
   const std::vector<RowBlock> my_pairs = {{static_cast<hsize_t>(pair_offset), mine.score.size()}};

@@ -17,7 +17,7 @@ void write_search(const std::string& path, int top, const std::vector<std::int64
   keep_checksummed_format(file.get());
   const hid_t f = file.get();
   if (exists(f, "/search")) check(H5Ldelete(f, "/search", H5P_DEFAULT), "deleting /search");
-  Handle group = own_group(H5Gcreate2(f, "/search", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /search");
+  Handle group = create_group(f, "/search");
   const auto q = static_cast<hsize_t>(rows.size() / static_cast<std::size_t>(top));
   const auto k = static_cast<hsize_t>(top);
   const std::vector<RowBlock> all = {{0, q}};

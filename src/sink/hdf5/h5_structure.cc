@@ -1,0 +1,56 @@
+#include "h5_structure.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "h5_handle.h"
+#include "pixelmill/error.h"
+
+namespace pm::h5 {
+
+namespace {
+
+// More than any run file holds; a crafted header could claim more links than memory.
+constexpr hsize_t kMaxLinks = 4096;
+constexpr int kMaxDepth = 32;
+
+herr_t collect_name(hid_t, const char* name, const H5L_info_t* info, void* out) {
+  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  return 0;
+}
+
+class Walk {
+ public:
+  explicit Walk(hid_t file) : file_(file) {}
+
+  void object(const std::string& path, int depth) {
+    if (depth > kMaxDepth) throw Error(path + ": nested deeper than " + std::to_string(kMaxDepth) + " groups");
+    Handle obj = own(H5Oopen(file_, path.c_str(), H5P_DEFAULT), H5Oclose, path + ": opening");
+    H5O_info_t info{};
+    check(H5Oget_info2(obj.get(), &info, H5O_INFO_BASIC), path + ": reading its object header");
+    if (!seen_.insert(info.addr).second) return;
+    if (info.type != H5O_TYPE_GROUP) return;
+    H5G_info_t g{};
+    check(H5Gget_info(obj.get(), &g), path + ": reading its link storage");
+    if (g.storage_type == H5G_STORAGE_TYPE_DENSE)
+      throw Error(path + ": its links are in dense storage, which pixelmill does not write");
+    if (g.storage_type != H5G_STORAGE_TYPE_COMPACT)
+      throw Error(path + ": its links are in a symbol table (the older format)");
+    if (g.nlinks > kMaxLinks) throw Error(path + ": " + std::to_string(g.nlinks) + " links");
+    std::vector<std::string> names;
+    check(H5Literate(obj.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &names), path + ": listing its links");
+    obj.reset();
+    for (const std::string& name : names) object(path == "/" ? "/" + name : path + "/" + name, depth + 1);
+  }
+
+ private:
+  hid_t file_;
+  std::set<haddr_t> seen_;
+};
+
+}  // namespace
+
+void check_structure(hid_t file) { Walk(file).object("/", 0); }
+
+}  // namespace pm::h5
