@@ -2,8 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 namespace pm::pipeline {
+
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
 namespace {
 constexpr double kGrowHeadroom = 0.10;    // grow once need exceeds k by 0.1 of a thread
 constexpr double kShrinkHeadroom = 0.10;  // shrink to k' only if need * 1.1 <= k'

@@ -43,6 +43,10 @@ namespace pm::pipeline {
 int balanced_decoders(double decode_cpu_per_image, double other_cpu_per_image, int cores,
                       int max_decoders, int current);
 
+// The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID): the clock both
+// stages measure the balancer's costs with.
+std::int64_t thread_cpu_ns();
+
 // A counting gate with a limit that can change while threads wait.
 class DecodeGate {
  public:

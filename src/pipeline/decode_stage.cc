@@ -1,6 +1,5 @@
 #include "decode_stage.h"
 
-#include <ctime>
 #include <exception>
 
 #include "pixelmill/hashes.h"
@@ -26,12 +25,6 @@ void DecodeStage::join() {
 }
 
 namespace {
-std::int64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 // One record's pass through the gate, its thread CPU time handed to the balancer.
 class GatePass {
  public:

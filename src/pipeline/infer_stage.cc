@@ -2,20 +2,11 @@
 
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <exception>
 #include <string>
 #include <vector>
 
 namespace pm::pipeline {
-namespace {
-std::int64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-}  // namespace
-
 void normalize_l2(float* v, int d) {
   double s = 0;
   for (int i = 0; i < d; ++i) s += double(v[i]) * v[i];

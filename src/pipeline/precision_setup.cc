@@ -12,6 +12,7 @@
 
 #include "extract_setup.h"
 #include "object_annotator.h"
+#include "resume.h"
 
 #include "pixelmill/agreed.h"
 #include "pixelmill/engine_tools.h"
@@ -119,13 +120,9 @@ std::string resumed_precision(const Comm& comm, const ExtractOptions& o) {
   std::string ran;
   if (comm.rank() == 0 && o.resume && std::filesystem::exists(o.output)) {
     try {
-      const auto attrs = h5::read_root_attributes(o.output);
-      const auto it = attrs.find("parameters");
-      if (it != attrs.end()) {
-        const auto params = nlohmann::json::parse(it->second);
-        if (params.contains("precision_ran") && params["precision_ran"].is_string())
-          ran = params["precision_ran"].get<std::string>();
-      }
+      const auto params = recorded_parameters(h5::read_root_attributes(o.output));
+      if (params.contains("precision_ran") && params["precision_ran"].is_string())
+        ran = params["precision_ran"].get<std::string>();
     } catch (const std::exception&) {
       ran.clear();  // not readable: inspect_output refuses it with the reason
     }

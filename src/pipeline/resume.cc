@@ -26,7 +26,7 @@ std::string differences(const std::map<std::string, std::string>& a, const RunId
   };
   nlohmann::json params = nlohmann::json::object();
   try {
-    params = nlohmann::json::parse(attr(a, "parameters"));
+    params = recorded_parameters(a);
   } catch (const std::exception&) {
     out += "\n  its 'parameters' attribute is not JSON";
   }
@@ -101,6 +101,14 @@ OutputState inspect_on_root(const std::string& output, bool resume, const RunIde
 }
 
 }  // namespace
+
+nlohmann::json recorded_parameters(const std::map<std::string, std::string>& root) {
+  const auto it = root.find("parameters");
+  if (it == root.end()) return nlohmann::json::object();
+  nlohmann::json params = nlohmann::json::parse(it->second);
+  if (!params.is_object()) throw Error("the 'parameters' attribute is not a JSON object");
+  return params;
+}
 
 OutputState inspect_output(const Comm& comm, const std::string& output, bool resume,
                            const RunIdentity& run) {

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,10 @@ struct OutputState {
 // partial file of a different run with `resume`. Reads only; never changes the file.
 OutputState inspect_output(const Comm& comm, const std::string& output, bool resume,
                            const RunIdentity& run);
+
+// The "parameters" root attribute of a run (a JSON object), from its root attributes: an
+// empty object when there is none; throws when it is not a JSON object.
+nlohmann::json recorded_parameters(const std::map<std::string, std::string>& root);
 
 // Throws unless the freshly planned splits are the ones the partial file was made for.
 void check_plan(const std::string& output, const h5::Progress& progress,
