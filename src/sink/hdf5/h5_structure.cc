@@ -15,8 +15,17 @@ namespace {
 constexpr hsize_t kMaxLinks = 4096;
 constexpr int kMaxDepth = 32;
 
+struct Links {
+  std::vector<std::string> hard;
+  std::string other;  // the first soft or external link: pixelmill writes none
+};
+
 herr_t collect_name(hid_t, const char* name, const H5L_info_t* info, void* out) {
-  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  Links& links = *static_cast<Links*>(out);
+  if (info->type == H5L_TYPE_HARD)
+    links.hard.emplace_back(name);
+  else if (links.other.empty())
+    links.other = name;
   return 0;
 }
 
@@ -38,10 +47,13 @@ class Walk {
     if (g.storage_type != H5G_STORAGE_TYPE_COMPACT)
       throw Error(path + ": its links are in a symbol table (the older format)");
     if (g.nlinks > kMaxLinks) throw Error(path + ": " + std::to_string(g.nlinks) + " links");
-    std::vector<std::string> names;
-    check(H5Literate(obj.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &names), path + ": listing its links");
+    Links links;
+    check(H5Literate(obj.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &links), path + ": listing its links");
+    // A soft or external link would let a reader's path lead elsewhere, even into a file
+    // that was never checked.
+    if (!links.other.empty()) throw Error(path + ": its link '" + links.other + "' is not a hard link");
     obj.reset();
-    for (const std::string& name : names) object(path == "/" ? "/" + name : path + "/" + name, depth + 1);
+    for (const std::string& name : links.hard) object(path == "/" ? "/" + name : path + "/" + name, depth + 1);
   }
 
  private:

@@ -1,6 +1,8 @@
 // What RunFile checks when it opens a file, before any reader looks inside: every object
-// reachable from the root loads (libhdf5 verifies each object header's checksum), and
-// every group keeps its links in compact storage, in its object header.
+// reachable from the root loads (libhdf5 verifies each object header's checksum), every
+// group keeps its links in compact storage, in its object header, and every link is a
+// hard link (a soft or external one could lead a reader's path elsewhere, even into
+// another file that was never checked).
 //
 // Dense link storage (libhdf5's default past 8 links) keeps links in a fractal heap
 // indexed by a version 2 B-tree; libhdf5 1.10 builds a table of them to iterate, and when
@@ -16,7 +18,7 @@
 namespace pm::h5 {
 
 // Throws pm::Error naming the object ("/images/key: ...") on the first one that does not
-// load, or a group whose links are not compact. Each object is visited once, whatever links to it.
+// load, a group whose links are not compact, or a link that is not hard. Each object is visited once, whatever links to it.
 void check_structure(hid_t file);
 
 }  // namespace pm::h5

@@ -121,5 +121,48 @@ TEST(FileFormat, DamagedObjectHeaderIsRefusedNotParsed) {
   std::filesystem::remove(path);
 }
 
+// A writer with HDF5's defaults keeps a group of more than 8 links in dense storage, which
+// libhdf5 1.10 iterates unsafely on damage: refused before anything iterates it.
+TEST(FileFormat, DenseLinksAreRefused) {
+  const std::string path = temp_path("dense.h5");
+  h5::Handle fapl = h5::serial_file_access();
+  {
+    h5::Handle file = h5::own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "create");
+    h5::Handle group = h5::own_group(H5Gcreate2(file.get(), "/images", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "g");
+    for (int i = 0; i < 12; ++i)
+      h5::own_group(H5Gcreate2(group.get(), ("g" + std::to_string(i)).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    "g");
+  }
+  const std::string message = error_of([&] { h5::read_root_attributes(path); });
+  EXPECT_NE(message.find("/images: its links are in dense storage"), std::string::npos) << message;
+  // The writers' groups keep 12 links compact.
+  {
+    h5::Handle file = h5::own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, h5::file_creation().get(), fapl.get()), "c");
+    h5::Handle group = h5::create_group(file.get(), "/images");
+    for (int i = 0; i < 12; ++i) h5::create_group(group.get(), ("g" + std::to_string(i)).c_str());
+    for (int i = 0; i < 12; ++i) h5::write_attribute(file.get(), ("a" + std::to_string(i)).c_str(), std::int64_t{i});
+  }
+  EXPECT_EQ(h5::read_root_attributes(path).size(), 12u);
+  std::filesystem::remove(path);
+}
+
+TEST(FileFormat, SoftAndExternalLinksAreRefused) {
+  const std::string path = temp_path("links.h5");
+  h5::Handle fapl = h5::serial_file_access();
+  for (const bool external : {false, true}) {
+    {
+      h5::Handle file = h5::own_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, h5::file_creation().get(), fapl.get()), "c");
+      h5::create_group(file.get(), "/progress");
+      if (external)
+        h5::check(H5Lcreate_external("/etc/other.h5", "/images", file.get(), "/images", H5P_DEFAULT, H5P_DEFAULT), "l");
+      else
+        h5::check(H5Lcreate_soft("/progress", file.get(), "/images", H5P_DEFAULT, H5P_DEFAULT), "l");
+    }
+    const std::string message = error_of([&] { h5::read_root_attributes(path); });
+    EXPECT_NE(message.find("/: its link 'images' is not a hard link"), std::string::npos) << message;
+  }
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace pm::test
