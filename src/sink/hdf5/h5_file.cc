@@ -17,9 +17,6 @@ void set_format_bounds(hid_t fapl) {
   check(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110), "H5Pset_libver_bounds");
 }
 
-// Compact storage up to this many links or attributes (a run file has a few dozen).
-constexpr unsigned kMaxCompact = 4096;
-
 void set_compact_storage(hid_t plist) {
   check(H5Pset_link_phase_change(plist, kMaxCompact, kMaxCompact), "H5Pset_link_phase_change");
   check(H5Pset_attr_phase_change(plist, kMaxCompact, kMaxCompact), "H5Pset_attr_phase_change");
@@ -74,8 +71,8 @@ void require_checksummed_format(const std::string& path) {
     throw Error(path + ": HDF5 superblock version " + std::to_string(version) +
                 ", a format without checksums; pixelmill reads only checksummed files, so that a damaged "
                 "file is refused instead of parsed (run files written before 2026-11-30 are in the old format). "
-                "Rewrite it with: h5repack --low=2 --high=2 -c 4096 -d 4096 " +
-                path + " NEW.h5");
+                "Rewrite it with: h5repack --low=2 --high=2 -c " + std::to_string(kMaxCompact) + " -d " +
+                std::to_string(kMaxCompact) + " " + path + " NEW.h5");
   }
   throw Error(path + ": not an HDF5 file (no superblock signature)");
 }

@@ -20,6 +20,10 @@
 
 namespace pm::h5 {
 
+// Links and attributes of a group stay in its object header (compact storage) up to this
+// many; a run file has a few dozen. Readers refuse a group with more links.
+inline constexpr unsigned kMaxCompact = 4096;
+
 // A file-access property list for collective MPI-IO over `comm`, with metadata written
 // collectively (one MPI-IO write of the metadata cache instead of many small writes
 // from rank 0, which parallel file systems handle badly), creating the format above.

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "h5_file.h"
 #include "h5_handle.h"
 #include "pixelmill/error.h"
 
@@ -11,8 +12,9 @@ namespace pm::h5 {
 
 namespace {
 
-// More than any run file holds; a crafted header could claim more links than memory.
-constexpr hsize_t kMaxLinks = 4096;
+// A crafted header could claim more links than memory; the writers keep at most
+// kMaxCompact in a group's object header (h5_file.h).
+constexpr hsize_t kMaxLinks = kMaxCompact;
 constexpr int kMaxDepth = 32;
 
 struct Links {
