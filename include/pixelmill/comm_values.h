@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -30,6 +31,27 @@ std::vector<T> allgatherv_values(const Comm& comm, const std::vector<T>& mine) {
   return all;
 }
 
+// `send` holds the values for rank 0, then those for rank 1, ... (send_counts[r] of them
+// for rank r); what every rank sent here lands in `in`, concatenated in rank order, and
+// the count is returned. `in` only grows (values past the count are left as they were),
+// so a caller that exchanges again and again reuses its pages, and one that packs its
+// values in rank order sends them without a second copy. Throws pm::Error on every rank
+// when some rank's share exceeds one MPI call (INT_MAX words).
+template <ByteCopyable T>
+std::size_t alltoallv_packed(const Comm& comm, std::span<const T> send,
+                             const std::vector<std::int64_t>& send_counts, std::vector<T>& in) {
+  PM_ASSERT(send_counts.size() == static_cast<std::size_t>(comm.size()), "alltoallv: one count per rank");
+  std::int64_t sending = 0;
+  for (std::int64_t n : send_counts) sending += n;
+  PM_ASSERT(sending == static_cast<std::int64_t>(send.size()), "alltoallv: the counts must cover the values");
+  const std::vector<std::int64_t> recv_counts = comm.alltoall(send_counts);
+  std::int64_t total = 0;
+  for (std::int64_t n : recv_counts) total += n;
+  if (in.size() < static_cast<std::size_t>(total)) in.resize(static_cast<std::size_t>(total));
+  comm.alltoallv_raw(send.data(), send_counts, in.data(), recv_counts, sizeof(T));
+  return static_cast<std::size_t>(total);
+}
+
 // out[r] goes to rank r (out.size() == comm.size()); returns what every rank sent here,
 // concatenated in rank order. Throws pm::Error on every rank when some rank's share
 // exceeds one MPI call (INT_MAX words).
@@ -37,16 +59,16 @@ template <ByteCopyable T>
 std::vector<T> alltoallv_values(const Comm& comm, const std::vector<std::vector<T>>& out) {
   PM_ASSERT(out.size() == static_cast<std::size_t>(comm.size()), "alltoallv: one vector per rank");
   std::vector<std::int64_t> send_counts(out.size());
+  std::size_t sending = 0;
+  for (const std::vector<T>& o : out) sending += o.size();
   std::vector<T> send;
+  send.reserve(sending);
   for (std::size_t r = 0; r < out.size(); ++r) {
     send_counts[r] = static_cast<std::int64_t>(out[r].size());
     send.insert(send.end(), out[r].begin(), out[r].end());
   }
-  const std::vector<std::int64_t> recv_counts = comm.alltoall(send_counts);
-  std::int64_t total = 0;
-  for (std::int64_t n : recv_counts) total += n;
-  std::vector<T> in(static_cast<std::size_t>(total));
-  comm.alltoallv_raw(send.data(), send_counts, in.data(), recv_counts, sizeof(T));
+  std::vector<T> in;
+  in.resize(alltoallv_packed(comm, std::span<const T>(send), send_counts, in));
   return in;
 }
 

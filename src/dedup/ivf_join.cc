@@ -7,6 +7,7 @@
 #include <functional>
 #include <numeric>
 #include <queue>
+#include <span>
 
 #include "block_join.h"
 #include "pixelmill/comm_values.h"
@@ -60,11 +61,8 @@ std::size_t record_bytes(int width, int dim) {
          sizeof(float) * static_cast<std::size_t>(dim);
 }
 
-void pack(std::vector<char>& out, std::int64_t id, std::int32_t list, const std::int32_t* tags,
-          int width, const float* row, int dim) {
-  const std::size_t at = out.size();
-  out.resize(at + record_bytes(width, dim));
-  char* p = out.data() + at;
+char* pack(char* p, std::int64_t id, std::int32_t list, const std::int32_t* tags, int width,
+           const float* row, int dim) {
   std::memcpy(p, &id, sizeof id);
   p += sizeof id;
   std::memcpy(p, &list, sizeof list);
@@ -72,12 +70,13 @@ void pack(std::vector<char>& out, std::int64_t id, std::int32_t list, const std:
   std::memcpy(p, tags, sizeof(std::int32_t) * static_cast<std::size_t>(width));
   p += sizeof(std::int32_t) * static_cast<std::size_t>(width);
   std::memcpy(p, row, sizeof(float) * static_cast<std::size_t>(dim));
+  return p + sizeof(float) * static_cast<std::size_t>(dim);
 }
 
 // Unpacks records into the lists this rank owns (`slot[list]`, -1 for others), each sorted
 // by id: one pass counts, one sorts (id, record) per list, one copies every record once
 // into `lists` (whose buffers are reused from wave to wave).
-void unpack(const std::vector<char>& bytes, const std::vector<int>& slot, std::size_t owned,
+void unpack(std::span<const char> bytes, const std::vector<int>& slot, std::size_t owned,
             int width, int dim, std::vector<ListRows>& lists) {
   const std::size_t rec = record_bytes(width, dim);
   PM_ASSERT(bytes.size() % rec == 0, "IVF: a record was cut in transit");
@@ -124,31 +123,41 @@ void unpack(const std::vector<char>& bytes, const std::vector<int>& slot, std::s
 }
 
 // Packs one record per row of `parts` for the owner of the list `pick(part, row)` names,
-// into `out` (one buffer per rank, sized exactly, reused between waves).
+// in rank order into `send`, and sends them (pm::alltoallv_packed): returns the records
+// this rank received, at the start of `recv`. Both buffers only grow and are reused from
+// wave to wave, so their pages are not faulted in (and zeroed) again for every wave.
 template <class Pick>
-void pack_rows(const std::vector<const JoinRows*>& parts, const std::vector<std::vector<std::int32_t>>& probes,
-               int probe, const std::vector<int>& owner, int width, int dim, Pick pick,
-               std::vector<std::vector<char>>& out) {
+std::span<const char> route_rows(const Comm& comm, const std::vector<const JoinRows*>& parts,
+                                 const std::vector<std::vector<std::int32_t>>& probes, int probe,
+                                 const std::vector<int>& owner, int width, int dim, Pick pick,
+                                 std::vector<char>& send, std::vector<char>& recv) {
   const std::size_t rec = record_bytes(width, dim);
-  std::vector<std::size_t> bytes(out.size(), 0);
+  std::vector<std::int64_t> bytes(static_cast<std::size_t>(comm.size()), 0);
   for (std::size_t pi = 0; pi < parts.size(); ++pi)
     for (std::size_t i = 0; i < parts[pi]->ids.size(); ++i) {
       const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
-      bytes[static_cast<std::size_t>(owner[static_cast<std::size_t>(pick(pr))])] += rec;
+      bytes[static_cast<std::size_t>(owner[static_cast<std::size_t>(pick(pr))])] += static_cast<std::int64_t>(rec);
     }
-  for (std::size_t r = 0; r < out.size(); ++r) {
-    out[r].clear();
-    out[r].reserve(bytes[r]);
+  std::vector<char*> at(bytes.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < bytes.size(); ++r) total += static_cast<std::size_t>(bytes[r]);
+  if (send.size() < total) send.resize(total);
+  total = 0;
+  for (std::size_t r = 0; r < bytes.size(); ++r) {
+    at[r] = send.data() + total;
+    total += static_cast<std::size_t>(bytes[r]);
   }
   for (std::size_t pi = 0; pi < parts.size(); ++pi) {
     const JoinRows& part = *parts[pi];
     for (std::size_t i = 0; i < part.ids.size(); ++i) {
       const std::int32_t* pr = probes[pi].data() + i * static_cast<std::size_t>(probe);
       const std::int32_t list = pick(pr);
-      pack(out[static_cast<std::size_t>(owner[static_cast<std::size_t>(list)])], part.ids[i], list, pr, width,
-           part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
+      char*& p = at[static_cast<std::size_t>(owner[static_cast<std::size_t>(list)])];
+      p = pack(p, part.ids[i], list, pr, width, part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
     }
   }
+  const std::size_t got = alltoallv_packed(comm, std::span<const char>(send.data(), total), bytes, recv);
+  return {recv.data(), got};
 }
 
 }  // namespace
@@ -213,9 +222,9 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
 
   // Stored rows: each row once, to the owner of its home list, with its probes.
   std::vector<ListRows> home;
-  std::vector<std::vector<char>> out(static_cast<std::size_t>(p));
-  pack_rows(parts, probes, probe, owner, probe, dim, [](const std::int32_t* pr) { return pr[0]; }, out);
-  unpack(alltoallv_values(comm, out), slot, owned, probe, dim, home);
+  std::vector<char> send, recv;
+  unpack(route_rows(comm, parts, probes, probe, owner, probe, dim, [](const std::int32_t* pr) { return pr[0]; }, send, recv),
+         slot, owned, probe, dim, home);
   std::int64_t records = 0;
   for (const ListRows& l : home) records += static_cast<std::int64_t>(l.ids.size());
 
@@ -240,8 +249,8 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   std::vector<ListRows> visitors;
   for (int k = 1; k < probe; ++k) {
     // A visitor's record carries its home list (its first probe) as its one tag.
-    pack_rows(parts, probes, probe, owner, 1, dim, [k](const std::int32_t* pr) { return pr[k]; }, out);
-    unpack(alltoallv_values(comm, out), slot, owned, 1, dim, visitors);
+    unpack(route_rows(comm, parts, probes, probe, owner, 1, dim, [k](const std::int32_t* pr) { return pr[k]; }, send, recv),
+           slot, owned, 1, dim, visitors);
     for (std::size_t li = 0; li < owned; ++li) {
       const ListRows& l = home[li];
       const ListRows& v = visitors[li];

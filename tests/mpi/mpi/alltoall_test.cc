@@ -1,7 +1,9 @@
-// pm::Comm::alltoall and pm::alltoallv_values: personalised exchanges, typed, with empty
-// shares, padded records and records whose size is odd (1-byte words).
+// pm::Comm::alltoall, pm::alltoallv_values and pm::alltoallv_packed: personalised
+// exchanges, typed, with empty shares, padded records and records whose size is odd
+// (1-byte words).
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "mpi_test_support.h"
@@ -59,6 +61,40 @@ TEST_F(AlltoallTest, OddSizedRecordsAndNothingAtAll) {
   const std::vector<Three> none =
       alltoallv_values(comm(), std::vector<std::vector<Three>>(static_cast<std::size_t>(p)));
   EXPECT_TRUE(none.empty());
+}
+
+TEST_F(AlltoallTest, PackedValuesArriveAsFromSeparateVectors) {
+  // The same shares once as one vector per rank and once packed in rank order into one
+  // buffer (with spare room after them, as the IVF join's reused buffer has): the same
+  // values arrive, and only the counted ones are sent.
+  const int p = comm().size(), me = comm().rank();
+  std::vector<std::vector<Note>> out(static_cast<std::size_t>(p));
+  std::vector<Note> packed;
+  std::vector<std::int64_t> counts;
+  for (int r = 0; r < p; ++r) {
+    for (int k = 0; k < (2 * me + r) % 4; ++k)
+      out[static_cast<std::size_t>(r)].push_back({me * 1000 + r * 10 + k, static_cast<float>(k)});
+    packed.insert(packed.end(), out[static_cast<std::size_t>(r)].begin(), out[static_cast<std::size_t>(r)].end());
+    counts.push_back(static_cast<std::int64_t>(out[static_cast<std::size_t>(r)].size()));
+  }
+  const std::size_t used = packed.size();
+  packed.resize(used + 5, Note{-1, -1.0f});
+  const std::vector<Note> want = alltoallv_values(comm(), out);
+  // A receive buffer longer than what arrives keeps its tail.
+  std::vector<Note> got(want.size() + 3, Note{-7, -7.0f});
+  const std::size_t n = alltoallv_packed(comm(), std::span<const Note>(packed.data(), used), counts, got);
+  ASSERT_EQ(n, want.size());
+  for (std::size_t i = n; i < got.size(); ++i) EXPECT_EQ(got[i].row, -7);
+  got.resize(n);
+  std::size_t expected = 0;
+  for (int s = 0; s < p; ++s) expected += static_cast<std::size_t>((2 * s + me) % 4);
+  EXPECT_EQ(got.size(), expected);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].row, want[i].row);
+    EXPECT_EQ(got[i].score, want[i].score);
+    EXPECT_EQ(got[i].row % 10, static_cast<std::int64_t>(got[i].score));
+    EXPECT_EQ(got[i].row / 10 % 100, me);
+  }
 }
 
 TEST_F(AlltoallTest, OneRankOverTheLimitThrowsOnEveryRank) {
