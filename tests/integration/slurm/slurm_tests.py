@@ -208,7 +208,9 @@ def sbatch_preempt_resume():
 def killed_job(folder, out):
     """Submits the job with checkpoint rounds every 0.3 s and SIGKILLs its step (every task:
     what an OOM kill of the step or a node failure amounts to) once the output file shows a
-    published round. Returns (splits in the file, log), or None when it ended first."""
+    published round. Returns (splits in the file, log), or None when it ended first: before
+    the kill was sent, or before it reached the tasks (a fast machine can finish the last
+    splits between the poll that saw them missing and the signal)."""
     log_pat, cmd = sbatch_cmd("killed", wait=False)
     env = job_env(MODEL, {"INPUT": "dir:" + folder, "OUTPUT": out, "DEDUP": "0", "PROGRESS": "0.5",
                           "EXTRA": "--batch 1 --decode-threads 1 --checkpoint-seconds 0.3"})
@@ -221,6 +223,11 @@ def killed_job(folder, out):
         text = open(log).read() if os.path.exists(log) else ""
         if state not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING"):
             print(f"job {job}: {state}, exit {code}\n--- job log ---\n{text}--- end ---")
+            if killed is not None and os.path.exists(out):
+                with h5py.File(out, "r") as f:
+                    if int(f.attrs.get("complete", 0)) == 1:
+                        print("the job completed its file before the kill reached it")
+                        return None
             return (killed, text) if killed is not None else None
         if killed is None and os.path.exists(out):
             try:
