@@ -120,11 +120,12 @@ def rounds_equal_one_write():
     folder = os.path.join(WORK, "many")
     make_images(folder, IMAGES)
     whole = uninterrupted(folder, "ckpt_whole.h5")
-    for ranks, extra in [(2, ["--checkpoint-seconds", "0.2"]), (3, ["--checkpoint-mb", "0.01"])]:
+    # Rounds by time are voted every 0.2 s, so a run that happens to go fast (a faster
+    # machine) has fewer: up to three tries, each with half the interval of the last.
+    for ranks, tries in [(2, [["--checkpoint-seconds", s] for s in ("0.2", "0.1", "0.05")]),
+                         (3, [["--checkpoint-mb", "0.01"]] * 3)]:
         out = os.path.join(WORK, f"ckpt_rounds{ranks}.h5")
-        # Rounds are voted every 0.2 s, so a run that happens to go fast has fewer: up to
-        # three tries to get one long enough to test rounds.
-        for _ in range(3):
+        for extra in tries:
             p = subprocess.run(cmd(folder, out, ranks, extra + ["--quiet"]), capture_output=True, text=True, env=env())
             assert p.returncode == 0, p.stderr
             got = read(out)
