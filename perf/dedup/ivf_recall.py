@@ -60,26 +60,40 @@ def photos():
     return found
 
 
+def window(rng, img):
+    """A random crop of 15-60 % of the side, anywhere in `img`: (x, y, width, height)."""
+    h, w = img.shape[:2]
+    side = rng.uniform(0.15, 0.6)
+    cw, ch = max(32, int(w * side)), max(32, int(h * side * rng.uniform(0.8, 1.25)))
+    ch = min(ch, h)
+    return int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1)), cw, ch
+
+
+def shifted(rng, img, x0, y0, cw, ch):
+    """The window moved by up to 5 % of its side, kept inside `img`: a version's crop."""
+    h, w = img.shape[:2]
+    dx, dy = int(rng.integers(-cw // 20, cw // 20 + 1)), int(rng.integers(-ch // 20, ch // 20 + 1))
+    x, y = min(max(0, x0 + dx), w - cw), min(max(0, y0 + dy), h - ch)
+    return img[y:y + ch, x:x + cw]
+
+
+def recolour(rng, pixels):
+    """Brightness, contrast and saturation changes of a version, clipped to uint8."""
+    f = pixels.astype(np.float32) * rng.uniform(0.8, 1.2) + rng.uniform(-25, 25)
+    grey = f.mean(axis=2, keepdims=True)
+    f = grey + (f - grey) * rng.uniform(0.7, 1.3)
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
 def make_part(out, n, part, srcs):
     rng = np.random.default_rng(20261130 + part)
     made = 0
     while made < n:
         path, img = srcs[int(rng.integers(len(srcs)))]
-        h, w = img.shape[:2]
-        side = rng.uniform(0.15, 0.6)
-        cw, ch = max(32, int(w * side)), max(32, int(h * side * rng.uniform(0.8, 1.25)))
-        ch = min(ch, h)
-        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        x0, y0, cw, ch = window(rng, img)
         versions = 1 if rng.uniform() < 0.6 else int(rng.integers(2, 4))
         for v in range(versions):
-            dx, dy = (int(rng.integers(-cw // 20, cw // 20 + 1)), int(rng.integers(-ch // 20, ch // 20 + 1))) if v else (0, 0)
-            x, y = min(max(0, x0 + dx), w - cw), min(max(0, y0 + dy), h - ch)
-            crop = img[y:y + ch, x:x + cw].astype(np.float32)
-            if v:
-                crop = crop * rng.uniform(0.8, 1.2) + rng.uniform(-25, 25)
-                grey = crop.mean(axis=2, keepdims=True)
-                crop = grey + (crop - grey) * rng.uniform(0.7, 1.3)
-            crop = np.clip(crop, 0, 255).astype(np.uint8)
+            crop = recolour(rng, shifted(rng, img, x0, y0, cw, ch)) if v else img[y0:y0 + ch, x0:x0 + cw]
             scale = min(1.0, 256 / max(crop.shape[:2])) * (rng.uniform(0.4, 1.0) if v else 1.0)
             crop = cv2.resize(crop, (max(16, int(crop.shape[1] * scale)), max(16, int(crop.shape[0] * scale))),
                               interpolation=cv2.INTER_AREA)
@@ -101,14 +115,6 @@ def real_photos():
     return [(p, img) for p, img in photos() if not SYNTHETIC.match(os.path.basename(p))]
 
 
-def window(rng, img):
-    h, w = img.shape[:2]
-    side = rng.uniform(0.15, 0.6)
-    cw, ch = max(32, int(w * side)), max(32, int(h * side * rng.uniform(0.8, 1.25)))
-    ch = min(ch, h)
-    return int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1)), cw, ch
-
-
 def mosaic_part(out, n, part, srcs):
     rng = np.random.default_rng(20261201 + part)
     cell = 128
@@ -121,17 +127,12 @@ def mosaic_part(out, n, part, srcs):
             scene = np.empty((2 * cell, 2 * cell, 3), np.uint8)
             for k, (i, (x0, y0, cw, ch)) in enumerate(zip(picks, wins)):
                 img = srcs[int(i)][1]
-                h, w = img.shape[:2]
-                dx, dy = (int(rng.integers(-cw // 20, cw // 20 + 1)), int(rng.integers(-ch // 20, ch // 20 + 1))) if v else (0, 0)
-                x, y = min(max(0, x0 + dx), w - cw), min(max(0, y0 + dy), h - ch)
+                crop = shifted(rng, img, x0, y0, cw, ch) if v else img[y0:y0 + ch, x0:x0 + cw]
                 r, c = divmod(k, 2)
                 scene[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = cv2.resize(
-                    img[y:y + ch, x:x + cw], (cell, cell), interpolation=cv2.INTER_AREA)
+                    crop, (cell, cell), interpolation=cv2.INTER_AREA)
             if v:
-                f = scene.astype(np.float32) * rng.uniform(0.8, 1.2) + rng.uniform(-25, 25)
-                grey = f.mean(axis=2, keepdims=True)
-                f = grey + (f - grey) * rng.uniform(0.7, 1.3)
-                scene = np.clip(f, 0, 255).astype(np.uint8)
+                scene = recolour(rng, scene)
                 side = max(16, int(2 * cell * rng.uniform(0.4, 1.0)))
                 scene = cv2.resize(scene, (side, side), interpolation=cv2.INTER_AREA)
             quality = int(rng.integers(30, 96)) if v else 90
