@@ -27,7 +27,8 @@ int cmd_dedup(const Args& args, const Comm& comm) {
        "cosine threshold in [-1, 1]: pairs with similarity >= T are near-duplicates "
        "(negative = the model card's dedup.threshold, else 0.65)")
       ("block-rows", po::value(&o.block_rows)->default_value(o.block_rows),
-       "rows per block travelling around the ring: bounds the memory per rank (at most 1048576)")
+       "rows per block travelling around the ring, and with --index ivf rows each rank sends per "
+       "exchange of a wave: bounds the memory per rank (at most 1048576)")
       ("index", po::value(&o.index)->default_value(o.index),
        "exact: every pair of rows (the oracle); ivf: rows joined only within shared lists of a "
        "k-means quantizer (work ~ N*(N/L)*P; README, \"The IVF join\")")

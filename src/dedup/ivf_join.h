@@ -4,7 +4,8 @@
 // allreduce), every row is stored in its nearest list ("home") and probes its P nearest
 // lists; lists are owned by ranks (balanced by stored x probing rows), and each owner joins
 // its lists' stored rows with the rows that probe them (BlockJoiner, oneDNN matmul),
-// one probe slot per wave so that a rank holds one copy of its share of the rows at a time.
+// one probe slot per wave, each wave sent in chunks of JoinConfig::block_rows rows per rank,
+// so that a rank holds its rows, its lists' stored rows, one wave's visitors and one chunk.
 // A pair is found when home(x) is among y's probes or home(y) among x's; the same border
 // rule as the exact join decides it, so every pair the IVF join keeps the exact join keeps.
 #pragma once

@@ -157,6 +157,88 @@ TEST(Ivf, PairsEqualReferenceAndAreExactPairs) {
   }
 }
 
+// Rows [b, e) of `all`, for shares of different sizes.
+JoinRows rows_between(const JoinRows& all, std::int64_t b, std::int64_t e) {
+  JoinRows r;
+  r.dim = all.dim;
+  r.ids.assign(all.ids.begin() + b, all.ids.begin() + e);
+  r.embedding.assign(all.embedding.begin() + b * all.dim, all.embedding.begin() + e * all.dim);
+  return r;
+}
+
+TEST(Ivf, PairsDoNotDependOnTheChunkSize) {
+  const Comm& comm = *g_comm;
+  const int dim = 16;
+  const float threshold = 0.8f;
+  const JoinRows older = make_rows(300, dim, 11);
+  const JoinRows fresh = make_rows(500, dim, 12, 300);
+  // Uneven shares, so that ranks need different numbers of chunks: rank r holds a share
+  // that grows with r, and with more than one rank the last holds no older rows and the
+  // first no fresh ones (they still take part in every chunk).
+  const int r = comm.rank(), p = comm.size();
+  auto bound = [p](std::int64_t n, int k) { return n * k * (k + 1) / (p * (p + 1)); };
+  JoinRows my_older = rows_between(older, bound(300, r), bound(300, r + 1));
+  JoinRows my_fresh = rows_between(fresh, bound(500, r), bound(500, r + 1));
+  if (p > 1 && r == p - 1) {
+    my_older.ids.clear();
+    my_older.embedding.clear();
+  }
+  if (p > 1 && r == 0) {
+    my_fresh.ids.clear();
+    my_fresh.embedding.clear();
+  }
+  // The rows the ranks hold, all of them (the oracle's input).
+  const std::vector<std::int64_t> ids = allgatherv_values(comm, concat(my_older, my_fresh).ids);
+  IvfConfig c;
+  c.lists = 12;
+  c.iterations = 4;
+  c.train_per_list = 16;
+  const Quantizer q = train_quantizer(comm, {&my_older, &my_fresh}, c);
+  JoinConfig jc;
+  jc.threshold = threshold;
+  jc.tile = 5;
+  const int probe = 3;
+  jc.block_rows = 1 << 20;  // one chunk
+  IvfStats one_stats;
+  const auto one = gather_sorted(comm, ivf_join(comm, q, my_fresh, my_older, jc, probe, &one_stats));
+  ASSERT_GT(one.size(), 20u);
+  // The oracle: the pairs of the rows the ranks hold.
+  JoinRows held;
+  held.dim = dim;
+  const JoinRows all = concat(older, fresh);
+  for (std::int64_t id : ids) {
+    held.ids.push_back(id);
+    held.embedding.insert(held.embedding.end(), all.embedding.begin() + id * dim, all.embedding.begin() + (id + 1) * dim);
+  }
+  std::vector<std::size_t> order(held.ids.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return held.ids[x] < held.ids[y]; });
+  JoinRows sorted_held;
+  sorted_held.dim = dim;
+  for (std::size_t i : order) {
+    sorted_held.ids.push_back(held.ids[i]);
+    sorted_held.embedding.insert(sorted_held.embedding.end(), held.embedding.begin() + static_cast<std::ptrdiff_t>(i) * dim,
+                                 held.embedding.begin() + static_cast<std::ptrdiff_t>(i + 1) * dim);
+  }
+  const std::int64_t older_end = comm.allreduce_max(my_older.ids.empty() ? 0 : my_older.ids.back() + 1);
+  const auto want = ivf_pairs_reference(sorted_held, q, probe, threshold, older_end);
+  ASSERT_EQ(one.size(), want.size());
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(one[i].a, want[i].a);
+    EXPECT_EQ(one[i].b, want[i].b);
+  }
+  for (const std::int64_t rows : {1, 3, 17, 64}) {
+    jc.block_rows = rows;
+    IvfStats stats;
+    const auto got = gather_sorted(comm, ivf_join(comm, q, my_fresh, my_older, jc, probe, &stats));
+    ASSERT_EQ(got.size(), one.size()) << rows << " rows per chunk";
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_EQ(got[i], one[i]) << rows << " rows per chunk: pair " << i << " differs, score bit for bit included";
+    EXPECT_EQ(stats.records, one_stats.records) << rows << " rows per chunk";
+    EXPECT_EQ(stats.flops, one_stats.flops) << rows << " rows per chunk";
+  }
+}
+
 }  // namespace
 }  // namespace pm::dedup
 
