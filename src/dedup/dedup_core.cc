@@ -62,8 +62,10 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       }
       stage(config, "lists trained");
       IvfStats stats;
+      // The join takes the rows (and frees them once they are in their lists).
+      const std::vector<std::int64_t> fresh_ids = home.ids;
       if (any)
-        res.pairs = ivf_join(comm, res.quantizer, home, visitors, config,
+        res.pairs = ivf_join(comm, res.quantizer, std::move(home), std::move(visitors), config,
                              std::min(ivf.probe, res.quantizer.lists), &stats, std::move(probes));
       // The join's time includes the training: both are the price of the index.
       res.join.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -72,7 +74,7 @@ NodeResult dedup_nodes(const Comm& comm, NodeBlock fresh, NodeBlock older,
       res.list_sizes = std::move(stats.list_sizes);
       res.home.assign(static_cast<std::size_t>(fresh.rows()), -1);
       for (std::size_t i = 0; i < stats.fresh_home.size(); ++i)
-        res.home[static_cast<std::size_t>(home.ids[i] - fresh.first_node)] = stats.fresh_home[i];
+        res.home[static_cast<std::size_t>(fresh_ids[i] - fresh.first_node)] = stats.fresh_home[i];
     } else {
       res.pairs = ring_self_join(comm, home, config, &res.join);
       if (incremental) {

@@ -100,17 +100,30 @@ struct LocalRows {
     for (const JoinRows* p : parts) n += static_cast<std::int64_t>(p->ids.size());
     return n;
   }
-  // f(part, row, its probes) for the rows [lo, hi) of the sequence.
+  // f(id, its probes, its embedding) for the rows [lo, hi) of the sequence.
   template <class F>
   void each(std::int64_t lo, std::int64_t hi, F f) const {
     std::int64_t base = 0;
     for (std::size_t pi = 0; pi < parts.size() && base < hi; ++pi) {
-      const auto n = static_cast<std::int64_t>(parts[pi]->ids.size());
+      const JoinRows& part = *parts[pi];
+      const auto n = static_cast<std::int64_t>(part.ids.size());
       for (std::int64_t i = std::max(lo, base) - base; i < std::min(hi, base + n) - base; ++i)
-        f(*parts[pi], static_cast<std::size_t>(i),
-          probes[pi].data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(probe));
+        f(part.ids[static_cast<std::size_t>(i)], probes[pi].data() + i * probe, part.embedding.data() + i * part.dim);
       base += n;
     }
+  }
+};
+
+// The rows stored in this rank's lists (a WaveRows whose tags are every row's probes),
+// the source of the visiting waves once the rows are in their home lists.
+struct StoredRows {
+  const WaveRows& w;
+  int dim;
+  std::int64_t size() const { return w.start.back(); }
+  template <class F>
+  void each(std::int64_t lo, std::int64_t hi, F f) const {
+    for (std::int64_t r = lo; r < std::min(hi, size()); ++r)
+      f(w.ids[static_cast<std::size_t>(r)], w.tags.data() + r * w.tag_width, w.embedding.data() + r * dim);
   }
 };
 
@@ -118,13 +131,13 @@ struct LocalRows {
 // names, in rank order into `send`, and sends them (pm::alltoallv_packed): returns the
 // records this rank received, at the start of `recv`. Both buffers only grow and are
 // reused from chunk to chunk.
-template <class Pick>
-std::span<const char> route_rows(const Comm& comm, const LocalRows& rows, std::int64_t lo, std::int64_t hi,
+template <class Rows, class Pick>
+std::span<const char> route_rows(const Comm& comm, const Rows& rows, std::int64_t lo, std::int64_t hi,
                                  const std::vector<int>& owner, int width, int dim, Pick pick,
                                  std::vector<char>& send, std::vector<char>& recv) {
   const std::size_t rec = record_bytes(width, dim);
   std::vector<std::int64_t> bytes(static_cast<std::size_t>(comm.size()), 0);
-  rows.each(lo, hi, [&](const JoinRows&, std::size_t, const std::int32_t* pr) {
+  rows.each(lo, hi, [&](std::int64_t, const std::int32_t* pr, const float*) {
     bytes[static_cast<std::size_t>(owner[static_cast<std::size_t>(pick(pr))])] += static_cast<std::int64_t>(rec);
   });
   std::vector<char*> at(bytes.size());
@@ -136,10 +149,10 @@ std::span<const char> route_rows(const Comm& comm, const LocalRows& rows, std::i
     at[r] = send.data() + total;
     total += static_cast<std::size_t>(bytes[r]);
   }
-  rows.each(lo, hi, [&](const JoinRows& part, std::size_t i, const std::int32_t* pr) {
+  rows.each(lo, hi, [&](std::int64_t id, const std::int32_t* pr, const float* row) {
     const std::int32_t list = pick(pr);
     char*& p = at[static_cast<std::size_t>(owner[static_cast<std::size_t>(list)])];
-    p = pack(p, part.ids[i], list, pr, width, part.embedding.data() + i * static_cast<std::size_t>(dim), dim);
+    p = pack(p, id, list, pr, width, row, dim);
   });
   const std::size_t got = alltoallv_packed(comm, std::span<const char>(send.data(), total), bytes, recv);
   return {recv.data(), got};
@@ -208,8 +221,8 @@ void sort_lists(WaveRows& w, int dim) {
 // them), and lands in `w` with `width` tags (the first `width` of its probes). `sizes`:
 // the wave's rows per list, all ranks. Memory: the wave's rows here, plus one chunk sent
 // and one received.
-template <class Pick>
-void route_wave(const Comm& comm, const LocalRows& rows, std::int64_t chunks, std::int64_t chunk_rows,
+template <class Rows, class Pick>
+void route_wave(const Comm& comm, const Rows& rows, std::int64_t chunks, std::int64_t chunk_rows,
                 const std::vector<std::int64_t>& sizes, const std::vector<int>& owner,
                 const std::vector<int>& slot, std::size_t owned, int width, int dim, Pick pick, WaveRows& w,
                 std::vector<char>& send, std::vector<char>& recv) {
@@ -257,8 +270,8 @@ double list_imbalance(const Comm& comm, int lists, const std::vector<std::vector
          static_cast<double>(total);
 }
 
-std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
-                                 const JoinRows& older, const JoinConfig& config, int probe,
+std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, JoinRows fresh,
+                                 JoinRows older, const JoinConfig& config, int probe,
                                  IvfStats* stats, std::vector<std::vector<std::int32_t>> probes) {
   PM_CHECK(probe >= 1 && probe <= q.lists && probe <= 64,
            "IVF: --probe must be in 1..min(lists, 64)");
@@ -293,16 +306,34 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
 
   // Every rank sends its rows in the same number of chunks of at most --block-rows rows,
   // so that a wave holds one chunk sent and one received beside the rows it assembles.
-  const LocalRows local{parts, probes, probe};
   const std::int64_t chunk_rows = std::max<std::int64_t>(1, config.block_rows);
-  const std::int64_t chunks = std::max<std::int64_t>(1, comm.allreduce_max((local.size() + chunk_rows - 1) / chunk_rows));
+  auto chunks_for = [&](std::int64_t rows) {
+    return std::max<std::int64_t>(1, comm.allreduce_max((rows + chunk_rows - 1) / chunk_rows));
+  };
   std::vector<char> send, recv;
 
   // Stored rows: each row once, to the owner of its home list, with its probes.
   WaveRows home;
-  route_wave(comm, local, chunks, chunk_rows, stored, owner, slot, owned, probe, dim,
-             [](const std::int32_t* pr) { return pr[0]; }, home, send, recv);
+  {
+    const LocalRows local{parts, probes, probe};
+    route_wave(comm, local, chunks_for(local.size()), chunk_rows, stored, owner, slot, owned, probe, dim,
+               [](const std::int32_t* pr) { return pr[0]; }, home, send, recv);
+  }
   std::int64_t records = home.start[owned];
+  if (stats) {
+    stats->fresh_home.clear();
+    for (std::size_t i = 0; i < fresh.ids.size(); ++i)
+      stats->fresh_home.push_back(probes[1][i * static_cast<std::size_t>(probe)]);
+  }
+  // Every row is now in its home list, with its probes: the visiting waves are sent from
+  // there, and the rows as they came (a share of the embeddings) are freed.
+  for (JoinRows* part : {&older, &fresh}) {
+    std::vector<float>().swap(part->embedding);
+    std::vector<std::int64_t>().swap(part->ids);
+  }
+  std::vector<std::vector<std::int32_t>>().swap(probes);
+  const StoredRows stored_here{home, dim};
+  const std::int64_t visit_chunks = chunks_for(stored_here.size());
 
   BlockJoiner joiner(dim, config.threshold, config.tile, config.precision);
   std::vector<ScoredPair> pairs;
@@ -327,12 +358,12 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
   std::vector<std::int64_t> sizes(lists);
   for (int k = 1; k < probe; ++k) {
     std::fill(sizes.begin(), sizes.end(), 0);
-    local.each(0, local.size(), [&](const JoinRows&, std::size_t, const std::int32_t* pr) {
+    stored_here.each(0, stored_here.size(), [&](std::int64_t, const std::int32_t* pr, const float*) {
       ++sizes[static_cast<std::size_t>(pr[k])];
     });
     comm.allreduce_sum(sizes);
     // A visitor's record carries its home list (its first probe) as its one tag.
-    route_wave(comm, local, chunks, chunk_rows, sizes, owner, slot, owned, 1, dim,
+    route_wave(comm, stored_here, visit_chunks, chunk_rows, sizes, owner, slot, owned, 1, dim,
                [k](const std::int32_t* pr) { return pr[k]; }, visitors, send, recv);
     records += visitors.start[owned];
     for (std::size_t li = 0; li < owned; ++li) {
@@ -363,9 +394,6 @@ std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const Joi
     stats->records = records;
     stats->rechecked = joiner.rechecked();
     stats->list_sizes = stored;
-    stats->fresh_home.clear();
-    for (std::size_t i = 0; i < fresh.ids.size(); ++i)
-      stats->fresh_home.push_back(probes[1][i * static_cast<std::size_t>(probe)]);
   }
   return pairs;
 }

@@ -4,8 +4,9 @@
 // allreduce), every row is stored in its nearest list ("home") and probes its P nearest
 // lists; lists are owned by ranks (balanced by stored x probing rows), and each owner joins
 // its lists' stored rows with the rows that probe them (BlockJoiner, oneDNN matmul),
-// one probe slot per wave, each wave sent in chunks of JoinConfig::block_rows rows per rank,
-// so that a rank holds its rows, its lists' stored rows, one wave's visitors and one chunk.
+// one probe slot per wave, each wave sent in chunks of JoinConfig::block_rows rows per rank
+// from the rows stored in the sender's lists, so that a rank holds its lists' stored rows,
+// one wave's visitors and one chunk (its rows as they came are freed once stored).
 // A pair is found when home(x) is among y's probes or home(y) among x's; the same border
 // rule as the exact join decides it, so every pair the IVF join keeps the exact join keeps.
 #pragma once
@@ -41,9 +42,10 @@ struct IvfStats {
 // Collective. Pairs among the union of `fresh` and `older` rows (node ids; older ids below
 // every fresh id) that share a list as above, except older x older pairs; each pair once,
 // on the rank that owns the list it was found in. `probes`: probe_parts(q, {&older, &fresh},
-// probe) when the caller has them already (empty: computed here).
-std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, const JoinRows& fresh,
-                                 const JoinRows& older, const JoinConfig& config, int probe,
+// probe) when the caller has them already (empty: computed here). The rows are taken, and
+// freed as soon as each is in its home list: the visiting waves are sent from the lists.
+std::vector<ScoredPair> ivf_join(const Comm& comm, const Quantizer& q, JoinRows fresh,
+                                 JoinRows older, const JoinConfig& config, int probe,
                                  IvfStats* stats = nullptr,
                                  std::vector<std::vector<std::int32_t>> probes = {});
 
