@@ -29,15 +29,19 @@ JoinRows make_rows(std::int64_t n, int dim, std::uint32_t seed, std::int64_t id0
   return r;
 }
 
-// This rank's contiguous share of `all`.
-JoinRows share(const JoinRows& all, const Comm& comm) {
-  const auto n = static_cast<std::int64_t>(all.ids.size());
-  const std::int64_t b = n * comm.rank() / comm.size(), e = n * (comm.rank() + 1) / comm.size();
+// Rows [b, e) of `all`.
+JoinRows rows_between(const JoinRows& all, std::int64_t b, std::int64_t e) {
   JoinRows r;
   r.dim = all.dim;
   r.ids.assign(all.ids.begin() + b, all.ids.begin() + e);
   r.embedding.assign(all.embedding.begin() + b * all.dim, all.embedding.begin() + e * all.dim);
   return r;
+}
+
+// This rank's contiguous share of `all`.
+JoinRows share(const JoinRows& all, const Comm& comm) {
+  const auto n = static_cast<std::int64_t>(all.ids.size());
+  return rows_between(all, n * comm.rank() / comm.size(), n * (comm.rank() + 1) / comm.size());
 }
 
 JoinRows concat(const JoinRows& a, const JoinRows& b) {
@@ -157,15 +161,6 @@ TEST(Ivf, PairsEqualReferenceAndAreExactPairs) {
   }
 }
 
-// Rows [b, e) of `all`, for shares of different sizes.
-JoinRows rows_between(const JoinRows& all, std::int64_t b, std::int64_t e) {
-  JoinRows r;
-  r.dim = all.dim;
-  r.ids.assign(all.ids.begin() + b, all.ids.begin() + e);
-  r.embedding.assign(all.embedding.begin() + b * all.dim, all.embedding.begin() + e * all.dim);
-  return r;
-}
-
 TEST(Ivf, PairsDoNotDependOnTheChunkSize) {
   const Comm& comm = *g_comm;
   const int dim = 16;
@@ -202,26 +197,18 @@ TEST(Ivf, PairsDoNotDependOnTheChunkSize) {
   IvfStats one_stats;
   const auto one = gather_sorted(comm, ivf_join(comm, q, my_fresh, my_older, jc, probe, &one_stats));
   ASSERT_GT(one.size(), 20u);
-  // The oracle: the pairs of the rows the ranks hold.
+  // The oracle: the pairs of the rows the ranks hold (`all` is in id order).
+  const JoinRows all = concat(older, fresh);
   JoinRows held;
   held.dim = dim;
-  const JoinRows all = concat(older, fresh);
-  for (std::int64_t id : ids) {
-    held.ids.push_back(id);
-    held.embedding.insert(held.embedding.end(), all.embedding.begin() + id * dim, all.embedding.begin() + (id + 1) * dim);
-  }
-  std::vector<std::size_t> order(held.ids.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return held.ids[x] < held.ids[y]; });
-  JoinRows sorted_held;
-  sorted_held.dim = dim;
-  for (std::size_t i : order) {
-    sorted_held.ids.push_back(held.ids[i]);
-    sorted_held.embedding.insert(sorted_held.embedding.end(), held.embedding.begin() + static_cast<std::ptrdiff_t>(i) * dim,
-                                 held.embedding.begin() + static_cast<std::ptrdiff_t>(i + 1) * dim);
-  }
+  for (std::int64_t id : all.ids)
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      held.ids.push_back(id);
+      held.embedding.insert(held.embedding.end(), all.embedding.begin() + id * dim,
+                            all.embedding.begin() + (id + 1) * dim);
+    }
   const std::int64_t older_end = comm.allreduce_max(my_older.ids.empty() ? 0 : my_older.ids.back() + 1);
-  const auto want = ivf_pairs_reference(sorted_held, q, probe, threshold, older_end);
+  const auto want = ivf_pairs_reference(held, q, probe, threshold, older_end);
   ASSERT_EQ(one.size(), want.size());
   for (std::size_t i = 0; i < one.size(); ++i) {
     EXPECT_EQ(one[i].a, want[i].a);
